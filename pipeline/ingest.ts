@@ -1,0 +1,224 @@
+import { type DuckDBConnection, DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import type { MentionRecord, QuarantineItem } from '../collectors/contract.js';
+import { redact } from './secrets.js';
+import { timestamptz } from './store.js';
+
+/** Everything one collector batch changes; written by `writeBatch` in the caller's transaction. */
+export interface BatchWrite {
+  source: string;
+  partition: string;
+  runId: number;
+  records: readonly MentionRecord[];
+  quarantine: readonly QuarantineItem[];
+  bookmark: unknown;
+  /** Calls taken from shared daily quotas while fetching this batch: provider -> day -> calls. */
+  budget: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  now: Date;
+}
+
+export interface BatchResult {
+  /** Records written (new + updated), after removing repeats inside the batch. */
+  rows: number;
+  newRows: number;
+}
+
+// DuckDB's vector size: the most rows one data chunk holds.
+const CHUNK_ROWS = 2048;
+
+const int = (n: number | null): bigint | null =>
+  n === null || !Number.isFinite(n) ? null : BigInt(Math.trunc(n));
+
+/** One mention as a row of the mentions table, in column order (data/migrations/001_init.sql). */
+function mentionRow(source: string, partition: string, r: MentionRecord, now: DuckDBValue): DuckDBValue[] {
+  return [
+    source,
+    r.nativeId,
+    partition,
+    r.channel,
+    r.url,
+    r.title,
+    r.text,
+    r.lang,
+    r.authorId,
+    r.authorHandle,
+    r.authorName,
+    int(r.authorFollowers),
+    timestamptz(r.createdAt),
+    r.createdAtEstimated,
+    now,
+    now,
+    int(r.likes),
+    int(r.reposts),
+    int(r.replies),
+    int(r.views),
+    r.parentId,
+    r.conversationId,
+    r.repostOf !== null,
+    r.repostOf,
+    JSON.stringify(r.raw ?? null),
+  ];
+}
+
+const typeCache = new WeakMap<DuckDBConnection, Map<string, DuckDBType[]>>();
+
+async function appendRows(
+  conn: DuckDBConnection,
+  table: string,
+  rows: readonly DuckDBValue[][],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const appender = await conn.createAppender(table);
+  try {
+    const cache = typeCache.get(conn) ?? new Map<string, DuckDBType[]>();
+    typeCache.set(conn, cache);
+    let types = cache.get(table);
+    if (!types) {
+      types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
+      cache.set(table, types);
+    }
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const part = rows.slice(start, start + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create(types, part.length);
+      chunk.setRows(part);
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+const prepared = new WeakSet<DuckDBConnection>();
+
+async function prepareScratch(conn: DuckDBConnection): Promise<void> {
+  if (prepared.has(conn)) return;
+  await conn.run(
+    'CREATE TEMP TABLE IF NOT EXISTS batch_keys (native_id VARCHAR NOT NULL, i INTEGER NOT NULL)',
+  );
+  await conn.run(`CREATE TEMP TABLE IF NOT EXISTS batch_updates (
+    native_id VARCHAR NOT NULL, seen_at TIMESTAMPTZ NOT NULL, author_followers BIGINT,
+    likes BIGINT, reposts BIGINT, replies BIGINT, views BIGINT)`);
+  prepared.add(conn);
+}
+
+/**
+ * Stores one batch inside the caller's transaction. Exactly-once in effect: the batch's keys are
+ * joined against the table once, new mentions go in through the Appender in whole data chunks,
+ * re-seen ones only get their engagement counts and seen_at refreshed. Repeats inside the batch
+ * keep the last copy. Quarantined payloads, the quota calls and the bookmark go in with them.
+ */
+export async function writeBatch(conn: DuckDBConnection, w: BatchWrite): Promise<BatchResult> {
+  await prepareScratch(conn);
+  const byId = new Map<string, MentionRecord>();
+  for (const r of w.records) byId.set(r.nativeId, r);
+  const records = [...byId.values()];
+  const now = timestamptz(w.now);
+
+  let newRows = 0;
+  if (records.length > 0) {
+    await appendRows(
+      conn,
+      'batch_keys',
+      records.map((r, i) => [r.nativeId, i]),
+    );
+    const existing = new Set(
+      (
+        await conn.runAndReadAll(
+          'SELECT k.i FROM batch_keys k JOIN mentions m ON m.source = $1 AND m.native_id = k.native_id',
+          [w.source],
+        )
+      )
+        .getColumns()[0]
+        ?.map(Number) ?? [],
+    );
+    await conn.run('DELETE FROM batch_keys');
+
+    const fresh: DuckDBValue[][] = [];
+    const updates: DuckDBValue[][] = [];
+    records.forEach((r, i) => {
+      if (existing.has(i)) {
+        updates.push([
+          r.nativeId,
+          now,
+          int(r.authorFollowers),
+          int(r.likes),
+          int(r.reposts),
+          int(r.replies),
+          int(r.views),
+        ]);
+      } else {
+        fresh.push(mentionRow(w.source, w.partition, r, now));
+      }
+    });
+    newRows = fresh.length;
+    await appendRows(conn, 'mentions', fresh);
+    if (updates.length > 0) {
+      await appendRows(conn, 'batch_updates', updates);
+      // A source that stops reporting a count (null) keeps the last one it gave.
+      await conn.run(
+        `UPDATE mentions m SET seen_at = u.seen_at,
+           author_followers = coalesce(u.author_followers, m.author_followers),
+           likes = coalesce(u.likes, m.likes), reposts = coalesce(u.reposts, m.reposts),
+           replies = coalesce(u.replies, m.replies), views = coalesce(u.views, m.views)
+         FROM batch_updates u WHERE m.source = $1 AND m.native_id = u.native_id`,
+        [w.source],
+      );
+      await conn.run('DELETE FROM batch_updates');
+    }
+  }
+
+  for (const q of w.quarantine) {
+    await conn.run(
+      'INSERT INTO quarantine (source, partition, received_at, url, error, raw) VALUES ($1, $2, $3, $4, $5, $6)',
+      [w.source, w.partition, now, q.url === null ? null : redact(q.url), redact(q.error), q.raw],
+    );
+  }
+  for (const [provider, days] of w.budget) {
+    for (const [day, calls] of days) {
+      await conn.run(
+        `INSERT INTO api_budget VALUES ($1, $2::DATE, $3)
+         ON CONFLICT (provider, day) DO UPDATE SET calls = api_budget.calls + excluded.calls`,
+        [provider, day, calls],
+      );
+    }
+  }
+  await conn.run(
+    `INSERT INTO bookmarks VALUES ($1, $2, $3, $4)
+     ON CONFLICT (source, partition) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+    [w.source, w.partition, JSON.stringify(w.bookmark), now],
+  );
+  await conn.run(
+    'UPDATE collection_runs SET rows = rows + $2, new_rows = new_rows + $3, quarantined = quarantined + $4 WHERE id = $1',
+    [w.runId, records.length, newRows, w.quarantine.length],
+  );
+  return { rows: records.length, newRows };
+}
+
+/**
+ * Brings authors up to date with mentions seen since the last refresh of this source (a watermark
+ * kept in pipeline_state, advanced in the same transaction), so a crash never leaves it behind.
+ */
+export async function refreshAuthors(conn: DuckDBConnection, source: string): Promise<void> {
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE touched_authors AS
+     SELECT DISTINCT author_id FROM mentions
+     WHERE source = $1 AND author_id IS NOT NULL
+       AND seen_at >= coalesce((SELECT through FROM pipeline_state WHERE stage = 'authors' AND key = $1), '-infinity'::TIMESTAMPTZ)`,
+    [source],
+  );
+  await conn.run(
+    `INSERT OR REPLACE INTO authors
+     SELECT m.source, m.author_id, arg_max(m.author_handle, m.seen_at), arg_max(m.author_name, m.seen_at),
+            arg_max(m.author_followers, m.seen_at), min(m.created_at), max(m.created_at), count(*)
+     FROM mentions m SEMI JOIN touched_authors t ON m.author_id = t.author_id
+     WHERE m.source = $1
+     GROUP BY m.source, m.author_id`,
+    [source],
+  );
+  await conn.run(
+    `INSERT OR REPLACE INTO pipeline_state
+     SELECT 'authors', $1, max(seen_at) FROM mentions WHERE source = $1 HAVING max(seen_at) IS NOT NULL`,
+    [source],
+  );
+  await conn.run('DROP TABLE touched_authors');
+}

@@ -1,0 +1,198 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampTZValue,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { UserError } from './errors.js';
+import type { Logger } from './logger.js';
+import { migrationsDir } from './paths.js';
+
+export type Row = Record<string, unknown>;
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+function readMigrations(): Migration[] {
+  return readdirSync(migrationsDir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .map((f) => ({
+      version: Number.parseInt(f, 10),
+      name: f,
+      sql: readFileSync(join(migrationsDir, f), 'utf8'),
+    }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/** Folders the analyst console may read and write; everything else on disk is closed to SQL. */
+export function storeFolders(databasePath: string): { imports: string; exports: string; backups: string } {
+  const base = databasePath === ':memory:' ? join(process.cwd(), 'data') : dirname(databasePath);
+  return { imports: join(base, 'imports'), exports: join(base, 'exports'), backups: join(base, 'backups') };
+}
+
+/** A JS instant as a DuckDB TIMESTAMPTZ parameter or appender value. */
+export function timestamptz(date: Date): DuckDBTimestampTZValue {
+  return new DuckDBTimestampTZValue(BigInt(date.getTime()) * 1000n);
+}
+
+function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  return value;
+}
+
+/** Result rows as objects of plain JS values, safe for JSON. */
+export function plainRows(reader: { getRowObjectsJS(): Record<string, unknown>[] }): Row[] {
+  return reader.getRowObjectsJS().map((row) => {
+    for (const key of Object.keys(row)) row[key] = plainValue(row[key]);
+    return row;
+  });
+}
+
+function lockHolder(message: string): string | null {
+  const m = /Conflicting lock is held in .*?\(PID (\d+)\)/.exec(message);
+  return m ? (m[1] ?? null) : null;
+}
+
+/**
+ * The one DuckDBInstance of this process. Writes go through `write`, one transaction at a time on a
+ * dedicated connection, so batches from concurrent jobs never interleave inside a transaction.
+ */
+export class Store {
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(
+    readonly path: string,
+    readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly reader: DuckDBConnection,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the database, locks its configuration down (no file access outside
+   * earshot's folders, no settings changes) and applies pending migrations.
+   */
+  static async open(path: string, logger?: Logger): Promise<Store> {
+    const folders = storeFolders(path);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, {
+        autoinstall_known_extensions: 'false',
+        // The default 16MB makes DuckDB rewrite the primary-key index every few batches while
+        // backfilling; 128MB keeps checkpoints rare without letting the WAL grow large.
+        checkpoint_threshold: '128MB',
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      const pid = lockHolder(message);
+      if (pid !== null || /Could not set lock/.test(message)) {
+        throw new UserError(
+          `the database ${path} is in use by another earshot process${pid ? ` (pid ${pid})` : ''}. ` +
+            'Run this command again when that process has finished, or start `earshot serve` so every command goes through it.',
+          409,
+          { cause: err },
+        );
+      }
+      throw new UserError(`cannot open the database ${path}: ${message}`, 500, { cause: err });
+    }
+    const setup = await instance.connect();
+    const sqlList = (dirs: string[]) => `[${dirs.map((d) => `'${d.replaceAll("'", "''")}/'`).join(', ')}]`;
+    await setup.run(`SET GLOBAL TimeZone = 'UTC'`);
+    await setup.run(`SET GLOBAL allowed_directories = ${sqlList(Object.values(folders))}`);
+    await setup.run('SET GLOBAL enable_external_access = false');
+    await setup.run('SET GLOBAL lock_configuration = true');
+    setup.closeSync();
+    const store = new Store(path, instance, await instance.connect(), await instance.connect());
+    try {
+      await store.migrate(logger);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private async migrate(logger?: Logger): Promise<void> {
+    const migrations = readMigrations();
+    const known = migrations.at(-1)?.version ?? 0;
+    await this.writer.run(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)',
+    );
+    const applied = Number(
+      (
+        await this.writer.runAndReadAll('SELECT coalesce(max(version), 0) FROM schema_migrations')
+      ).getRows()[0]?.[0] ?? 0,
+    );
+    if (applied > known) {
+      throw new UserError(
+        `the database ${this.path} was written by a newer earshot (schema version ${applied}; this build knows up to ${known}). ` +
+          'Upgrade earshot, or point EARSHOT_DB at another file.',
+        500,
+      );
+    }
+    for (const m of migrations.filter((m) => m.version > applied)) {
+      await this.write(async (conn) => {
+        await conn.run(m.sql);
+        await conn.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [m.version, m.name]);
+      });
+      logger?.info({ migration: m.name }, 'applied migration');
+    }
+  }
+
+  /** Runs `fn` in one transaction on the writer connection: all of it is committed, or none. */
+  write<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    const next = this.#queue.then(async () => {
+      if (this.#closed) throw new UserError('the database is closed', 503);
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        const result = await fn(this.writer);
+        await this.writer.run('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await this.writer.run('ROLLBACK');
+        } catch {
+          // The transaction may already be aborted by the failing statement.
+        }
+        throw err;
+      }
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Rows as plain JS objects: integers as numbers (strings past 2^53), TIMESTAMPTZ as Date. */
+  async query(sql: string, params?: Params): Promise<Row[]> {
+    return plainRows(await this.reader.runAndReadAll(sql, params));
+  }
+
+  /** A fresh connection, for work that must be interruptible on its own (the SQL console). */
+  connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
+  }
+
+  /** Waits for pending writes, then closes; DuckDB checkpoints the file on close. */
+  async closeGracefully(): Promise<void> {
+    await this.#queue;
+    this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.writer.closeSync();
+    this.reader.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../pipeline/logger.js';
+import { Store } from '../../pipeline/store.js';
+
+/** A temp folder removed by `cleanup`. */
+export function tempDir(prefix = 'earshot-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A real DuckDB file in a temp folder with the migrations applied. */
+export async function openTestStore(): Promise<{
+  store: Store;
+  path: string;
+  dir: string;
+  cleanup: () => void;
+}> {
+  const tmp = tempDir();
+  const path = join(tmp.dir, 'test.duckdb');
+  const store = await Store.open(path);
+  return {
+    store,
+    path,
+    dir: tmp.dir,
+    cleanup: () => {
+      store.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** A logger whose JSON lines are kept in memory, to assert on (and to prove secrets never reach it). */
+export function memoryLogger(level = 'debug'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { logger: createLogger(level, sink), lines };
+}
