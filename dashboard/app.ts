@@ -1,0 +1,97 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { UserError } from '../pipeline/errors.js';
+import type { Logger } from '../pipeline/logger.js';
+import { redact } from '../pipeline/secrets.js';
+import { remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
+import { statusPage } from './pages.js';
+
+export interface AppDeps {
+  services: Services;
+  /** The local token the server wrote beside the database (known once it listens); CLI calls present it. */
+  getLocalToken: () => string;
+  logger: Logger;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function requireLocalToken(getToken: () => string) {
+  return function localTokenAuth(req: Request, _res: Response, next: NextFunction): void {
+    const header = req.get('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const token = getToken();
+    if (!given || !token || !sameToken(given, token)) {
+      next(new UserError('missing or wrong local token', 401));
+      return;
+    }
+    next();
+  };
+}
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Content-Security-Policy':
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+  });
+  next();
+}
+
+/** The HTTP app: pages and the JSON API. Never listens; the caller (serve, tests) decides where. */
+export function createApp(deps: AppDeps): express.Express {
+  const { services, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/api/health', (_req, res) => {
+    res.json({ ok: true, configured: services.config.sources.length > 0 });
+  });
+
+  app.get('/api/status', requireLocalToken(deps.getLocalToken), async (_req, res) => {
+    res.json({ sources: await status(services) });
+  });
+
+  // Every CLI verb that touches the database comes here while the server owns the file. The answer
+  // is NDJSON: progress events, then one result or error line.
+  app.post('/api/verbs/:name', requireLocalToken(deps.getLocalToken), async (req, res) => {
+    const name = req.params.name as VerbName;
+    const verb = remoteVerbs[name];
+    if (!Object.hasOwn(remoteVerbs, name) || !verb) throw new UserError(`unknown verb ${req.params.name}`, 404);
+    const args = verb.args.safeParse(req.body ?? {});
+    if (!args.success) throw new UserError(`bad arguments for ${name}: ${args.error.issues[0]?.message}`, 400);
+    res.status(200).type('application/x-ndjson');
+    const send = (line: unknown) => res.write(`${JSON.stringify(line)}\n`);
+    try {
+      // biome-ignore lint/suspicious/noExplicitAny: each verb's args were validated by its own schema above.
+      const value = await (verb.run as any)(services, args.data, (event: unknown) => send({ type: 'progress', event }));
+      send({ type: 'result', value });
+    } catch (err) {
+      const status = err instanceof UserError ? err.status : 500;
+      if (!(err instanceof UserError)) logger.error({ err }, `verb ${name} failed`);
+      send({ type: 'error', status, message: redact(err instanceof Error ? err.message : String(err)) });
+    }
+    res.end();
+  });
+
+  app.get('/', async (_req, res) => {
+    res.type('html').send(statusPage(services.config, await status(services)));
+  });
+
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new UserError('not found', 404)));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err instanceof UserError ? err.status : 500;
+    if (status >= 500) logger.error({ err }, 'request failed');
+    res
+      .status(status)
+      .json({ error: status >= 500 && !(err instanceof UserError) ? 'internal error' : redact((err as Error).message) });
+  });
+  return app;
+}

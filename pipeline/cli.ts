@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
+import { type Config, loadConfig } from './config.js';
+import { ConfigError, UserError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { projectRoot } from './paths.js';
+import { progressDisplay } from './progress.js';
+import { callServer, findServer } from './remote.js';
+import { redact } from './secrets.js';
+import { serve } from './serve.js';
+import { openServices } from './services.js';
+import type { QueryResult } from './sql-guard.js';
+import { type CheckOutcome, remoteVerbs, type SourceStatus, type VerbName } from './verbs.js';
+
+const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+
+interface Runtime {
+  config: Config;
+  logger: Logger;
+}
+
+function runtime(): Runtime {
+  const config = loadConfig();
+  return { config, logger: createLogger(config.logLevel) };
+}
+
+/**
+ * Runs a verb where the database is: through the server that owns the file when one runs (the user
+ * never sees a lock error), else by opening the file in this process.
+ */
+async function runVerb<T>(rt: Runtime, name: VerbName, args: object, onProgress?: (e: never) => void): Promise<T> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const server = findServer(rt.config.databasePath);
+    if (server) {
+      const answer = await callServer(server, name, args, onProgress as (e: unknown) => void);
+      if (answer) return answer.value as T;
+    }
+    const controller = new AbortController();
+    const interrupt = () => controller.abort(new Error('interrupted'));
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    let svc: Awaited<ReturnType<typeof openServices>>;
+    try {
+      svc = await openServices(rt.config, rt.logger, controller.signal);
+    } catch (err) {
+      // A server may have taken the file between our look and our open: go through it then.
+      if (err instanceof UserError && err.status === 409 && attempt === 0 && findServer(rt.config.databasePath)) continue;
+      throw err;
+    }
+    try {
+      // biome-ignore lint/suspicious/noExplicitAny: args come from commander, shaped per verb below.
+      return (await (remoteVerbs[name].run as any)(svc, args, onProgress)) as T;
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+      await svc.store.closeGracefully();
+    }
+  }
+  throw new UserError('the database is busy; try again');
+}
+
+/** Fixed-width columns for terminals; cells are single-line. */
+export function formatTable(columns: string[], rows: unknown[][]): string {
+  const cell = (v: unknown) =>
+    (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v)).replace(/\s+/g, ' ');
+  const text = rows.map((r) => r.map(cell));
+  const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...text.map((r) => r[i]?.length ?? 0))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
+}
+
+function csvCell(v: unknown): string {
+  const s = v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+let longRunning = false;
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+const program = new Command('earshot')
+  .description('social listening and internal-network adoption analytics on DuckDB')
+  .version(pkg.version)
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    '\nEnvironment: EARSHOT_CONFIG, EARSHOT_DB, EARSHOT_HOST, PORT, EARSHOT_SECRETS, LOG_LEVEL (see README).',
+  );
+
+program
+  .command('serve')
+  .description('run the scheduler and the dashboard (what `npm start` runs)')
+  .action(async () => {
+    const rt = runtime();
+    longRunning = true;
+    await serve(rt.config, rt.logger);
+  });
+
+program
+  .command('collect')
+  .description('collect now: every enabled source, or one')
+  .argument('[source]', 'source id, e.g. x, rss, naver')
+  .option('--partition <key>', 'only this query/feed/tag of the source')
+  .option('--json', 'print the results as JSON')
+  .action(async (source: string | undefined, opts: { partition?: string; json?: boolean }) => {
+    const rt = runtime();
+    const display = progressDisplay();
+    let results: PartitionResult[];
+    try {
+      results = await runVerb<PartitionResult[]>(
+        rt,
+        'collect',
+        { source, partition: opts.partition },
+        display.update as (e: ProgressEvent) => void,
+      );
+    } finally {
+      display.stop();
+    }
+    if (opts.json) out(JSON.stringify(results, null, 2));
+    else
+      out(
+        formatTable(
+          ['source', 'partition', 'status', 'rows', 'new', 'quarantined', 'note'],
+          results.map((r) => [
+            r.source,
+            r.partition,
+            r.status,
+            r.rows,
+            r.newRows,
+            r.quarantined,
+            r.error ?? (r.resumeAfter ? `resumes after ${r.resumeAfter}` : ''),
+          ]),
+        ),
+      );
+    if (results.some((r) => r.status === 'error')) process.exitCode = 1;
+  });
+
+program
+  .command('check')
+  .description('test each source with one cheap request (credentials, endpoint)')
+  .argument('[source]', 'source id')
+  .action(async (source: string | undefined) => {
+    const rt = runtime();
+    const outcomes = await runVerb<CheckOutcome[]>(rt, 'check', { source });
+    for (const o of outcomes) out(`${o.source}\t${o.ok ? 'ok' : `FAILED: ${o.reason}`}`);
+    if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
+  });
+
+program
+  .command('status')
+  .description('per source: last success, rows, last error, consecutive failures')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const rt = runtime();
+    const sources = await runVerb<SourceStatus[]>(rt, 'status', {});
+    if (opts.json) {
+      out(JSON.stringify(sources, null, 2));
+      return;
+    }
+    if (sources.length === 0) {
+      out('no sources configured yet: add a `sources:` section to the config file (see README, "Configure")');
+      return;
+    }
+    out(
+      formatTable(
+        ['source', 'enabled', 'schedule', 'mentions', 'last success', 'last rows', 'failures', 'waiting until', 'last error'],
+        sources.map((s) => [
+          s.source,
+          s.enabled ? 'yes' : 'no',
+          s.schedule,
+          s.mentions,
+          s.lastSuccessAt ?? 'never',
+          s.lastRows,
+          s.consecutiveFailures,
+          s.waitingUntil ?? '',
+          s.lastError ?? '',
+        ]),
+      ),
+    );
+  });
+
+program
+  .command('sql')
+  .description('run one read-only SELECT against the database')
+  .argument('<query>', 'a single SELECT statement')
+  .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+  .action(async (query: string, opts: { format: 'table' | 'csv' | 'json' }) => {
+    const rt = runtime();
+    const result = await runVerb<QueryResult>(rt, 'sql', { query });
+    if (opts.format === 'json') out(JSON.stringify(result.rows, null, 2));
+    else if (opts.format === 'csv') {
+      out(result.columns.map(csvCell).join(','));
+      for (const row of result.rows) out(result.columns.map((c) => csvCell(row[c])).join(','));
+    } else {
+      out(formatTable(result.columns, result.rows.map((r) => result.columns.map((c) => r[c]))));
+    }
+    if (result.truncated) process.stderr.write(`(stopped at ${result.rows.length} rows)\n`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  const message = redact(err instanceof Error ? err.message : String(err));
+  process.stderr.write(`earshot: ${message}\n`);
+  if (!(err instanceof ConfigError || err instanceof UserError) && process.env.LOG_LEVEL === 'debug') {
+    process.stderr.write(`${redact(String((err as Error)?.stack))}\n`);
+  }
+  process.exitCode = err instanceof ConfigError ? 2 : 1;
+}
+// Idle keep-alive sockets must not hold a finished command open.
+if (!longRunning) process.exit(process.exitCode ?? 0);

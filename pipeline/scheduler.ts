@@ -1,0 +1,50 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import { errorMessage } from './errors.js';
+import { sourceSchedules } from './settings.js';
+import { collect, type Services } from './verbs.js';
+
+/**
+ * One cron job per enabled source, from the schedules in the database. node-cron skips a tick while
+ * the previous run of the same job is still going (noOverlap), and SourceLocks keeps a CLI-started
+ * run of the same source from overlapping too. A random delay spreads jobs that share a minute.
+ */
+export class Scheduler {
+  readonly #tasks: ScheduledTask[] = [];
+
+  constructor(
+    private readonly svc: Services,
+    private readonly jitterMs = 30_000,
+  ) {}
+
+  async start(): Promise<string[]> {
+    const started: string[] = [];
+    for (const s of await sourceSchedules(this.svc.store, this.svc.config)) {
+      if (!s.enabled) continue;
+      const task = cron.schedule(s.schedule, () => this.runSource(s.id), {
+        name: `collect:${s.id}`,
+        noOverlap: true,
+        maxRandomDelay: this.jitterMs,
+        timezone: this.svc.config.timezone,
+      });
+      this.#tasks.push(task);
+      started.push(s.id);
+    }
+    return started;
+  }
+
+  private async runSource(source: string): Promise<void> {
+    if (this.svc.signal.aborted) return;
+    try {
+      await collect(this.svc, { source });
+    } catch (err) {
+      this.svc.logger.error({ source, err: errorMessage(err) }, 'scheduled collection failed');
+    }
+  }
+
+  /** Stops taking work; runs under way see the shutdown signal and end at their next step. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#tasks.map((t) => t.stop()));
+    await Promise.all(this.#tasks.map((t) => t.destroy()));
+    this.#tasks.length = 0;
+  }
+}

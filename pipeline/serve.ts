@@ -1,0 +1,77 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../dashboard/app.js';
+import type { Config } from './config.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+import { removeServerInfo, writeServerInfo } from './remote.js';
+import { Scheduler } from './scheduler.js';
+import { openServices } from './services.js';
+
+/** How long shutdown may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 9_000;
+
+function loopbackUrl(address: AddressInfo): string {
+  const host =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/**
+ * The long-running owner of the database: scheduler + HTTP server in one process. SIGTERM/SIGINT
+ * stop taking work, let the current batches end (buffered rows are written with their bookmark),
+ * close DuckDB and exit 0.
+ */
+export async function serve(config: Config, logger: Logger): Promise<void> {
+  const controller = new AbortController();
+  const svc = await openServices(config, logger, controller.signal);
+  let localToken = '';
+  const app = createApp({ services: svc, logger, getLocalToken: () => localToken });
+  const server = app.listen(config.port, config.host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    svc.store.close();
+    throw new Error(`cannot listen on ${config.host}:${config.port}: ${errorMessage(err)} (set PORT to another port)`);
+  }
+  const url = loopbackUrl(server.address() as AddressInfo);
+  localToken = writeServerInfo(config.databasePath, url).token;
+  const scheduler = new Scheduler(svc);
+  const scheduled = await scheduler.start();
+
+  const shownUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(server.address() as AddressInfo).port}`;
+  if (config.sources.length === 0) {
+    logger.warn(
+      'nothing is configured yet: create earshot.yaml (or set EARSHOT_CONFIG) with topics and sources; see README "Configure"',
+    );
+  }
+  logger.info({ url: shownUrl, database: config.databasePath, sources: scheduled }, `earshot is serving on ${shownUrl}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting without waiting further');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    try {
+      await scheduler.stop();
+      controller.abort(new Error(`shutdown (${signal})`));
+      server.close();
+      server.closeAllConnections();
+      await svc.locks.idle();
+      await svc.store.closeGracefully();
+      removeServerInfo(config.databasePath);
+      logger.info('stopped cleanly');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,47 @@
+import type { Config } from './config.js';
+import { type Store, timestamptz } from './store.js';
+
+/**
+ * Seeds what users edit at run time (topics, source schedules) from the config file. Rows the file
+ * put there follow the file; rows changed at run time (origin 'user') are left alone.
+ */
+export async function syncConfig(store: Store, config: Config, now: Date): Promise<void> {
+  await store.write(async (conn) => {
+    const at = timestamptz(now);
+    for (const t of config.topics) {
+      await conn.run(
+        `INSERT INTO topics VALUES ($1, $2, $3::VARCHAR[], $4, $5, 'config', $6)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, keywords = excluded.keywords, query = excluded.query,
+           comparison_set = excluded.comparison_set, updated_at = excluded.updated_at
+         WHERE topics.origin = 'config'`,
+        [t.id, t.name, JSON.stringify(t.keywords), t.query ?? null, t.comparisonSet ?? null, at],
+      );
+    }
+    for (const s of config.sources) {
+      await conn.run(
+        `INSERT INTO source_settings VALUES ($1, $2, $3, 'config', $4)
+         ON CONFLICT (source) DO UPDATE SET schedule = excluded.schedule, enabled = excluded.enabled,
+           updated_at = excluded.updated_at
+         WHERE source_settings.origin = 'config'`,
+        [s.id, s.schedule, s.enabled, at],
+      );
+    }
+  });
+}
+
+/** Schedule and switch of each configured source, as stored (run-time edits win over the file). */
+export async function sourceSchedules(
+  store: Store,
+  config: Config,
+): Promise<Array<{ id: string; schedule: string; enabled: boolean }>> {
+  const rows = await store.query('SELECT source, schedule, enabled FROM source_settings');
+  const stored = new Map(rows.map((r) => [String(r.source), r]));
+  return config.sources.map((s) => {
+    const row = stored.get(s.id);
+    return {
+      id: s.id,
+      schedule: row ? String(row.schedule) : s.schedule,
+      enabled: row ? Boolean(row.enabled) : s.enabled,
+    };
+  });
+}

@@ -1,0 +1,82 @@
+import { StatementType } from '@duckdb/node-api';
+import { UserError } from './errors.js';
+import { plainRows, type Row, type Store } from './store.js';
+
+export interface QueryResult {
+  columns: string[];
+  rows: Row[];
+  /** True when the result had more rows than the cap and was cut. */
+  truncated: boolean;
+  elapsedMs: number;
+}
+
+export interface QueryLimits {
+  maxRows: number;
+  timeoutMs: number;
+}
+
+export const defaultQueryLimits: QueryLimits = { maxRows: 10_000, timeoutMs: 30_000 };
+
+// Functions that change state even inside a SELECT.
+const STATEFUL_FUNCTIONS = /\b(nextval|setval|currval)\s*\(/i;
+
+/**
+ * Runs an analyst's query read-only: exactly one statement, which DuckDB itself must classify as a
+ * SELECT; the instance already has file access limited to earshot's folders and its configuration
+ * locked (Store.open). Rows are capped and a query running past the time limit is interrupted.
+ */
+export async function runReadOnlyQuery(
+  store: Store,
+  sql: string,
+  limits: QueryLimits = defaultQueryLimits,
+): Promise<QueryResult> {
+  const started = performance.now();
+  const conn = await store.connect();
+  try {
+    let extracted: Awaited<ReturnType<typeof conn.extractStatements>>;
+    try {
+      extracted = await conn.extractStatements(sql);
+    } catch (err) {
+      throw new UserError(`the query does not parse: ${(err as Error).message}`, 400, { cause: err });
+    }
+    if (extracted.count !== 1) {
+      throw new UserError(`send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`);
+    }
+    let prepared: Awaited<ReturnType<typeof extracted.prepare>>;
+    try {
+      prepared = await extracted.prepare(0);
+    } catch (err) {
+      throw new UserError((err as Error).message, 400, { cause: err });
+    }
+    if (prepared.statementType !== StatementType.SELECT) {
+      throw new UserError(
+        `only SELECT queries are allowed here (this is a ${StatementType[prepared.statementType]} statement)`,
+        403,
+      );
+    }
+    if (STATEFUL_FUNCTIONS.test(sql)) throw new UserError('sequence functions change the database; not allowed', 403);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn.interrupt();
+    }, limits.timeoutMs);
+    try {
+      const reader = await prepared.streamAndReadUntil(limits.maxRows + 1);
+      const columns = reader.columnNames();
+      const rows = plainRows(reader);
+      const truncated = rows.length > limits.maxRows;
+      return { columns, rows: rows.slice(0, limits.maxRows), truncated, elapsedMs: performance.now() - started };
+    } catch (err) {
+      if (timedOut) {
+        throw new UserError(`the query ran longer than ${limits.timeoutMs / 1000} s and was stopped`, 408, {
+          cause: err,
+        });
+      }
+      throw new UserError((err as Error).message, 400, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    conn.closeSync();
+  }
+}

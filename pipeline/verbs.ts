@@ -1,0 +1,240 @@
+import { z } from 'zod';
+import { collectorOf } from '../collectors/registry.js';
+import {
+  collectSource,
+  type PartitionResult,
+  type ProgressEvent,
+  type RunnerDeps,
+} from '../collectors/runner.js';
+import type { Config, SourceConfig } from './config.js';
+import { UserError } from './errors.js';
+import type { Logger } from './logger.js';
+import { sourceSchedules } from './settings.js';
+import { type QueryResult, runReadOnlyQuery } from './sql-guard.js';
+import type { Store } from './store.js';
+
+/** Runs of one source never overlap, whoever starts them (scheduler, CLI, API). */
+export class SourceLocks {
+  readonly #tails = new Map<string, Promise<unknown>>();
+  readonly #running = new Set<string>();
+
+  isRunning(source: string): boolean {
+    return this.#running.has(source);
+  }
+
+  run<T>(source: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(source) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      this.#running.add(source);
+      try {
+        return await fn();
+      } finally {
+        this.#running.delete(source);
+      }
+    });
+    this.#tails.set(
+      source,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /** Resolves when every run started so far has ended. */
+  async idle(): Promise<void> {
+    await Promise.all(this.#tails.values());
+  }
+}
+
+/** What every verb may use; the server and a CLI that opened the database build the same thing. */
+export interface Services {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  fetch: typeof fetch;
+  now: () => Date;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Aborts on shutdown. */
+  signal: AbortSignal;
+  locks: SourceLocks;
+}
+
+export function runnerDeps(svc: Services, onProgress?: (e: ProgressEvent) => void): RunnerDeps {
+  return {
+    store: svc.store,
+    logger: svc.logger,
+    fetch: svc.fetch,
+    now: svc.now,
+    sleep: svc.sleep,
+    signal: svc.signal,
+    maxRateLimitWaitMs: svc.config.maxRateLimitWaitMs,
+    ...(onProgress ? { onProgress } : {}),
+  };
+}
+
+function pickSources(config: Config, source: string | undefined): SourceConfig[] {
+  if (config.sources.length === 0) {
+    throw new UserError(
+      'no sources are configured: add a `sources:` section to the config file (see README, "Configure")',
+    );
+  }
+  if (source === undefined) return [...config.sources];
+  const found = config.sources.find((s) => s.id === source);
+  if (!found) {
+    throw new UserError(
+      `source "${source}" is not configured; configured: ${config.sources.map((s) => s.id).join(', ')}`,
+      404,
+    );
+  }
+  return [found];
+}
+
+/** Collects one source (or every enabled one, concurrently: one failing never stops the others). */
+export async function collect(
+  svc: Services,
+  args: { source?: string | undefined; partition?: string | undefined },
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<PartitionResult[]> {
+  let sources = pickSources(svc.config, args.source);
+  if (args.source === undefined) {
+    const enabled = new Set((await sourceSchedules(svc.store, svc.config)).filter((s) => s.enabled).map((s) => s.id));
+    sources = sources.filter((s) => enabled.has(s.id));
+  }
+  const deps = runnerDeps(svc, onProgress);
+  const results = await Promise.all(
+    sources.map((s) =>
+      svc.locks.run(s.id, () => collectSource(s, deps, args.partition === undefined ? {} : { partition: args.partition })),
+    ),
+  );
+  return results.flat();
+}
+
+export interface CheckOutcome {
+  source: string;
+  ok: boolean;
+  reason: string | null;
+}
+
+/** One cheap request per source, proving credentials and endpoint. */
+export async function check(svc: Services, args: { source?: string | undefined }): Promise<CheckOutcome[]> {
+  return Promise.all(
+    pickSources(svc.config, args.source).map(async (s) => {
+      const result = await collectorOf(s.id).check(s.settings, {
+        fetch: svc.fetch,
+        now: svc.now,
+        sleep: svc.sleep,
+        logger: svc.logger.child({ source: s.id }),
+        signal: svc.signal,
+        baseUrl: s.baseUrl,
+        maxRateLimitWaitMs: 0,
+        budget: { take: () => true },
+      });
+      return { source: s.id, ok: result.ok, reason: result.ok ? null : result.reason };
+    }),
+  );
+}
+
+export interface SourceStatus {
+  source: string;
+  enabled: boolean;
+  schedule: string;
+  running: boolean;
+  mentions: number;
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  /** Rows written by the last finished run of each partition, added up. */
+  lastRows: number;
+  lastError: string | null;
+  /** Longest streak of failed runs, counted back from the newest, over the source's partitions. */
+  consecutiveFailures: number;
+  /** When a rate-limited partition may run again. */
+  waitingUntil: string | null;
+  quarantined: number;
+}
+
+const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : null);
+const FAILED = new Set(['error', 'interrupted']);
+
+/** Freshness and failures per configured source (and any source with stored runs). */
+export async function status(svc: Services): Promise<SourceStatus[]> {
+  const schedules = await sourceSchedules(svc.store, svc.config);
+  const runs = await svc.store.query(
+    `SELECT source, partition, status, started_at, finished_at, rows, error, resume_after
+     FROM collection_runs WHERE status <> 'running'
+     QUALIFY row_number() OVER (PARTITION BY source, partition ORDER BY id DESC) <= 200
+     ORDER BY source, partition, id DESC`,
+  );
+  const counts = new Map(
+    (await svc.store.query('SELECT source, count(*) AS n FROM mentions GROUP BY source')).map((r) => [
+      String(r.source),
+      Number(r.n),
+    ]),
+  );
+  const quarantine = new Map(
+    (await svc.store.query('SELECT source, count(*) AS n FROM quarantine GROUP BY source')).map((r) => [
+      String(r.source),
+      Number(r.n),
+    ]),
+  );
+  const ids = new Set([...schedules.map((s) => s.id), ...runs.map((r) => String(r.source))]);
+  return [...ids].sort().map((id) => {
+    const mine = runs.filter((r) => r.source === id);
+    const byPartition = new Map<string, typeof mine>();
+    for (const r of mine) byPartition.set(String(r.partition), [...(byPartition.get(String(r.partition)) ?? []), r]);
+    let streak = 0;
+    let lastRows = 0;
+    let waitingUntil: Date | null = null;
+    for (const partitionRuns of byPartition.values()) {
+      let n = 0;
+      while (n < partitionRuns.length && FAILED.has(String(partitionRuns[n]?.status))) n++;
+      streak = Math.max(streak, n);
+      lastRows += Number(partitionRuns[0]?.rows ?? 0);
+      const resume = partitionRuns[0]?.resume_after;
+      if (resume instanceof Date && resume > svc.now() && (!waitingUntil || resume > waitingUntil)) waitingUntil = resume;
+    }
+    const latest = mine.reduce<Date | null>((acc, r) => {
+      const t = r.started_at as Date;
+      return !acc || t > acc ? t : acc;
+    }, null);
+    const lastOk = mine
+      .filter((r) => r.status === 'ok')
+      .reduce<Date | null>((acc, r) => {
+        const t = r.finished_at as Date;
+        return !acc || t > acc ? t : acc;
+      }, null);
+    const lastFailed = [...mine]
+      .filter((r) => r.error !== null && r.status !== 'ok')
+      .sort((a, b) => (b.started_at as Date).getTime() - (a.started_at as Date).getTime())[0];
+    const schedule = schedules.find((s) => s.id === id);
+    return {
+      source: id,
+      enabled: schedule?.enabled ?? false,
+      schedule: schedule?.schedule ?? '',
+      running: svc.locks.isRunning(id),
+      mentions: counts.get(id) ?? 0,
+      lastRunAt: iso(latest),
+      lastSuccessAt: iso(lastOk),
+      lastRows,
+      lastError: lastFailed ? String(lastFailed.error) : null,
+      consecutiveFailures: streak,
+      waitingUntil: iso(waitingUntil),
+      quarantined: quarantine.get(id) ?? 0,
+    };
+  });
+}
+
+export async function sql(svc: Services, args: { query: string }): Promise<QueryResult> {
+  return runReadOnlyQuery(svc.store, args.query);
+}
+
+/** The verbs a CLI may send to a running server: name -> argument schema and implementation. */
+export const remoteVerbs = {
+  collect: {
+    args: z.object({ source: z.string().optional(), partition: z.string().optional() }),
+    run: collect,
+  },
+  check: { args: z.object({ source: z.string().optional() }), run: check },
+  status: { args: z.object({}), run: (svc: Services) => status(svc) },
+  sql: { args: z.object({ query: z.string().min(1) }), run: sql },
+} as const;
+
+export type VerbName = keyof typeof remoteVerbs;

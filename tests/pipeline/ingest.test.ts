@@ -1,0 +1,134 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MentionRecord } from '../../collectors/contract.js';
+import { refreshAuthors, writeBatch } from '../../pipeline/ingest.js';
+import type { Store } from '../../pipeline/store.js';
+import { openTestStore } from '../helpers/store.js';
+
+function mention(id: string, over: Partial<MentionRecord> = {}): MentionRecord {
+  return {
+    nativeId: id,
+    url: `https://example.com/${id}`,
+    title: null,
+    text: `text ${id}`,
+    lang: 'en',
+    channel: null,
+    authorId: 'a1',
+    authorHandle: 'alice',
+    authorName: 'Alice',
+    authorFollowers: 10,
+    createdAt: new Date('2026-11-20T01:02:03Z'),
+    createdAtEstimated: false,
+    likes: 1,
+    reposts: 0,
+    replies: 0,
+    views: null,
+    parentId: null,
+    conversationId: null,
+    repostOf: null,
+    raw: { id },
+    ...over,
+  };
+}
+
+let store: Store;
+let cleanup: () => void;
+let runId: number;
+beforeEach(async () => {
+  ({ store, cleanup } = await openTestStore());
+  runId = await store.write(async (c) =>
+    Number(
+      (
+        await c.runAndReadAll(
+          "INSERT INTO collection_runs (source, partition, started_at, status) VALUES ('t', 'p', now(), 'running') RETURNING id",
+        )
+      ).getRows()[0]?.[0],
+    ),
+  );
+});
+afterEach(() => cleanup());
+
+const write = (records: MentionRecord[], now = new Date('2026-11-21T00:00:00Z'), bookmark: unknown = { n: 1 }) =>
+  store.write((c) =>
+    writeBatch(c, { source: 't', partition: 'p', runId, records, quarantine: [], bookmark, budget: new Map(), now }),
+  );
+
+describe('writeBatch', () => {
+  it('inserts new mentions with every field and the bookmark in one go', async () => {
+    const result = await write([mention('1', { repostOf: '0', parentId: 'p', conversationId: 'c', views: 5 })]);
+    expect(result).toEqual({ rows: 1, newRows: 1 });
+    const [row] = await store.query('SELECT * FROM mentions');
+    expect(row).toMatchObject({
+      source: 't',
+      native_id: '1',
+      partition: 'p',
+      text: 'text 1',
+      author_handle: 'alice',
+      author_followers: 10,
+      is_repost: true,
+      repost_of: '0',
+      parent_id: 'p',
+      conversation_id: 'c',
+      views: 5,
+    });
+    expect((row?.created_at as Date).toISOString()).toBe('2026-11-20T01:02:03.000Z');
+    expect(JSON.parse(String(row?.raw))).toEqual({ id: '1' });
+    expect(await store.query('SELECT state FROM bookmarks')).toEqual([{ state: '{"n":1}' }]);
+    expect(await store.query('SELECT rows, new_rows FROM collection_runs')).toEqual([{ rows: 1, new_rows: 1 }]);
+  });
+
+  it('updates engagement of re-seen mentions and never duplicates them', async () => {
+    await write([mention('1'), mention('2')]);
+    const later = new Date('2026-11-22T00:00:00Z');
+    const result = await write([mention('2', { likes: 50, text: 'edited?' }), mention('3')], later);
+    expect(result).toEqual({ rows: 2, newRows: 1 });
+    const rows = await store.query('SELECT native_id, likes, text, seen_at, collected_at FROM mentions ORDER BY 1');
+    expect(rows.map((r) => r.native_id)).toEqual(['1', '2', '3']);
+    expect(rows[1]).toMatchObject({ likes: 50, text: 'text 2' });
+    expect((rows[1]?.seen_at as Date).toISOString()).toBe(later.toISOString());
+    expect((rows[1]?.collected_at as Date).toISOString()).toBe('2026-11-21T00:00:00.000Z');
+  });
+
+  it('keeps the last copy of an item repeated inside one batch', async () => {
+    const result = await write([mention('1', { likes: 1 }), mention('1', { likes: 7 })]);
+    expect(result).toEqual({ rows: 1, newRows: 1 });
+    expect(await store.query('SELECT likes FROM mentions')).toEqual([{ likes: 7 }]);
+  });
+
+  it('keeps the last known count when a source stops reporting it', async () => {
+    await write([mention('1', { likes: 9 })]);
+    await write([mention('1', { likes: null })]);
+    expect(await store.query('SELECT likes FROM mentions')).toEqual([{ likes: 9 }]);
+  });
+
+  it('writes nothing of a batch whose transaction fails', async () => {
+    await expect(
+      store.write(async (c) => {
+        await writeBatch(c, {
+          source: 't',
+          partition: 'p',
+          runId,
+          records: [mention('9')],
+          quarantine: [{ raw: '{', error: 'bad', url: null }],
+          bookmark: { n: 2 },
+          budget: new Map([['naver', new Map([['2026-11-21', 3]])]]),
+          now: new Date(),
+        });
+        throw new Error('crash after the batch, before commit');
+      }),
+    ).rejects.toThrow('crash');
+    for (const table of ['mentions', 'quarantine', 'bookmarks', 'api_budget']) {
+      expect(await store.query(`SELECT * FROM ${table}`)).toEqual([]);
+    }
+  });
+
+  it('refreshes authors from mentions, once per author', async () => {
+    await write([mention('1'), mention('3', { authorId: 'b2', authorHandle: 'bob' })]);
+    await write([mention('2', { authorFollowers: 20 })], new Date('2026-11-22T00:00:00Z'));
+    await store.write((c) => refreshAuthors(c, 't'));
+    const authors = await store.query('SELECT author_id, handle, followers, mentions FROM authors ORDER BY 1');
+    expect(authors).toEqual([
+      { author_id: 'a1', handle: 'alice', followers: 20, mentions: 2 },
+      { author_id: 'b2', handle: 'bob', followers: 10, mentions: 1 },
+    ]);
+  });
+});

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../pipeline/paths.js';
+import { Store } from '../../pipeline/store.js';
+import { tempDir } from '../helpers/store.js';
+
+const run = promisify(execFile);
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => {
+  ({ dir, cleanup } = tempDir());
+});
+afterEach(() => cleanup());
+
+describe('store', () => {
+  it('applies the migrations once and keeps the tables', async () => {
+    const path = join(dir, 'a.duckdb');
+    const store = await Store.open(path);
+    const tables = (await store.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")).map(
+      (r) => r.table_name,
+    );
+    for (const t of ['mentions', 'authors', 'bookmarks', 'collection_runs', 'quarantine', 'topics', 'schema_migrations']) {
+      expect(tables).toContain(t);
+    }
+    store.close();
+    const again = await Store.open(path);
+    const versions = await again.query('SELECT count(*) AS n FROM schema_migrations');
+    expect(Number(versions[0]?.n)).toBeGreaterThan(0);
+    again.close();
+  });
+
+  it('refuses a database written by a newer earshot', async () => {
+    const path = join(dir, 'b.duckdb');
+    const store = await Store.open(path);
+    await store.write((c) => c.run("INSERT INTO schema_migrations VALUES (999, '999_future.sql', now())"));
+    store.close();
+    await expect(Store.open(path)).rejects.toThrow(/newer earshot \(schema version 999/);
+  });
+
+  it('locks file access and settings for every connection', async () => {
+    const store = await Store.open(join(dir, 'c.duckdb'));
+    const conn = await store.connect();
+    await expect(conn.run("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow(/disabled by configuration/);
+    await expect(conn.run('SET threads = 1')).rejects.toThrow(/locked/);
+    conn.closeSync();
+    store.close();
+  });
+
+  it('rolls a failed write back completely', async () => {
+    const store = await Store.open(join(dir, 'd.duckdb'));
+    await expect(
+      store.write(async (c) => {
+        await c.run("INSERT INTO meta VALUES ('a', '1')");
+        await c.run("INSERT INTO meta VALUES ('a', '2')");
+      }),
+    ).rejects.toThrow();
+    expect(await store.query('SELECT * FROM meta')).toEqual([]);
+    await store.write((c) => c.run("INSERT INTO meta VALUES ('b', '1')"));
+    expect(await store.query('SELECT key FROM meta')).toEqual([{ key: 'b' }]);
+    store.close();
+  });
+
+  it('gives a second process a plain message instead of a lock error', async () => {
+    const path = join(dir, 'e.duckdb');
+    const store = await Store.open(path);
+    const child = run(process.execPath, [join(projectRoot, 'dist/pipeline/cli.js'), 'status'], {
+      env: { ...process.env, EARSHOT_DB: path, EARSHOT_CONFIG: '', LOG_LEVEL: 'silent' },
+    });
+    const err = (await child.then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    )) as { code: number; stderr: string } | null;
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toMatch(/is in use by another earshot process \(pid \d+\)/);
+    expect(err?.stderr).not.toMatch(/IO Error|Conflicting lock/);
+    store.close();
+  });
+});
