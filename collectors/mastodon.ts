@@ -185,8 +185,8 @@ interface ParsedPage {
   records: MentionRecord[];
   quarantine: QuarantineItem[];
   /** Highest and lowest ids on the page, bad items included: paging must step over them too. */
-  newest?: string;
-  oldest?: string;
+  newest?: string | undefined;
+  oldest?: string | undefined;
   count: number;
 }
 
@@ -234,7 +234,11 @@ function refusal(res: HttpResponse, config: Config, origin: string): SourceError
   const hint = config.token
     ? 'the token was refused; check it is valid for this instance'
     : 'this instance does not show tag timelines anonymously; set `token` (a read-scoped access token)';
-  return new SourceError(`HTTP ${res.status} from ${hostOf(origin)}: ${hint} (${excerpt})`, res.status, res.url);
+  return new SourceError(
+    `HTTP ${res.status} from ${hostOf(origin)}: ${hint} (${excerpt})`,
+    res.status,
+    res.url,
+  );
 }
 
 async function fetchPage(
@@ -317,7 +321,12 @@ export const mastodon: Collector<Config, MastodonPartition, Bookmark> = {
         const next = maxId(page.newest, linkParams(res.headers.get('link')).prev);
         if (next === undefined || big(next) <= big(since)) {
           const error = `page after min_id=${since} did not move forward; stopping to avoid a loop`;
-          yield { records: page.records, quarantine: page.quarantine, bookmark: { minId: since }, failed: error };
+          yield {
+            records: page.records,
+            quarantine: page.quarantine,
+            bookmark: { minId: since },
+            failed: error,
+          };
           return;
         }
         yield { records: page.records, quarantine: page.quarantine, bookmark: { minId: next } };

@@ -260,7 +260,8 @@ function searchError(res: HttpResponse, partition: RedditPartition, url: string)
 
 function toRecord(post: Post, raw: unknown): MentionRecord {
   const author = post.author && post.author !== '[deleted]' ? post.author : null;
-  const selftext = post.selftext && post.selftext !== '[deleted]' && post.selftext !== '[removed]' ? post.selftext : '';
+  const selftext =
+    post.selftext && post.selftext !== '[deleted]' && post.selftext !== '[removed]' ? post.selftext : '';
   return {
     nativeId: post.name,
     url: `https://www.reddit.com${post.permalink}`,
@@ -379,7 +380,8 @@ export const reddit: Collector<Config, RedditPartition, Bookmark> = {
       }
       if (otherKinds > 0) ctx.logger.debug({ otherKinds }, 'skipped listing children that are not posts');
       const next = parsed.data.data.after ?? undefined;
-      const last = reachedOld || next === undefined || next === after || parsed.data.data.children.length === 0;
+      const last =
+        reachedOld || next === undefined || next === after || parsed.data.data.children.length === 0;
       if (last) {
         const finalSince = newest === undefined ? undefined : Math.min(newest, startedAt);
         yield { records, quarantine, bookmark: finalSince === undefined ? {} : { since: finalSince } };

@@ -5,6 +5,7 @@ import type { Logger } from '../pipeline/logger.js';
 import { redact } from '../pipeline/secrets.js';
 import { type Store, timestamptz } from '../pipeline/store.js';
 import type {
+  AnyCollector,
   Batch,
   CollectorContext,
   MentionRecord,
@@ -135,8 +136,8 @@ export async function collectSource(
   source: SourceConfig,
   deps: RunnerDeps,
   only?: { partition?: string },
+  collector: AnyCollector = collectorOf(source.id),
 ): Promise<PartitionResult[]> {
-  const collector = collectorOf(source.id);
   const targets = await loadTargets(deps.store);
   const partitions = collector
     .partitions(source.settings, targets)
@@ -146,7 +147,7 @@ export async function collectSource(
   const results: PartitionResult[] = [];
   for (const partition of partitions) {
     if (deps.signal.aborted) break;
-    results.push(await collectPartition(source, partition, deps, budget));
+    results.push(await collectPartition(source, collector, partition, deps, budget));
   }
   if (results.some((r) => r.rows > 0)) {
     await deps.store.write((conn) => refreshAuthors(conn, source.id));
@@ -156,11 +157,11 @@ export async function collectSource(
 
 async function collectPartition(
   source: SourceConfig,
+  collector: AnyCollector,
   partition: { key: string },
   deps: RunnerDeps,
   budget: BudgetTracker,
 ): Promise<PartitionResult> {
-  const collector = collectorOf(source.id);
   const { store } = deps;
   const logger = deps.logger.child({ source: source.id, partition: partition.key });
   const result: PartitionResult = {
@@ -231,15 +232,21 @@ async function collectPartition(
   };
 
   // Pages that arrive quickly are written together; the bookmark of the last one covers them all.
+  // One write may be in flight while the next pages are read (DuckDB commits off the main thread);
+  // writes stay in order, so bookmarks only ever move forward.
   const coalesceRows = deps.coalesceRows ?? 20_000;
   const coalesceMs = deps.coalesceMs ?? 1000;
   let records: MentionRecord[] = [];
   let quarantine: QuarantineItem[] = [];
   let pendingBookmark: { value: unknown } | null = null;
   let total: number | undefined;
+  let inflight: Promise<void> = Promise.resolve();
+  // A holder object: TypeScript cannot see the closures below assigning it.
+  const failed: { write: { error: unknown } | null } = { write: null };
 
-  const flush = async () => {
-    if (!pendingBookmark) return;
+  /** Hands the buffered pages to the writer; resolves when that write (and those before) ended. */
+  const flush = (): Promise<void> => {
+    if (!pendingBookmark) return inflight;
     const write: BatchWrite = {
       source: source.id,
       partition: partition.key,
@@ -253,11 +260,22 @@ async function collectPartition(
     records = [];
     quarantine = [];
     pendingBookmark = null;
-    const written = await store.write((conn) => writeBatch(conn, write));
-    result.rows += written.rows;
-    result.newRows += written.newRows;
-    result.quarantined += write.quarantine.length;
-    progress('running', total === undefined ? {} : { total });
+    inflight = inflight.then(async () => {
+      if (failed.write) return;
+      try {
+        const written = await store.write((conn) => writeBatch(conn, write));
+        result.rows += written.rows;
+        result.newRows += written.newRows;
+        result.quarantined += write.quarantine.length;
+        progress('running', total === undefined ? {} : { total });
+      } catch (err) {
+        failed.write = { error: err };
+      }
+    });
+    return inflight;
+  };
+  const throwIfWriteFailed = () => {
+    if (failed.write) throw failed.write.error;
   };
 
   const iterator = collector.read(source.settings, partition, bookmark, ctx)[Symbol.asyncIterator]();
@@ -271,6 +289,7 @@ async function collectPartition(
     let next = pull();
     for (;;) {
       deps.signal.throwIfAborted();
+      throwIfWriteFailed();
       let step: IteratorResult<Batch<unknown>> | typeof TIMEOUT;
       if (pendingBookmark) {
         let timer: NodeJS.Timeout | undefined;
@@ -285,7 +304,7 @@ async function collectPartition(
         step = await next;
       }
       if (step === TIMEOUT) {
-        await flush();
+        void flush();
         continue;
       }
       if (step.done) break;
@@ -299,16 +318,27 @@ async function collectPartition(
         result.status = 'error';
         result.error = redact(batch.failed);
       }
-      if (records.length >= coalesceRows || batch.failed) await flush();
+      if (records.length >= coalesceRows || batch.failed) {
+        // At most one write waits behind the one in flight: memory stays bounded.
+        await inflight;
+        deps.signal.throwIfAborted();
+        void flush();
+      }
     }
     await flush();
+    throwIfWriteFailed();
   } catch (caught) {
-    let err = caught;
-    // What was read before the failure is consistent with its bookmark: keep it.
-    await flush().catch((flushErr: unknown) => {
-      err = flushErr;
-    });
+    let err: unknown = caught;
     if (deps.signal.aborted) {
+      // Shutdown: the write in flight finishes (it is one transaction); pages not yet handed to
+      // the writer are dropped and fetched again from the bookmark by the next run.
+      await inflight;
+    } else {
+      // What was read before the failure is consistent with its bookmark: keep it.
+      await flush();
+    }
+    if (failed.write && failed.write.error !== caught) err = failed.write.error;
+    if (deps.signal.aborted && !failed.write) {
       result.status = 'aborted';
       result.error = 'stopped by shutdown; the next run resumes from the bookmark';
     } else if (err instanceof RateLimitedError) {

@@ -64,14 +64,18 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/api/verbs/:name', requireLocalToken(deps.getLocalToken), async (req, res) => {
     const name = req.params.name as VerbName;
     const verb = remoteVerbs[name];
-    if (!Object.hasOwn(remoteVerbs, name) || !verb) throw new UserError(`unknown verb ${req.params.name}`, 404);
+    if (!Object.hasOwn(remoteVerbs, name) || !verb)
+      throw new UserError(`unknown verb ${req.params.name}`, 404);
     const args = verb.args.safeParse(req.body ?? {});
-    if (!args.success) throw new UserError(`bad arguments for ${name}: ${args.error.issues[0]?.message}`, 400);
+    if (!args.success)
+      throw new UserError(`bad arguments for ${name}: ${args.error.issues[0]?.message}`, 400);
     res.status(200).type('application/x-ndjson');
     const send = (line: unknown) => res.write(`${JSON.stringify(line)}\n`);
     try {
       // biome-ignore lint/suspicious/noExplicitAny: each verb's args were validated by its own schema above.
-      const value = await (verb.run as any)(services, args.data, (event: unknown) => send({ type: 'progress', event }));
+      const value = await (verb.run as any)(services, args.data, (event: unknown) =>
+        send({ type: 'progress', event }),
+      );
       send({ type: 'result', value });
     } catch (err) {
       const status = err instanceof UserError ? err.status : 500;
@@ -89,9 +93,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof UserError ? err.status : 500;
     if (status >= 500) logger.error({ err }, 'request failed');
-    res
-      .status(status)
-      .json({ error: status >= 500 && !(err instanceof UserError) ? 'internal error' : redact((err as Error).message) });
+    res.status(status).json({
+      error: status >= 500 && !(err instanceof UserError) ? 'internal error' : redact((err as Error).message),
+    });
   });
   return app;
 }

@@ -1,7 +1,13 @@
 import type { Config } from '../pipeline/config.js';
 import type { SourceStatus } from '../pipeline/verbs.js';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for HTML content and attribute values; everything collected is attacker-controlled. */
 export function escapeHtml(value: unknown): string {

@@ -31,7 +31,12 @@ function runtime(): Runtime {
  * Runs a verb where the database is: through the server that owns the file when one runs (the user
  * never sees a lock error), else by opening the file in this process.
  */
-async function runVerb<T>(rt: Runtime, name: VerbName, args: object, onProgress?: (e: never) => void): Promise<T> {
+async function runVerb<T>(
+  rt: Runtime,
+  name: VerbName,
+  args: object,
+  onProgress?: (e: never) => void,
+): Promise<T> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const server = findServer(rt.config.databasePath);
     if (server) {
@@ -47,7 +52,13 @@ async function runVerb<T>(rt: Runtime, name: VerbName, args: object, onProgress?
       svc = await openServices(rt.config, rt.logger, controller.signal);
     } catch (err) {
       // A server may have taken the file between our look and our open: go through it then.
-      if (err instanceof UserError && err.status === 409 && attempt === 0 && findServer(rt.config.databasePath)) continue;
+      if (
+        err instanceof UserError &&
+        err.status === 409 &&
+        attempt === 0 &&
+        findServer(rt.config.databasePath)
+      )
+        continue;
       throw err;
     }
     try {
@@ -65,12 +76,19 @@ async function runVerb<T>(rt: Runtime, name: VerbName, args: object, onProgress?
 /** Fixed-width columns for terminals; cells are single-line. */
 export function formatTable(columns: string[], rows: unknown[][]): string {
   const cell = (v: unknown) =>
-    (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v)).replace(/\s+/g, ' ');
+    (v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v)).replace(
+      /\s+/g,
+      ' ',
+    );
   const text = rows.map((r) => r.map(cell));
-  const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...text.map((r) => r[i]?.length ?? 0))));
+  const widths = columns.map((c, i) =>
+    Math.min(60, Math.max(c.length, ...text.map((r) => r[i]?.length ?? 0))),
+  );
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) =>
+        c.length > (widths[i] ?? 0) ? `${c.slice(0, (widths[i] ?? 1) - 1)}…` : c.padEnd(widths[i] ?? 0),
+      )
       .join('  ')
       .trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
@@ -169,7 +187,17 @@ program
     }
     out(
       formatTable(
-        ['source', 'enabled', 'schedule', 'mentions', 'last success', 'last rows', 'failures', 'waiting until', 'last error'],
+        [
+          'source',
+          'enabled',
+          'schedule',
+          'mentions',
+          'last success',
+          'last rows',
+          'failures',
+          'waiting until',
+          'last error',
+        ],
         sources.map((s) => [
           s.source,
           s.enabled ? 'yes' : 'no',
@@ -189,7 +217,9 @@ program
   .command('sql')
   .description('run one read-only SELECT against the database')
   .argument('<query>', 'a single SELECT statement')
-  .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'),
+  )
   .action(async (query: string, opts: { format: 'table' | 'csv' | 'json' }) => {
     const rt = runtime();
     const result = await runVerb<QueryResult>(rt, 'sql', { query });
@@ -198,7 +228,12 @@ program
       out(result.columns.map(csvCell).join(','));
       for (const row of result.rows) out(result.columns.map((c) => csvCell(row[c])).join(','));
     } else {
-      out(formatTable(result.columns, result.rows.map((r) => result.columns.map((c) => r[c]))));
+      out(
+        formatTable(
+          result.columns,
+          result.rows.map((r) => result.columns.map((c) => r[c])),
+        ),
+      );
     }
     if (result.truncated) process.stderr.write(`(stopped at ${result.rows.length} rows)\n`);
   });

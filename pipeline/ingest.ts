@@ -29,7 +29,12 @@ const int = (n: number | null): bigint | null =>
   n === null || !Number.isFinite(n) ? null : BigInt(Math.trunc(n));
 
 /** One mention as a row of the mentions table, in column order (data/migrations/001_init.sql). */
-function mentionRow(source: string, partition: string, r: MentionRecord, now: DuckDBValue): DuckDBValue[] {
+export function mentionRow(
+  source: string,
+  partition: string,
+  r: MentionRecord,
+  now: DuckDBValue,
+): DuckDBValue[] {
   return [
     source,
     r.nativeId,
@@ -61,7 +66,8 @@ function mentionRow(source: string, partition: string, r: MentionRecord, now: Du
 
 const typeCache = new WeakMap<DuckDBConnection, Map<string, DuckDBType[]>>();
 
-async function appendRows(
+/** Appends rows to `table` in whole data chunks through one Appender. */
+export async function appendRows(
   conn: DuckDBConnection,
   table: string,
   rows: readonly DuckDBValue[][],

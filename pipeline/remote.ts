@@ -82,10 +82,17 @@ export async function callServer(
   let outcome: { value: unknown } | undefined;
   const handle = (line: string) => {
     if (!line.trim()) return;
-    const msg = JSON.parse(line) as { type: string; event?: unknown; value?: unknown; status?: number; message?: string };
+    const msg = JSON.parse(line) as {
+      type: string;
+      event?: unknown;
+      value?: unknown;
+      status?: number;
+      message?: string;
+    };
     if (msg.type === 'progress') onProgress?.(msg.event);
     else if (msg.type === 'result') outcome = { value: msg.value };
-    else if (msg.type === 'error') throw new UserError(msg.message ?? 'the server reported an error', msg.status ?? 500);
+    else if (msg.type === 'error')
+      throw new UserError(msg.message ?? 'the server reported an error', msg.status ?? 500);
   };
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });

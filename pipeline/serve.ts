@@ -13,7 +13,13 @@ const SHUTDOWN_LIMIT_MS = 9_000;
 
 function loopbackUrl(address: AddressInfo): string {
   const host =
-    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    address.address === '0.0.0.0'
+      ? '127.0.0.1'
+      : address.address === '::'
+        ? '[::1]'
+        : address.family === 'IPv6'
+          ? `[${address.address}]`
+          : address.address;
   return `http://${host}:${address.port}`;
 }
 
@@ -32,7 +38,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     await once(server, 'listening');
   } catch (err) {
     svc.store.close();
-    throw new Error(`cannot listen on ${config.host}:${config.port}: ${errorMessage(err)} (set PORT to another port)`);
+    throw new Error(
+      `cannot listen on ${config.host}:${config.port}: ${errorMessage(err)} (set PORT to another port)`,
+    );
   }
   const url = loopbackUrl(server.address() as AddressInfo);
   localToken = writeServerInfo(config.databasePath, url).token;
@@ -45,7 +53,10 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       'nothing is configured yet: create earshot.yaml (or set EARSHOT_CONFIG) with topics and sources; see README "Configure"',
     );
   }
-  logger.info({ url: shownUrl, database: config.databasePath, sources: scheduled }, `earshot is serving on ${shownUrl}`);
+  logger.info(
+    { url: shownUrl, database: config.databasePath, sources: scheduled },
+    `earshot is serving on ${shownUrl}`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { syncConfig } from './settings.js';
 import { Store } from './store.js';
-import { SourceLocks, type Services } from './verbs.js';
+import { type Services, SourceLocks } from './verbs.js';
 
 /**
  * Opens the database as its owner: migrations, the config's topics and schedules seeded, runs left

@@ -40,7 +40,9 @@ export async function runReadOnlyQuery(
       throw new UserError(`the query does not parse: ${(err as Error).message}`, 400, { cause: err });
     }
     if (extracted.count !== 1) {
-      throw new UserError(`send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`);
+      throw new UserError(
+        `send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`,
+      );
     }
     let prepared: Awaited<ReturnType<typeof extracted.prepare>>;
     try {
@@ -54,7 +56,8 @@ export async function runReadOnlyQuery(
         403,
       );
     }
-    if (STATEFUL_FUNCTIONS.test(sql)) throw new UserError('sequence functions change the database; not allowed', 403);
+    if (STATEFUL_FUNCTIONS.test(sql))
+      throw new UserError('sequence functions change the database; not allowed', 403);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -65,7 +68,12 @@ export async function runReadOnlyQuery(
       const columns = reader.columnNames();
       const rows = plainRows(reader);
       const truncated = rows.length > limits.maxRows;
-      return { columns, rows: rows.slice(0, limits.maxRows), truncated, elapsedMs: performance.now() - started };
+      return {
+        columns,
+        rows: rows.slice(0, limits.maxRows),
+        truncated,
+        elapsedMs: performance.now() - started,
+      };
     } catch (err) {
       if (timedOut) {
         throw new UserError(`the query ran longer than ${limits.timeoutMs / 1000} s and was stopped`, 408, {

@@ -96,13 +96,17 @@ export async function collect(
 ): Promise<PartitionResult[]> {
   let sources = pickSources(svc.config, args.source);
   if (args.source === undefined) {
-    const enabled = new Set((await sourceSchedules(svc.store, svc.config)).filter((s) => s.enabled).map((s) => s.id));
+    const enabled = new Set(
+      (await sourceSchedules(svc.store, svc.config)).filter((s) => s.enabled).map((s) => s.id),
+    );
     sources = sources.filter((s) => enabled.has(s.id));
   }
   const deps = runnerDeps(svc, onProgress);
   const results = await Promise.all(
     sources.map((s) =>
-      svc.locks.run(s.id, () => collectSource(s, deps, args.partition === undefined ? {} : { partition: args.partition })),
+      svc.locks.run(s.id, () =>
+        collectSource(s, deps, args.partition === undefined ? {} : { partition: args.partition }),
+      ),
     ),
   );
   return results.flat();
@@ -179,7 +183,8 @@ export async function status(svc: Services): Promise<SourceStatus[]> {
   return [...ids].sort().map((id) => {
     const mine = runs.filter((r) => r.source === id);
     const byPartition = new Map<string, typeof mine>();
-    for (const r of mine) byPartition.set(String(r.partition), [...(byPartition.get(String(r.partition)) ?? []), r]);
+    for (const r of mine)
+      byPartition.set(String(r.partition), [...(byPartition.get(String(r.partition)) ?? []), r]);
     let streak = 0;
     let lastRows = 0;
     let waitingUntil: Date | null = null;
@@ -189,7 +194,8 @@ export async function status(svc: Services): Promise<SourceStatus[]> {
       streak = Math.max(streak, n);
       lastRows += Number(partitionRuns[0]?.rows ?? 0);
       const resume = partitionRuns[0]?.resume_after;
-      if (resume instanceof Date && resume > svc.now() && (!waitingUntil || resume > waitingUntil)) waitingUntil = resume;
+      if (resume instanceof Date && resume > svc.now() && (!waitingUntil || resume > waitingUntil))
+        waitingUntil = resume;
     }
     const latest = mine.reduce<Date | null>((acc, r) => {
       const t = r.started_at as Date;

@@ -1,12 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { json } from '../helpers/loopback.js';
+import { hnFixture, hnSearch } from '../helpers/fake-hn.js';
 import { describeSource } from './suite.js';
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/listening/hn_algolia_search_by_date.json', import.meta.url), 'utf8'),
-);
-const hits: Array<{ created_at_i: number }> = fixture.hits;
 
 describeSource({
   source: 'hackernews',
@@ -15,24 +9,7 @@ describeSource({
   start: new Date('2016-12-09T00:00:00Z'),
   api: () => ({
     isData: (req) => req.url.pathname === '/api/v1/search_by_date',
-    handler: (req) => {
-      if (req.url.pathname !== '/api/v1/search_by_date') return { status: 404 };
-      const filter = /created_at_i>=(\d+)/.exec(req.url.searchParams.get('numericFilters') ?? '');
-      const min = filter ? Number(filter[1]) : 0;
-      const per = Number(req.url.searchParams.get('hitsPerPage') ?? 20);
-      const page = Number(req.url.searchParams.get('page') ?? 0);
-      const matching = hits
-        .filter((h) => h.created_at_i >= min)
-        .sort((a, b) => b.created_at_i - a.created_at_i);
-      return json({
-        ...fixture,
-        hits: matching.slice(page * per, page * per + per),
-        nbHits: matching.length,
-        nbPages: Math.ceil(matching.length / per),
-        page,
-        hitsPerPage: per,
-      });
-    },
+    handler: hnSearch(hnFixture.hits),
   }),
   expectedIds: ['13133437', '13133593'],
   checkRows(rows) {

@@ -19,6 +19,12 @@ function withFile(text: string, name = 'earshot.yaml'): string {
   return path;
 }
 
+function bearerOf(config: ReturnType<typeof loadConfig>): Secret {
+  const settings = config.sources.find((s) => s.id === 'x')?.settings as { bearerToken: Secret } | undefined;
+  if (!settings) throw new Error('no x source in the config');
+  return settings.bearerToken;
+}
+
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
     loadConfig(env);
@@ -58,8 +64,7 @@ sources:
     expect(config.topics[0]?.keywords).toEqual(['한빛전자', 'Hanbit Electronics']);
     const hn = config.sources.find((s) => s.id === 'hackernews');
     expect(hn).toMatchObject({ schedule: '*/5 * * * *', enabled: true, baseUrl: 'https://hn.algolia.com' });
-    const x = config.sources.find((s) => s.id === 'x');
-    const token = (x?.settings as { bearerToken: Secret }).bearerToken;
+    const token = bearerOf(config);
     expect(token).toBeInstanceOf(Secret);
     expect(token.reveal()).toBe('tok-very-secret-123');
     expect(JSON.stringify(config)).not.toContain('tok-very-secret-123');
@@ -70,9 +75,13 @@ sources:
     const secrets = withFile('X_BEARER=from-file-abcdef\n', 'secrets.env');
     const path = withFile('sources:\n  x:\n    bearerToken: {secret: X_BEARER}\n');
     const fromFile = loadConfig({ EARSHOT_CONFIG: path, EARSHOT_SECRETS: secrets });
-    expect((fromFile.sources[0]?.settings as { bearerToken: Secret }).bearerToken.reveal()).toBe('from-file-abcdef');
-    const fromEnv = loadConfig({ EARSHOT_CONFIG: path, EARSHOT_SECRETS: secrets, X_BEARER: 'from-env-abcdef' });
-    expect((fromEnv.sources[0]?.settings as { bearerToken: Secret }).bearerToken.reveal()).toBe('from-env-abcdef');
+    expect(bearerOf(fromFile).reveal()).toBe('from-file-abcdef');
+    const fromEnv = loadConfig({
+      EARSHOT_CONFIG: path,
+      EARSHOT_SECRETS: secrets,
+      X_BEARER: 'from-env-abcdef',
+    });
+    expect(bearerOf(fromEnv).reveal()).toBe('from-env-abcdef');
   });
 
   it.each([

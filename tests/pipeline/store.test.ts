@@ -18,10 +18,18 @@ describe('store', () => {
   it('applies the migrations once and keeps the tables', async () => {
     const path = join(dir, 'a.duckdb');
     const store = await Store.open(path);
-    const tables = (await store.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")).map(
-      (r) => r.table_name,
-    );
-    for (const t of ['mentions', 'authors', 'bookmarks', 'collection_runs', 'quarantine', 'topics', 'schema_migrations']) {
+    const tables = (
+      await store.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
+    ).map((r) => r.table_name);
+    for (const t of [
+      'mentions',
+      'authors',
+      'bookmarks',
+      'collection_runs',
+      'quarantine',
+      'topics',
+      'schema_migrations',
+    ]) {
       expect(tables).toContain(t);
     }
     store.close();
@@ -42,7 +50,9 @@ describe('store', () => {
   it('locks file access and settings for every connection', async () => {
     const store = await Store.open(join(dir, 'c.duckdb'));
     const conn = await store.connect();
-    await expect(conn.run("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow(/disabled by configuration/);
+    await expect(conn.run("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow(
+      /disabled by configuration/,
+    );
     await expect(conn.run('SET threads = 1')).rejects.toThrow(/locked/);
     conn.closeSync();
     store.close();

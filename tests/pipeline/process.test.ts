@@ -1,0 +1,134 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../../pipeline/store.js';
+import { runCli, type Served, startServe } from '../helpers/cli.js';
+import { hnSearch, syntheticHits } from '../helpers/fake-hn.js';
+import { type Loopback, startLoopback } from '../helpers/loopback.js';
+import { tempDir } from '../helpers/store.js';
+
+// A credential that must never be seen anywhere but in the request it authenticates.
+const SECRET = 'naver-secret-value-6f1d2a9c';
+
+describe('one owner process', () => {
+  let api: Loopback;
+  let dir: string;
+  let cleanup: () => void;
+  let env: NodeJS.ProcessEnv;
+  let db: string;
+  let served: Served;
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = tempDir());
+    api = await startLoopback((req) =>
+      req.url.pathname.startsWith('/v1/search/')
+        ? { status: 401, body: '{"errorMessage":"Authentication failed.","errorCode":"024"}' }
+        : hnSearch(syntheticHits(25))(req),
+    );
+    db = join(dir, 'e.duckdb');
+    const config = join(dir, 'earshot.yaml');
+    writeFileSync(
+      config,
+      `topics:
+  - id: acme
+    name: Acme
+    keywords: [acme]
+sources:
+  hackernews:
+    baseUrl: ${api.url}
+    schedule: "0 0 1 1 *"
+    hitsPerPage: 10
+  naver:
+    baseUrl: ${api.url}
+    schedule: "0 0 1 1 *"
+    clientId: {secret: NAVER_CLIENT_ID}
+    clientSecret: {secret: NAVER_CLIENT_SECRET}
+`,
+    );
+    env = {
+      EARSHOT_CONFIG: config,
+      EARSHOT_DB: db,
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      NAVER_CLIENT_ID: 'naver-client-id-1234',
+      NAVER_CLIENT_SECRET: SECRET,
+    };
+    served = await startServe(env, db);
+  });
+  afterAll(async () => {
+    if (served.child.exitCode === null) served.child.kill('SIGKILL');
+    await api.close();
+    cleanup();
+  });
+
+  it('writes the local token readable by its owner only', () => {
+    expect(statSync(`${db}.server.json`).mode & 0o777).toBe(0o600);
+  });
+
+  it('runs collect, status and sql through the server while it holds the file', async () => {
+    const collected = await runCli(['collect', 'hackernews'], env);
+    outputs.push(collected.stdout, collected.stderr);
+    expect(collected.stderr).not.toMatch(/lock|in use/i);
+    expect(collected.code).toBe(0);
+    expect(collected.stdout).toMatch(/hackernews\s+acme\s+ok\s+25\s+25/);
+
+    const status = await runCli(['status', '--json'], env);
+    outputs.push(status.stdout, status.stderr);
+    expect(status.code).toBe(0);
+    const hn = (JSON.parse(status.stdout) as Array<{ source: string; mentions: number }>).find(
+      (s) => s.source === 'hackernews',
+    );
+    expect(hn?.mentions).toBe(25);
+
+    const sql = await runCli(['sql', 'SELECT count(*) AS n FROM mentions', '--format', 'csv'], env);
+    expect(sql.stdout).toBe('n\n25\n');
+    const write = await runCli(['sql', 'DELETE FROM mentions'], env);
+    expect(write.code).toBe(1);
+    expect(write.stderr).toContain('only SELECT');
+  });
+
+  it('records a failing source without stopping the others, and never shows its secret', async () => {
+    const collected = await runCli(['collect'], env);
+    outputs.push(collected.stdout, collected.stderr);
+    expect(collected.code).toBe(1);
+    expect(collected.stdout).toMatch(/naver\s+\S+\s+error/);
+    expect(collected.stdout).toMatch(/hackernews\s+acme\s+ok/);
+    const status = await runCli(['status'], env);
+    outputs.push(status.stdout, status.stderr);
+    expect(status.stdout).toMatch(/naver .* 1 /);
+  });
+
+  it('refuses API calls without the local token', async () => {
+    const info = JSON.parse(
+      await import('node:fs').then((fs) => fs.readFileSync(`${db}.server.json`, 'utf8')),
+    ) as { url: string };
+    const res = await fetch(`${info.url}/api/verbs/status`, { method: 'POST' });
+    expect(res.status).toBe(401);
+  });
+
+  it('stops cleanly on SIGTERM within 10 s, then commands open the file themselves', async () => {
+    const { code, ms } = await served.stop('SIGTERM');
+    outputs.push(served.stderr());
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+    const status = await runCli(['status', '--json'], env);
+    outputs.push(status.stdout, status.stderr);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).length).toBe(2);
+  });
+
+  it('never lets the secret reach logs, outputs or the database', async () => {
+    expect(outputs.join('\n')).not.toContain(SECRET);
+    expect(outputs.join('\n').length).toBeGreaterThan(100);
+    const store = await Store.open(db);
+    const tables = await store.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'",
+    );
+    for (const { table_name } of tables) {
+      const rows = await store.query(`SELECT * FROM "${String(table_name)}"`);
+      expect(JSON.stringify(rows), String(table_name)).not.toContain(SECRET);
+    }
+    store.close();
+  });
+});
