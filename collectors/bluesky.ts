@@ -131,14 +131,6 @@ function toRecord(post: Post, raw: unknown): MentionRecord {
   };
 }
 
-/** atproto servers give the reset as epoch seconds in RateLimit-Reset (no X- prefix). */
-function rateLimitReset(res: HttpResponse, now: Date): Date | null {
-  const reset = Number(res.headers.get('ratelimit-reset'));
-  if (Number.isFinite(reset) && reset > 1e9) return new Date(reset * 1000);
-  if (Number.isFinite(reset) && reset > 0) return new Date(now.getTime() + reset * 1000);
-  return null;
-}
-
 /** The XRPC error body `{error, message}`, or what can be shown of a non-JSON one. */
 function xrpcError(res: HttpResponse): { error: string; message: string } {
   const json = parseJson(res);
@@ -202,7 +194,6 @@ class Session {
         password: this.config.appPassword.reveal(),
       }),
       accept: [400, 401],
-      rateLimitResetAt: rateLimitReset,
       ...(policy ? { policy } : {}),
     });
     if (res.status !== 200) {
@@ -236,7 +227,6 @@ class Session {
         method: 'POST',
         headers: { authorization: `Bearer ${refresh.reveal()}`, accept: 'application/json' },
         accept: [400, 401],
-        rateLimitResetAt: rateLimitReset,
       });
       const json = res.status === 200 ? parseJson(res) : null;
       if (json?.ok && sessionSchema.safeParse(json.value).success) {
@@ -274,7 +264,6 @@ async function authedGet(
     const res = await request(ctx, url, {
       headers: { authorization: `Bearer ${token.reveal()}`, accept: 'application/json' },
       accept: [400, 401],
-      rateLimitResetAt: rateLimitReset,
       ...(policy ? { policy } : {}),
     });
     if (res.status === 200) return res;

@@ -101,7 +101,10 @@ function hostOf(url: string): string {
   }
 }
 
-/** Retry-After as seconds or an HTTP date; the X and Mastodon reset headers as epoch seconds or ISO. */
+/**
+ * Retry-After as seconds or an HTTP date; the reset headers of X (x-rate-limit-reset), Mastodon and
+ * Reddit (x-ratelimit-reset) and Bluesky (ratelimit-reset) as epoch seconds, seconds from now, or ISO.
+ */
 export function retryAtFromHeaders(headers: Headers, now: Date): Date | null {
   const retryAfter = headers.get('retry-after');
   if (retryAfter) {
@@ -110,7 +113,8 @@ export function retryAtFromHeaders(headers: Headers, now: Date): Date | null {
     const date = Date.parse(retryAfter);
     if (!Number.isNaN(date)) return new Date(date);
   }
-  const reset = headers.get('x-rate-limit-reset') ?? headers.get('x-ratelimit-reset');
+  const reset =
+    headers.get('x-rate-limit-reset') ?? headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset');
   if (reset) {
     const n = Number(reset);
     if (Number.isFinite(n)) {

@@ -1,6 +1,6 @@
 import type { SourceConfig } from '../pipeline/config.js';
 import { RateLimitedError } from '../pipeline/errors.js';
-import { type BatchWrite, refreshAuthors, writeBatch } from '../pipeline/ingest.js';
+import { type BatchWrite, refreshAuthors, storeBatch } from '../pipeline/ingest.js';
 import type { Logger } from '../pipeline/logger.js';
 import { redact } from '../pipeline/secrets.js';
 import { type Store, timestamptz } from '../pipeline/store.js';
@@ -78,9 +78,11 @@ class BudgetTracker implements QuotaBudget {
   pending = new Map<string, Map<string, number>>();
   constructor(private readonly store: Store) {}
 
-  async load(): Promise<void> {
+  /** Loads the calls already spent on recent quota days (days are provider-local, so a margin). */
+  async load(now: Date): Promise<void> {
     const rows = await this.store.query(
-      "SELECT provider, strftime(day, '%Y-%m-%d') AS day, calls FROM api_budget WHERE day >= current_date - 2",
+      "SELECT provider, strftime(day, '%Y-%m-%d') AS day, calls FROM api_budget WHERE day >= $1::DATE - 2",
+      [now.toISOString().slice(0, 10)],
     );
     for (const r of rows) bump(this.stored, String(r.provider), String(r.day), Number(r.calls));
   }
@@ -143,7 +145,7 @@ export async function collectSource(
     .partitions(source.settings, targets)
     .filter((p) => only?.partition === undefined || p.key === only.partition);
   const budget = new BudgetTracker(deps.store);
-  await budget.load();
+  await budget.load(deps.now());
   const results: PartitionResult[] = [];
   for (const partition of partitions) {
     if (deps.signal.aborted) break;
@@ -263,7 +265,7 @@ async function collectPartition(
     inflight = inflight.then(async () => {
       if (failed.write) return;
       try {
-        const written = await store.write((conn) => writeBatch(conn, write));
+        const written = await storeBatch(store, write);
         result.rows += written.rows;
         result.newRows += written.newRows;
         result.quarantined += write.quarantine.length;

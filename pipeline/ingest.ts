@@ -1,7 +1,7 @@
 import { type DuckDBConnection, DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { MentionRecord, QuarantineItem } from '../collectors/contract.js';
 import { redact } from './secrets.js';
-import { timestamptz } from './store.js';
+import { type Store, timestamptz } from './store.js';
 
 /** Everything one collector batch changes; written by `writeBatch` in the caller's transaction. */
 export interface BatchWrite {
@@ -66,14 +66,17 @@ export function mentionRow(
 
 const typeCache = new WeakMap<DuckDBConnection, Map<string, DuckDBType[]>>();
 
-/** Appends rows to `table` in whole data chunks through one Appender. */
+/**
+ * Appends rows to `table` through one Appender in whole data chunks. Rows are pulled lazily, one
+ * chunk's worth at a time, so a large batch is never held twice in memory as rows.
+ */
 export async function appendRows(
   conn: DuckDBConnection,
   table: string,
-  rows: readonly DuckDBValue[][],
-): Promise<void> {
-  if (rows.length === 0) return;
+  rows: Iterable<DuckDBValue[]>,
+): Promise<number> {
   const appender = await conn.createAppender(table);
+  let count = 0;
   try {
     const cache = typeCache.get(conn) ?? new Map<string, DuckDBType[]>();
     typeCache.set(conn, cache);
@@ -82,16 +85,24 @@ export async function appendRows(
       types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
       cache.set(table, types);
     }
-    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-      const part = rows.slice(start, start + CHUNK_ROWS);
+    let part: DuckDBValue[][] = [];
+    const appendPart = () => {
       const chunk = DuckDBDataChunk.create(types, part.length);
       chunk.setRows(part);
       appender.appendDataChunk(chunk);
+      count += part.length;
+      part = [];
+    };
+    for (const row of rows) {
+      part.push(row);
+      if (part.length === CHUNK_ROWS) appendPart();
     }
+    if (part.length > 0) appendPart();
     appender.flushSync();
   } finally {
     appender.closeSync();
   }
+  return count;
 }
 
 const prepared = new WeakSet<DuckDBConnection>();
@@ -99,7 +110,7 @@ const prepared = new WeakSet<DuckDBConnection>();
 async function prepareScratch(conn: DuckDBConnection): Promise<void> {
   if (prepared.has(conn)) return;
   await conn.run(
-    'CREATE TEMP TABLE IF NOT EXISTS batch_keys (native_id VARCHAR NOT NULL, i INTEGER NOT NULL)',
+    'CREATE TEMP TABLE IF NOT EXISTS batch_keys (native_id VARCHAR NOT NULL, i INTEGER NOT NULL, unbounded BOOLEAN NOT NULL)',
   );
   await conn.run(`CREATE TEMP TABLE IF NOT EXISTS batch_updates (
     native_id VARCHAR NOT NULL, seen_at TIMESTAMPTZ NOT NULL, author_followers BIGINT,
@@ -108,12 +119,78 @@ async function prepareScratch(conn: DuckDBConnection): Promise<void> {
 }
 
 /**
- * Stores one batch inside the caller's transaction. Exactly-once in effect: the batch's keys are
+ * Which of the batch's records are already stored, by index. The join scans the keys of the
+ * mentions table; when `window` is set only row groups whose created_at range overlaps the batch
+ * are read (zone maps), which keeps a batch's cost from growing with the whole table. Records
+ * whose time is estimated (first-seen) are looked up without the window.
+ */
+async function existingIndexes(
+  conn: DuckDBConnection,
+  source: string,
+  records: readonly MentionRecord[],
+  window: boolean,
+): Promise<Set<number>> {
+  await appendRows(
+    conn,
+    'batch_keys',
+    records.map((r, i) => [r.nativeId, i, r.createdAtEstimated || !window]),
+  );
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const r of records) {
+    if (r.createdAtEstimated) continue;
+    lo = Math.min(lo, r.createdAt.getTime());
+    hi = Math.max(hi, r.createdAt.getTime());
+  }
+  const found = new Set<number>();
+  const collect = async (sql: string, params: DuckDBValue[]) => {
+    for (const i of (await conn.runAndReadAll(sql, params)).getColumns()[0] ?? []) found.add(Number(i));
+  };
+  if (Number.isFinite(lo)) {
+    await collect(
+      `SELECT k.i FROM batch_keys k JOIN mentions m ON m.source = $1 AND m.native_id = k.native_id
+       WHERE NOT k.unbounded AND m.created_at BETWEEN $2 AND $3`,
+      [source, timestamptz(new Date(lo)), timestamptz(new Date(hi))],
+    );
+  }
+  if (records.some((r) => r.createdAtEstimated) || !window) {
+    await collect(
+      'SELECT k.i FROM batch_keys k JOIN mentions m ON m.source = $1 AND m.native_id = k.native_id WHERE k.unbounded',
+      [source],
+    );
+  }
+  await conn.run('DELETE FROM batch_keys');
+  return found;
+}
+
+const isDuplicateKey = (err: unknown) =>
+  /duplicate key|primary key constraint/i.test(String((err as Error)?.message));
+
+/**
+ * Stores one batch in one transaction. The fast key lookup assumes a mention keeps its created_at;
+ * when a source changed it (an RSS item re-dated), the insert meets the primary key, the
+ * transaction rolls back whole, and the batch is written again with the full lookup.
+ */
+export async function storeBatch(store: Store, w: BatchWrite): Promise<BatchResult> {
+  try {
+    return await store.write((conn) => writeBatch(conn, w, true));
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    return store.write((conn) => writeBatch(conn, w, false));
+  }
+}
+
+/**
+ * Writes one batch inside the caller's transaction. Exactly-once in effect: the batch's keys are
  * joined against the table once, new mentions go in through the Appender in whole data chunks,
  * re-seen ones only get their engagement counts and seen_at refreshed. Repeats inside the batch
  * keep the last copy. Quarantined payloads, the quota calls and the bookmark go in with them.
  */
-export async function writeBatch(conn: DuckDBConnection, w: BatchWrite): Promise<BatchResult> {
+export async function writeBatch(
+  conn: DuckDBConnection,
+  w: BatchWrite,
+  window = false,
+): Promise<BatchResult> {
   await prepareScratch(conn);
   const byId = new Map<string, MentionRecord>();
   for (const r of w.records) byId.set(r.nativeId, r);
@@ -122,42 +199,27 @@ export async function writeBatch(conn: DuckDBConnection, w: BatchWrite): Promise
 
   let newRows = 0;
   if (records.length > 0) {
-    await appendRows(
-      conn,
-      'batch_keys',
-      records.map((r, i) => [r.nativeId, i]),
-    );
-    const existing = new Set(
-      (
-        await conn.runAndReadAll(
-          'SELECT k.i FROM batch_keys k JOIN mentions m ON m.source = $1 AND m.native_id = k.native_id',
-          [w.source],
-        )
-      )
-        .getColumns()[0]
-        ?.map(Number) ?? [],
-    );
-    await conn.run('DELETE FROM batch_keys');
+    const existing = await existingIndexes(conn, w.source, records, window);
 
-    const fresh: DuckDBValue[][] = [];
+    // Re-seen mentions only get their counts refreshed; new ones are converted chunk by chunk.
     const updates: DuckDBValue[][] = [];
-    records.forEach((r, i) => {
-      if (existing.has(i)) {
-        updates.push([
-          r.nativeId,
-          now,
-          int(r.authorFollowers),
-          int(r.likes),
-          int(r.reposts),
-          int(r.replies),
-          int(r.views),
-        ]);
-      } else {
-        fresh.push(mentionRow(w.source, w.partition, r, now));
+    function* fresh(): Generator<DuckDBValue[]> {
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i] as MentionRecord;
+        if (!existing.has(i)) yield mentionRow(w.source, w.partition, r, now);
+        else
+          updates.push([
+            r.nativeId,
+            now,
+            int(r.authorFollowers),
+            int(r.likes),
+            int(r.reposts),
+            int(r.replies),
+            int(r.views),
+          ]);
       }
-    });
-    newRows = fresh.length;
-    await appendRows(conn, 'mentions', fresh);
+    }
+    newRows = await appendRows(conn, 'mentions', fresh());
     if (updates.length > 0) {
       await appendRows(conn, 'batch_updates', updates);
       // A source that stops reporting a count (null) keeps the last one it gave.

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MentionRecord } from '../../collectors/contract.js';
-import { refreshAuthors, writeBatch } from '../../pipeline/ingest.js';
+import { refreshAuthors, storeBatch, writeBatch } from '../../pipeline/ingest.js';
 import type { Store } from '../../pipeline/store.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -105,6 +105,45 @@ describe('writeBatch', () => {
     expect(rows[1]).toMatchObject({ likes: 50, text: 'text 2' });
     expect((rows[1]?.seen_at as Date | undefined)?.toISOString()).toBe(later.toISOString());
     expect((rows[1]?.collected_at as Date | undefined)?.toISOString()).toBe('2026-11-21T00:00:00.000Z');
+  });
+
+  it('finds a re-seen mention whose time the source changed, and one with an estimated time', async () => {
+    const batch = (records: MentionRecord[], now: Date) =>
+      storeBatch(store, {
+        source: 't',
+        partition: 'p',
+        runId,
+        records,
+        quarantine: [],
+        bookmark: {},
+        budget: new Map(),
+        now,
+      });
+    await batch(
+      [
+        mention('1'),
+        mention('cafe', { createdAt: new Date('2026-11-21T00:00:00Z'), createdAtEstimated: true }),
+      ],
+      new Date('2026-11-21T00:00:00Z'),
+    );
+    const redated = mention('1', { createdAt: new Date('2026-11-22T09:00:00Z'), likes: 5 });
+    const cafe = mention('cafe', {
+      createdAt: new Date('2026-11-23T00:00:00Z'),
+      createdAtEstimated: true,
+      likes: 4,
+    });
+    expect(await batch([redated, cafe, mention('2')], new Date('2026-11-23T00:00:00Z'))).toEqual({
+      rows: 3,
+      newRows: 1,
+    });
+    const rows = await store.query('SELECT native_id, likes, created_at FROM mentions ORDER BY 1');
+    expect(rows.map((r) => [r.native_id, r.likes])).toEqual([
+      ['1', 5],
+      ['2', 1],
+      ['cafe', 4],
+    ]);
+    // The first-seen time of an undated item never moves.
+    expect((rows[2]?.created_at as Date | undefined)?.toISOString()).toBe('2026-11-21T00:00:00.000Z');
   });
 
   it('keeps the last copy of an item repeated inside one batch', async () => {
