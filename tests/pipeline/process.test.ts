@@ -1,4 +1,4 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../pipeline/store.js';
@@ -100,9 +100,7 @@ sources:
   });
 
   it('refuses API calls without the local token', async () => {
-    const info = JSON.parse(
-      await import('node:fs').then((fs) => fs.readFileSync(`${db}.server.json`, 'utf8')),
-    ) as { url: string };
+    const info = JSON.parse(readFileSync(`${db}.server.json`, 'utf8')) as { url: string };
     const res = await fetch(`${info.url}/api/verbs/status`, { method: 'POST' });
     expect(res.status).toBe(401);
   });
@@ -130,5 +128,26 @@ sources:
       expect(JSON.stringify(rows), String(table_name)).not.toContain(SECRET);
     }
     store.close();
+  });
+});
+
+describe('npm start with nothing configured', () => {
+  it('comes up on loopback, says what to configure, and stops cleanly', async () => {
+    const { dir, cleanup } = tempDir();
+    const db = join(dir, 'fresh.duckdb');
+    const served = await startServe({ EARSHOT_CONFIG: '', EARSHOT_DB: db, PORT: '0', LOG_LEVEL: 'info' }, db);
+    try {
+      const info = JSON.parse(readFileSync(`${db}.server.json`, 'utf8')) as { url: string };
+      expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(await (await fetch(`${info.url}/api/health`)).json()).toEqual({ ok: true, configured: false });
+      const page = await fetch(info.url);
+      expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await page.text()).toContain('Nothing is configured yet');
+      expect(served.stderr()).toContain('nothing is configured yet');
+    } finally {
+      const { code } = await served.stop('SIGINT');
+      expect(code).toBe(0);
+      cleanup();
+    }
   });
 });
