@@ -156,7 +156,7 @@ program
           ]),
         ),
       );
-    if (results.some((r) => r.status === 'error')) process.exitCode = 1;
+    if (results.some((r) => r.status === 'error' || r.status === 'aborted')) process.exitCode = 1;
   });
 
 program

@@ -97,6 +97,11 @@ sources:
     const status = await runCli(['status'], env);
     outputs.push(status.stdout, status.stderr);
     expect(status.stdout).toMatch(/naver .* 1 /);
+    const checked = await runCli(['check'], env);
+    outputs.push(checked.stdout, checked.stderr);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain('hackernews\tok');
+    expect(checked.stdout).toMatch(/naver\tFAILED: .*(refused|401|024)/);
   });
 
   it('refuses API calls without the local token', async () => {
@@ -147,6 +152,51 @@ describe('npm start with nothing configured', () => {
     } finally {
       const { code } = await served.stop('SIGINT');
       expect(code).toBe(0);
+      cleanup();
+    }
+  });
+});
+
+describe('SIGTERM in the middle of a collection', () => {
+  it('ends the run cleanly, exits 0 within 10 s, and the next run completes without loss', async () => {
+    const { dir, cleanup } = tempDir();
+    const hits = syntheticHits(300);
+    const search = hnSearch(hits);
+    const api = await startLoopback(async (req) => {
+      await new Promise((r) => setTimeout(r, 40));
+      return search(req);
+    });
+    const db = join(dir, 'term.duckdb');
+    const config = join(dir, 'earshot.yaml');
+    writeFileSync(
+      config,
+      `topics: [{id: acme, name: Acme, keywords: [acme]}]
+sources:
+  hackernews: {baseUrl: "${api.url}", schedule: "0 0 1 1 *", hitsPerPage: 5}
+`,
+    );
+    const env = { EARSHOT_CONFIG: config, EARSHOT_DB: db, PORT: '0', LOG_LEVEL: 'info' };
+    try {
+      const served = await startServe(env, db);
+      const collecting = runCli(['collect', 'hackernews'], env);
+      await new Promise((r) => setTimeout(r, 1500));
+      const { code, ms } = await served.stop('SIGTERM');
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(10_000);
+      expect((await collecting).code).not.toBe(0);
+      const again = await runCli(['collect', 'hackernews'], env);
+      expect(again.code, again.stderr).toBe(0);
+      const store = await Store.open(db);
+      expect(await store.query('SELECT count(*) AS n, count(DISTINCT native_id) AS d FROM mentions')).toEqual(
+        [{ n: 300, d: 300 }],
+      );
+      const statuses = (await store.query('SELECT status FROM collection_runs ORDER BY id')).map(
+        (r) => r.status,
+      );
+      expect(statuses).toEqual(['aborted', 'ok']);
+      store.close();
+    } finally {
+      await api.close();
       cleanup();
     }
   });
