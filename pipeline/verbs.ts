@@ -162,7 +162,7 @@ const FAILED = new Set(['error', 'interrupted']);
 export async function status(svc: Services): Promise<SourceStatus[]> {
   const schedules = await sourceSchedules(svc.store, svc.config);
   const runs = await svc.store.query(
-    `SELECT source, partition, status, started_at, finished_at, rows, error, resume_after
+    `SELECT id, source, partition, status, started_at, finished_at, rows, error, resume_after
      FROM collection_runs WHERE status <> 'running'
      QUALIFY row_number() OVER (PARTITION BY source, partition ORDER BY id DESC) <= 200
      ORDER BY source, partition, id DESC`,
@@ -207,9 +207,12 @@ export async function status(svc: Services): Promise<SourceStatus[]> {
         const t = r.finished_at as Date;
         return !acc || t > acc ? t : acc;
       }, null);
-    const lastFailed = [...mine]
+    const lastFailed = mine
       .filter((r) => r.error !== null && r.status !== 'ok')
-      .sort((a, b) => (b.started_at as Date).getTime() - (a.started_at as Date).getTime())[0];
+      .sort(
+        (a, b) =>
+          (b.started_at as Date).getTime() - (a.started_at as Date).getTime() || Number(b.id) - Number(a.id),
+      )[0];
     const schedule = schedules.find((s) => s.id === id);
     return {
       source: id,

@@ -1,0 +1,108 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../../collectors/runner.js';
+import { createApp } from '../../dashboard/app.js';
+import { loadConfig } from '../../pipeline/config.js';
+import type { Store } from '../../pipeline/store.js';
+import { timestamptz } from '../../pipeline/store.js';
+import { SourceLocks } from '../../pipeline/verbs.js';
+import { memoryLogger, openTestStore } from '../helpers/store.js';
+
+const TOKEN = 'local-token-for-tests-0123456789';
+let store: Store;
+let cleanup: () => void;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+  const t = timestamptz(new Date('2026-11-22T00:00:00Z'));
+  await store.write(async (c) => {
+    await c.run(
+      `INSERT INTO collection_runs (source, partition, started_at, finished_at, status, rows, error) VALUES
+       ('naver', 'news:a', $1, $1, 'ok', 5, NULL),
+       ('naver', 'news:a', $1, $1, 'error', 0, 'HTTP 500 from openapi.naver.com'),
+       ('naver', 'news:a', $1, $1, 'error', 0, '<script>alert(1)</script>')`,
+      [t],
+    );
+  });
+  const { logger } = memoryLogger();
+  const app = createApp({
+    services: {
+      config: loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '' }),
+      store,
+      logger,
+      fetch,
+      now: () => new Date('2026-11-22T01:00:00Z'),
+      sleep,
+      signal: new AbortController().signal,
+      locks: new SourceLocks(),
+    },
+    logger,
+    getLocalToken: () => TOKEN,
+  });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => {
+  server.close();
+  cleanup();
+});
+
+describe('HTTP app', () => {
+  it('answers GET /api/status with per-source freshness to the local token only', async () => {
+    expect((await fetch(`${base}/api/status`)).status).toBe(401);
+    const res = await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const { sources } = (await res.json()) as { sources: Array<Record<string, unknown>> };
+    expect(sources).toEqual([
+      expect.objectContaining({
+        source: 'naver',
+        lastSuccessAt: '2026-11-22T00:00:00.000Z',
+        consecutiveFailures: 2,
+        lastError: '<script>alert(1)</script>',
+      }),
+    ]);
+  });
+
+  it('escapes collected and stored text on pages', async () => {
+    const html = await (await fetch(base)).text();
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('streams a verb as NDJSON and reports bad input with a status', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const ok = await fetch(`${base}/api/verbs/sql`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ query: 'SELECT 40 + 2 AS n' }),
+    });
+    const lines = (await ok.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ type: 'result', value: { rows: [{ n: 42 }] } });
+    const refused = await fetch(`${base}/api/verbs/sql`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ query: 'DROP TABLE mentions' }),
+    });
+    expect((await refused.text()).trim()).toContain('"status":403');
+    const unknown = await fetch(`${base}/api/verbs/format-disk`, {
+      method: 'POST',
+      headers: auth,
+      body: '{}',
+    });
+    expect(unknown.status).toBe(404);
+    const badArgs = await fetch(`${base}/api/verbs/sql`, {
+      method: 'POST',
+      headers: auth,
+      body: '{"query": 5}',
+    });
+    expect(badArgs.status).toBe(400);
+    expect(((await badArgs.json()) as { error: string }).error).toContain('bad arguments for sql');
+  });
+});
