@@ -49,7 +49,10 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders);
-  app.use(express.json({ limit: '1mb' }));
+  // Imports carry whole export files (base64) in the body; every other route keeps the small limit.
+  const smallJson = express.json({ limit: '1mb' });
+  const importJson = express.json({ limit: '512mb' });
+  app.use((req, res, next) => (req.path === '/api/verbs/import' ? importJson : smallJson)(req, res, next));
 
   app.get('/api/health', (_req, res) => {
     res.json({ ok: true, configured: services.config.sources.length > 0 });

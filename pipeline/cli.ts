@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
+import { importers } from '../collectors/imports/registry.js';
+import type { ImportOutcome } from '../collectors/imports/write.js';
 import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
@@ -236,6 +238,60 @@ program
       );
     }
     if (result.truncated) process.stderr.write(`(stopped at ${result.rows.length} rows)\n`);
+  });
+
+program
+  .command('import')
+  .description('import adoption exports: org directory, activity, Graph usage reports (one transaction)')
+  .argument('<kind>', 'auto (detect each file from its header) or one of the kinds below')
+  .argument('<files...>', 'CSV files; several for formats that come as a set')
+  .option('--json', 'print the outcome as JSON')
+  .addHelpText(
+    'after',
+    `\nKinds:\n${importers.map((i) => `  ${i.kind.padEnd(26)} ${i.description}`).join('\n')}\n\n` +
+      'Re-importing a file already imported changes nothing; a later export overlapping an earlier one replaces its rows.\n',
+  )
+  .action(async (kind: string, paths: string[], opts: { json?: boolean }) => {
+    const rt = runtime();
+    const files = paths.map((p) => {
+      let content: Buffer;
+      try {
+        content = readFileSync(p);
+      } catch (err) {
+        throw new UserError(`cannot read ${p}: ${(err as Error).message}`);
+      }
+      return { name: basename(p), content: content.toString('base64') };
+    });
+    const outcome = await runVerb<ImportOutcome>(rt, 'import', { kind, files });
+    if (opts.json) {
+      out(JSON.stringify(outcome, null, 2));
+      return;
+    }
+    out(
+      formatTable(
+        ['file', 'kind', 'rows per table'],
+        outcome.files.map((f) => [
+          f.file,
+          f.kind,
+          f.duplicate
+            ? 'skipped: already imported (same content)'
+            : Object.entries(f.rows)
+                .map(([t, n]) => `${t} ${n}`)
+                .join(', '),
+        ]),
+      ),
+    );
+    if (outcome.unmatched.length > 0) {
+      out(
+        `\n${outcome.unmatched.length} user key(s) match no employee in the directory (kept, listed in unmatched_identities):`,
+      );
+      out(
+        formatTable(
+          ['platform', 'user key', 'rows'],
+          outcome.unmatched.map((u) => [u.platform, u.userKey, u.rows]),
+        ),
+      );
+    }
   });
 
 try {

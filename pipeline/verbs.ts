@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ImportOutcome, importFiles } from '../collectors/imports/write.js';
 import { collectorOf } from '../collectors/registry.js';
 import {
   collectSource,
@@ -235,6 +236,21 @@ export async function sql(svc: Services, args: { query: string }): Promise<Query
   return runReadOnlyQuery(svc.store, args.query);
 }
 
+/**
+ * Imports adoption exports. File contents travel as base64 so the same call works in this process
+ * and through the server's JSON API (where the server owns the database file).
+ */
+export async function importVerb(
+  svc: Services,
+  args: { kind: string; files: { name: string; content: string }[] },
+): Promise<ImportOutcome> {
+  return importFiles(svc.store, {
+    kind: args.kind,
+    files: args.files.map((f) => ({ name: f.name, content: Buffer.from(f.content, 'base64') })),
+    now: svc.now(),
+  });
+}
+
 /** The verbs a CLI may send to a running server: name -> argument schema and implementation. */
 export const remoteVerbs = {
   collect: {
@@ -244,6 +260,13 @@ export const remoteVerbs = {
   check: { args: z.object({ source: z.string().optional() }), run: check },
   status: { args: z.object({}), run: (svc: Services) => status(svc) },
   sql: { args: z.object({ query: z.string().min(1) }), run: sql },
+  import: {
+    args: z.object({
+      kind: z.string().min(1),
+      files: z.array(z.object({ name: z.string().min(1), content: z.string() })).min(1),
+    }),
+    run: importVerb,
+  },
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;

@@ -17,7 +17,8 @@ function lcg(seed: number): () => number {
   };
 }
 
-const ITEMS = 400;
+// Long enough (600 slow pages) that every kill lands while a run is still going, even after resumes.
+const ITEMS = 3000;
 const KILLS = 6;
 
 describe('SIGKILL during collection', () => {
@@ -55,7 +56,7 @@ sources:
   it(`loses and duplicates nothing across ${KILLS} kills at random moments`, async () => {
     const random = lcg(20261122);
     const killedAt: number[] = [];
-    for (let i = 0; i < KILLS; i++) {
+    for (let attempt = 0; attempt < KILLS * 2 && killedAt.length < KILLS; attempt++) {
       const child = spawn(process.execPath, [cliPath, 'collect', 'hackernews'], {
         env: { ...process.env, ...env },
         stdio: 'ignore',
@@ -69,7 +70,7 @@ sources:
       clearTimeout(timer);
       if (signal === 'SIGKILL') killedAt.push(delay);
     }
-    expect(killedAt.length, `kills that landed mid-run: ${killedAt.join(', ')} ms`).toBeGreaterThanOrEqual(5);
+    expect(killedAt.length, `kills that landed mid-run: ${killedAt.join(', ')} ms`).toBe(KILLS);
 
     const final = await runCli(['collect', 'hackernews'], env);
     expect(final.code, final.stderr).toBe(0);
@@ -87,9 +88,10 @@ sources:
       "SELECT count(*) FILTER (WHERE status = 'interrupted') AS interrupted, count(*) FILTER (WHERE status = 'running') AS running FROM collection_runs",
     );
     expect(runs[0]?.running).toBe(0);
-    expect(Number(runs[0]?.interrupted)).toBeGreaterThanOrEqual(5);
+    // A kill during start-up lands before the run row exists; the others leave it 'interrupted'.
+    expect(Number(runs[0]?.interrupted)).toBeGreaterThanOrEqual(1);
     const [authors] = await store.query('SELECT sum(mentions) AS n FROM authors');
     expect(authors?.n).toBe(ITEMS);
     store.close();
-  });
+  }, 120_000);
 });

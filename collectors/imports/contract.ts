@@ -1,0 +1,131 @@
+import type { DuckDBDateValue } from '@duckdb/node-api';
+import { type CsvTable, ImportError, type ImportFile } from './csv.js';
+
+export type Day = DuckDBDateValue;
+
+/** A row of the org directory; `asOf` is the day the directory describes (history is cut there). */
+export interface EmployeeRow {
+  employee_id: string;
+  email: string | null;
+  display_name: string | null;
+  department: string | null;
+  location: string | null;
+  level: string | null;
+  is_manager: boolean;
+  is_executive: boolean;
+  manager_id: string | null;
+  hire_date: Day | null;
+  term_date: Day | null;
+  as_of: Day | null;
+}
+
+export interface ActivityDailyRow {
+  platform: string;
+  activity_date: Day;
+  user_key: string;
+  posts: number | null;
+  replies: number | null;
+  reactions: number | null;
+  reads: number | null;
+  chat_messages: number | null;
+  channel_messages: number | null;
+  meetings_attended: number | null;
+}
+
+export interface ActivityPeriodRow {
+  platform: string;
+  period_days: number;
+  period_end: Day;
+  user_key: string;
+  last_activity_date: Day | null;
+  active_days: number | null;
+  posts: number | null;
+  replies: number | null;
+  reactions: number | null;
+  reads: number | null;
+  chat_messages: number | null;
+  channel_messages: number | null;
+  calls: number | null;
+  meetings: number | null;
+  meetings_attended: number | null;
+  is_licensed: boolean | null;
+  assigned_products: string | null;
+  user_state: string | null;
+}
+
+export interface InteractionRow {
+  platform: string;
+  event_ts: Date;
+  from_user: string;
+  to_user: string;
+  interaction_type: string;
+  thread_id: string | null;
+}
+
+export interface ThreadRow {
+  platform: string;
+  thread_id: string;
+  group_name: string | null;
+  author_user: string;
+  created_ts: Date;
+  is_question: boolean;
+  first_reply_ts: Date | null;
+  first_reply_user: string | null;
+}
+
+export interface CommVolumeRow {
+  week_start: Day;
+  employee_id: string;
+  emails_sent: number | null;
+  emails_received: number | null;
+  meetings_attended: number | null;
+  meeting_hours: number | null;
+}
+
+/** What one file yields, per table; every row also carries the line it came from, for messages. */
+export interface ParsedRows {
+  employees?: Lined<EmployeeRow>[];
+  activity_daily?: Lined<ActivityDailyRow>[];
+  activity_period?: Lined<ActivityPeriodRow>[];
+  interactions?: Lined<InteractionRow>[];
+  threads?: Lined<ThreadRow>[];
+  comm_volume_weekly?: Lined<CommVolumeRow>[];
+}
+
+export type Lined<T> = T & { line: number };
+
+/** One export format. Every importer has this shape and lives in its own file. */
+export interface Importer {
+  kind: string;
+  /** One line for `earshot import --help`. */
+  description: string;
+  /** True when a header (as written, any order, BOM removed) is this format's. */
+  detect(header: readonly string[]): boolean;
+  /** Rows per table, or an ImportError naming the file, line and column. */
+  parse(file: ImportFile): ParsedRows;
+}
+
+/** True when every named column is in the header, whatever the case, order or extra columns. */
+export function hasColumns(header: readonly string[], columns: readonly string[]): boolean {
+  const names = new Set(header.map((h) => h.trim().toLowerCase()));
+  return columns.every((c) => names.has(c.toLowerCase()));
+}
+
+// Microsoft conceals names in usage reports by default since 2021-09-01: UPNs and display names become
+// 32 hex characters (an MD5-like hash) or `<PII:...>` placeholders. They cannot be joined to the
+// directory, so importing them would only produce unmatched users.
+const CONCEALED = /^(?:[0-9a-f]{32}|<PII:.*>)$/i;
+
+export const CONCEALED_HELP =
+  'the user names in this report are concealed (32 hexadecimal characters or <PII:...> instead of ' +
+  'the user principal name; Microsoft 365 conceals them by default since 2021), so its rows cannot ' +
+  'be matched to employees. To export real names, a global administrator turns concealment off in ' +
+  'the Microsoft 365 admin center > Settings > Org settings > Reports: uncheck "Display concealed ' +
+  'user, group, and site names in all reports", save, then download the report again (it can take ' +
+  'a few minutes to apply).';
+
+/** Refuses a report whose user column holds concealed names (see CONCEALED_HELP). */
+export function refuseConcealed(table: CsvTable, column: string): void {
+  const hit = table.records.find((r) => CONCEALED.test(r.raw(column)));
+  if (hit) throw new ImportError(table.file, hit.line, column, CONCEALED_HELP);
+}

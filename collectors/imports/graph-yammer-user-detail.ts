@@ -1,0 +1,51 @@
+import { hasColumns, type Importer, refuseConcealed } from './contract.js';
+import { readCsv } from './csv.js';
+
+const REQUIRED = [
+  'Report Refresh Date',
+  'User Principal Name',
+  'Posted Count',
+  'Read Count',
+  'Report Period',
+];
+
+/**
+ * Microsoft Graph getYammerActivityUserDetail (Viva Engage): per-user totals over D7/D30/D90/D180,
+ * so period grain, ending on the report refresh date.
+ */
+export const graphYammerUserDetail: Importer = {
+  kind: 'graph-yammer-user-detail',
+  description: 'Microsoft Graph getYammerActivityUserDetail CSV (Viva Engage per-user period totals)',
+  detect: (header) => hasColumns(header, [...REQUIRED, 'Liked Count']),
+  parse(file) {
+    const table = readCsv(file);
+    table.require(REQUIRED);
+    refuseConcealed(table, 'User Principal Name');
+    return {
+      activity_period: table.records.map((r) => ({
+        line: r.line,
+        platform: 'viva_engage',
+        period_days:
+          r.int('Report Period') ?? r.fail('Report Period', 'is empty; the period length is required'),
+        period_end:
+          r.date('Report Refresh Date') ??
+          r.fail('Report Refresh Date', 'is empty; the report day is required'),
+        user_key: r.str('User Principal Name'),
+        last_activity_date: r.date('Last Activity Date'),
+        active_days: null,
+        posts: r.int('Posted Count'),
+        replies: null,
+        reactions: r.int('Liked Count'),
+        reads: r.int('Read Count'),
+        chat_messages: null,
+        channel_messages: null,
+        calls: null,
+        meetings: null,
+        meetings_attended: null,
+        is_licensed: null,
+        assigned_products: r.optStr('Assigned Products'),
+        user_state: r.optStr('User State'),
+      })),
+    };
+  },
+};

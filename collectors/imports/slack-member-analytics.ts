@@ -1,0 +1,58 @@
+import { DuckDBDateValue } from '@duckdb/node-api';
+import { hasColumns, type Importer } from './contract.js';
+import { ImportError, parseDay, readCsv } from './csv.js';
+
+const REQUIRED = ['User ID', 'Days active', 'Messages posted'];
+
+// Slack names the download "<Workspace> Member Analytics Prior 30 Days - Apr 17, 2026.csv"; the file
+// holds no report date, so the period (length and last day) is read from that name.
+const PERIOD = /Prior (\d+) Days - ([A-Za-z]{3} \d{1,2}, \d{4})\.csv$/i;
+
+/**
+ * Slack dashboard "Members" export (Member Analytics): per-member totals over the prior N days, so
+ * period grain. Members are keyed by email (what the directory knows), else by Slack user id.
+ * Account type (Member, Owner, guests) goes to user_state: guests are usually not employees.
+ */
+export const slackMemberAnalytics: Importer = {
+  kind: 'slack-member-analytics',
+  description:
+    'Slack dashboard Member Analytics CSV ("... Member Analytics Prior 30 Days - Apr 17, 2026.csv")',
+  detect: (header) => hasColumns(header, [...REQUIRED, 'Email']),
+  parse(file) {
+    const period = PERIOD.exec(file.name);
+    const end = period ? parseDay(period[2] ?? '') : null;
+    if (!period || end === null)
+      throw new ImportError(
+        file.name,
+        1,
+        null,
+        'cannot tell the period from the file name: keep the name Slack gives the download, ' +
+          'e.g. "Example Co Member Analytics Prior 30 Days - Apr 17, 2026.csv"',
+      );
+    const table = readCsv(file);
+    table.require(REQUIRED);
+    return {
+      activity_period: table.records.map((r) => ({
+        line: r.line,
+        platform: 'slack',
+        period_days: Number(period[1]),
+        period_end: new DuckDBDateValue(end),
+        user_key: r.optStr('Email')?.toLowerCase() ?? r.str('User ID'),
+        last_activity_date: r.date('Last active (UTC)'),
+        active_days: r.int('Days active'),
+        posts: r.int('Messages posted'),
+        replies: null,
+        reactions: r.int('Reactions added'),
+        reads: null,
+        chat_messages: null,
+        channel_messages: r.int('Messages posted in channels'),
+        calls: null,
+        meetings: null,
+        meetings_attended: null,
+        is_licensed: null,
+        assigned_products: null,
+        user_state: r.optStr('Deactivated date (UTC)') ? 'Deactivated' : r.optStr('Account type'),
+      })),
+    };
+  },
+};

@@ -1,0 +1,390 @@
+import { createHash } from 'node:crypto';
+import { type DuckDBConnection, DuckDBDateValue, type DuckDBValue } from '@duckdb/node-api';
+import { UserError } from '../../pipeline/errors.js';
+import { appendRows } from '../../pipeline/ingest.js';
+import { type Store, timestamptz } from '../../pipeline/store.js';
+import type { Importer, ParsedRows } from './contract.js';
+import { ImportError, type ImportFile, readHeader } from './csv.js';
+import { detectImporter, importerOf, importers, importKinds } from './registry.js';
+
+export interface FileOutcome {
+  file: string;
+  kind: string;
+  /** Rows written per table; empty when skipped. */
+  rows: Record<string, number>;
+  /** The same bytes were imported before (content hash), so nothing was written. */
+  duplicate: boolean;
+}
+
+export interface ImportOutcome {
+  files: FileOutcome[];
+  /** Platform keys of this import that match no employee, with how many rows carry each. */
+  unmatched: { platform: string; userKey: string; rows: number }[];
+}
+
+type Table = Exclude<keyof ParsedRows, 'employees'>;
+
+/** Columns of each keyed table in table order (002_adoption.sql), minus import_id which comes last. */
+const COLUMNS: Record<Table, string[]> = {
+  activity_daily: [
+    'platform',
+    'activity_date',
+    'user_key',
+    'employee_id',
+    'posts',
+    'replies',
+    'reactions',
+    'reads',
+    'chat_messages',
+    'channel_messages',
+    'meetings_attended',
+  ],
+  activity_period: [
+    'platform',
+    'period_days',
+    'period_end',
+    'user_key',
+    'employee_id',
+    'last_activity_date',
+    'active_days',
+    'posts',
+    'replies',
+    'reactions',
+    'reads',
+    'chat_messages',
+    'channel_messages',
+    'calls',
+    'meetings',
+    'meetings_attended',
+    'is_licensed',
+    'assigned_products',
+    'user_state',
+  ],
+  interactions: [
+    'platform',
+    'event_ts',
+    'from_user',
+    'to_user',
+    'interaction_type',
+    'from_employee_id',
+    'to_employee_id',
+    'thread_id',
+  ],
+  threads: [
+    'platform',
+    'thread_id',
+    'group_name',
+    'author_user',
+    'author_employee_id',
+    'created_ts',
+    'is_question',
+    'first_reply_ts',
+    'first_reply_user',
+    'first_reply_employee_id',
+  ],
+  comm_volume_weekly: [
+    'week_start',
+    'employee_id',
+    'emails_sent',
+    'emails_received',
+    'meetings_attended',
+    'meeting_hours',
+  ],
+};
+
+/** The key that makes a later overlapping export replace a row instead of adding one. */
+const KEYS: Record<Table, string[]> = {
+  activity_daily: ['platform', 'activity_date', 'user_key'],
+  activity_period: ['platform', 'period_days', 'period_end', 'user_key'],
+  interactions: ['platform', 'event_ts', 'from_user', 'to_user', 'interaction_type'],
+  threads: ['platform', 'thread_id'],
+  comm_volume_weekly: ['week_start', 'employee_id'],
+};
+
+/** Platform user columns and the employee column each resolves into, per table. */
+const IDENTITIES: Partial<Record<Table, [user: string, employee: string][]>> = {
+  activity_daily: [['user_key', 'employee_id']],
+  activity_period: [['user_key', 'employee_id']],
+  interactions: [
+    ['from_user', 'from_employee_id'],
+    ['to_user', 'to_employee_id'],
+  ],
+  threads: [
+    ['author_user', 'author_employee_id'],
+    ['first_reply_user', 'first_reply_employee_id'],
+  ],
+};
+
+const TABLES = Object.keys(COLUMNS) as Table[];
+
+function cell(v: unknown): DuckDBValue {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return timestamptz(v);
+  return v as DuckDBValue;
+}
+
+const keyOf = (row: Record<string, unknown>, key: string[]) =>
+  JSON.stringify(key.map((k) => (row[k] instanceof DuckDBDateValue ? String(row[k]) : row[k])));
+
+/** Refuses a file that lists the same key twice: which row is right is the analyst's call. */
+function checkUnique(file: string, table: Table, rows: (Record<string, unknown> & { line: number })[]): void {
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    const k = keyOf(row, KEYS[table]);
+    const first = seen.get(k);
+    if (first !== undefined)
+      throw new ImportError(
+        file,
+        row.line,
+        null,
+        `repeats the ${table} row of line ${first} (same ${KEYS[table].join(', ')})`,
+      );
+    seen.set(k, row.line);
+  }
+}
+
+interface Planned {
+  file: ImportFile;
+  importer: Importer;
+  hash: string;
+}
+
+function plan(kind: string, files: readonly ImportFile[]): Planned[] {
+  const planned = files.map((file): Planned => {
+    let importer: Importer | undefined;
+    if (kind === 'auto') {
+      const header = readHeader(file);
+      importer = header ? detectImporter(header) : undefined;
+      if (!importer)
+        throw new ImportError(
+          file.name,
+          1,
+          null,
+          `the header matches no known format; name the kind instead of auto (${importKinds.join(', ')})`,
+        );
+    } else {
+      importer = importerOf(kind);
+      if (!importer)
+        throw new UserError(`unknown import kind "${kind}"; known: auto, ${importKinds.join(', ')}`);
+    }
+    return { file, importer, hash: createHash('sha256').update(file.content).digest('hex') };
+  });
+  // The directory first, so the activity files of the same import match it.
+  return planned.sort((a, b) => importers.indexOf(a.importer) - importers.indexOf(b.importer));
+}
+
+async function stage(conn: DuckDBConnection, table: string): Promise<string> {
+  const name = `stage_${table}`;
+  await conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${name} AS SELECT * FROM ${table} LIMIT 0`);
+  await conn.run(`DELETE FROM ${name}`);
+  return name;
+}
+
+/** Fills NULL employee columns of `target` from the identity map, platform-specific keys first. */
+async function resolve(conn: DuckDBConnection, target: string, table: Table): Promise<void> {
+  for (const [user, employee] of IDENTITIES[table] ?? []) {
+    for (const scope of [`m.platform = ${target}.platform`, `m.platform = '*'`]) {
+      await conn.run(
+        `UPDATE ${target} SET ${employee} = m.employee_id FROM identity_map m
+         WHERE ${target}.${employee} IS NULL AND ${target}.${user} IS NOT NULL
+           AND ${scope} AND m.user_key = lower(${target}.${user})`,
+      );
+    }
+  }
+}
+
+async function writeEmployees(
+  conn: DuckDBConnection,
+  rows: NonNullable<ParsedRows['employees']>,
+  file: string,
+  today: DuckDBDateValue,
+): Promise<number> {
+  const emails = new Map<string, number>();
+  const ids = new Map<string, number>();
+  for (const r of rows) {
+    const dupId = ids.get(r.employee_id);
+    if (dupId !== undefined)
+      throw new ImportError(file, r.line, 'employee_id', `"${r.employee_id}" is also on line ${dupId}`);
+    ids.set(r.employee_id, r.line);
+    if (r.email) {
+      const dup = emails.get(r.email);
+      if (dup !== undefined)
+        throw new ImportError(
+          file,
+          r.line,
+          'email',
+          `"${r.email}" is also on line ${dup}: emails must be unique`,
+        );
+      emails.set(r.email, r.line);
+    }
+  }
+  await conn.run(`CREATE TEMP TABLE IF NOT EXISTS stage_directory (
+    employee_id VARCHAR, email VARCHAR, display_name VARCHAR, department VARCHAR, location VARCHAR,
+    level VARCHAR, is_manager BOOLEAN, is_executive BOOLEAN, manager_id VARCHAR, hire_date DATE,
+    term_date DATE, as_of DATE)`);
+  await conn.run('DELETE FROM stage_directory');
+  await appendRows(
+    conn,
+    'stage_directory',
+    rows.map((r) => [
+      r.employee_id,
+      r.email,
+      r.display_name,
+      r.department,
+      r.location,
+      r.level,
+      r.is_manager,
+      r.is_executive,
+      r.manager_id,
+      r.hire_date,
+      r.term_date,
+      r.as_of ?? today,
+    ]),
+  );
+  const changed = `(h.department IS DISTINCT FROM s.department OR h.location IS DISTINCT FROM s.location
+    OR h.level IS DISTINCT FROM s.level OR h.is_manager IS DISTINCT FROM s.is_manager
+    OR h.is_executive IS DISTINCT FROM s.is_executive OR h.manager_id IS DISTINCT FROM s.manager_id)`;
+  // A change seen on a later day closes the open stretch there; the new one is opened below.
+  await conn.run(`UPDATE employee_history h SET valid_to = s.as_of FROM stage_directory s
+    WHERE h.employee_id = s.employee_id AND h.valid_to IS NULL AND h.valid_from < s.as_of AND ${changed}`);
+  // A change on the day the open stretch began (two directory files of one day) corrects it in place.
+  await conn.run(`UPDATE employee_history h SET department = s.department, location = s.location,
+      level = s.level, is_manager = s.is_manager, is_executive = s.is_executive, manager_id = s.manager_id
+    FROM stage_directory s
+    WHERE h.employee_id = s.employee_id AND h.valid_to IS NULL AND h.valid_from >= s.as_of AND ${changed}`);
+  await conn.run(`INSERT INTO employee_history
+    SELECT s.employee_id,
+      CASE WHEN EXISTS (SELECT 1 FROM employee_history x WHERE x.employee_id = s.employee_id) THEN s.as_of
+           ELSE least(coalesce(s.hire_date, s.as_of), s.as_of) END,
+      NULL, s.department, s.location, s.level, s.is_manager, s.is_executive, s.manager_id
+    FROM stage_directory s
+    WHERE NOT EXISTS (SELECT 1 FROM employee_history h WHERE h.employee_id = s.employee_id AND h.valid_to IS NULL)`);
+  await conn.run(`INSERT OR REPLACE INTO employees
+    SELECT employee_id, email, display_name, department, location, level, is_manager, is_executive,
+      manager_id, hire_date, term_date, now() FROM stage_directory`);
+  // The directory's emails and employee ids identify people on every platform ('*').
+  await conn.run(`INSERT OR REPLACE INTO identity_map
+    SELECT '*', lower(employee_id), employee_id, 'directory' FROM stage_directory
+    UNION ALL
+    SELECT '*', email, employee_id, 'directory' FROM stage_directory
+    WHERE email IS NOT NULL AND lower(email) <> lower(employee_id)`);
+  return rows.length;
+}
+
+async function writeTable(
+  conn: DuckDBConnection,
+  table: Table,
+  rows: (Record<string, unknown> & { line: number })[],
+  importId: number,
+): Promise<number> {
+  const staged = await stage(conn, table);
+  const columns = COLUMNS[table];
+  await appendRows(
+    conn,
+    staged,
+    rows.map((r) => [...columns.map((c) => cell(r[c])), BigInt(importId)]),
+  );
+  await resolve(conn, staged, table);
+  return rows.length;
+}
+
+/**
+ * Imports files in ONE transaction: every file's rows or none. A file whose bytes were imported
+ * before is skipped; rows whose key is already stored are replaced (a later export overlapping an
+ * earlier one); platform keys no employee matches are recorded in unmatched_identities.
+ */
+export async function importFiles(
+  store: Store,
+  args: { kind: string; files: readonly ImportFile[]; now: Date },
+): Promise<ImportOutcome> {
+  if (args.files.length === 0) throw new UserError('no files to import');
+  const planned = plan(args.kind, args.files);
+  // Parse everything before touching the database: a bad line anywhere writes nothing.
+  const parsed = planned.map((p) => {
+    const rows = p.importer.parse(p.file);
+    for (const t of TABLES) {
+      const list = rows[t];
+      if (list)
+        checkUnique(p.file.name, t, list as unknown as (Record<string, unknown> & { line: number })[]);
+    }
+    return { ...p, rows };
+  });
+  const today = new DuckDBDateValue(Math.floor(args.now.getTime() / 86_400_000));
+  return store.write(async (conn) => {
+    const files: FileOutcome[] = [];
+    const seenHashes = new Set<string>();
+    await conn.run(
+      'CREATE TEMP TABLE IF NOT EXISTS import_unmatched (platform VARCHAR, user_key VARCHAR, rows BIGINT, file VARCHAR)',
+    );
+    await conn.run('DELETE FROM import_unmatched');
+    for (const p of parsed) {
+      const known = await conn.runAndReadAll('SELECT 1 FROM imports WHERE content_hash = $1', [p.hash]);
+      if (known.currentRowCount > 0 || seenHashes.has(p.hash)) {
+        files.push({ file: p.file.name, kind: p.importer.kind, rows: {}, duplicate: true });
+        continue;
+      }
+      seenHashes.add(p.hash);
+      const idReader = await conn.runAndReadAll("SELECT nextval('imports_id')");
+      const importId = Number(idReader.getRows()[0]?.[0]);
+      const counts: Record<string, number> = {};
+      if (p.rows.employees)
+        counts.employees = await writeEmployees(conn, p.rows.employees, p.file.name, today);
+      for (const t of TABLES) {
+        const list = p.rows[t] as unknown as (Record<string, unknown> & { line: number })[] | undefined;
+        if (!list) continue;
+        counts[t] = await writeTable(conn, t, list, importId);
+        for (const [user, employee] of IDENTITIES[t] ?? []) {
+          await conn.run(
+            `INSERT INTO import_unmatched SELECT platform, ${user}, count(*), $1
+             FROM stage_${t} WHERE ${employee} IS NULL AND ${user} IS NOT NULL GROUP BY ALL`,
+            [p.file.name],
+          );
+        }
+        await conn.run(`INSERT OR REPLACE INTO ${t} SELECT * FROM stage_${t}`);
+      }
+      await conn.run('INSERT INTO imports VALUES ($1, $2, $3, $4, $5::JSON, $6)', [
+        importId,
+        p.file.name,
+        p.importer.kind,
+        p.hash,
+        JSON.stringify(counts),
+        timestamptz(args.now),
+      ]);
+      files.push({ file: p.file.name, kind: p.importer.kind, rows: counts, duplicate: false });
+    }
+    // A directory import may match keys that earlier imports could not: resolve them now.
+    if (parsed.some((p) => p.rows.employees)) {
+      for (const t of TABLES) if (IDENTITIES[t]) await resolve(conn, t, t);
+    }
+    const unmatched = (
+      await conn.runAndReadAll(
+        `SELECT platform, user_key, sum(rows)::BIGINT AS rows, last(file) AS file FROM import_unmatched
+         GROUP BY ALL ORDER BY platform, user_key`,
+      )
+    ).getRowObjectsJS();
+    for (const u of unmatched) {
+      await conn.run(
+        `INSERT INTO unmatched_identities VALUES ($1, $2, $3, $4, $4, $5)
+         ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
+           last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
+        [
+          String(u.platform),
+          String(u.user_key),
+          BigInt(String(u.rows)),
+          timestamptz(args.now),
+          String(u.file),
+        ],
+      );
+    }
+    await conn.run(`DELETE FROM unmatched_identities u WHERE EXISTS (SELECT 1 FROM identity_map m
+      WHERE m.user_key = lower(u.user_key) AND m.platform IN (u.platform, '*'))`);
+    return {
+      files,
+      unmatched: unmatched.map((u) => ({
+        platform: String(u.platform),
+        userKey: String(u.user_key),
+        rows: Number(u.rows),
+      })),
+    };
+  });
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { ImportFile } from '../../collectors/imports/csv.js';
+import { type ImportOutcome, importFiles } from '../../collectors/imports/write.js';
+import { projectRoot } from '../../pipeline/paths.js';
+import type { Store } from '../../pipeline/store.js';
+
+export const adoptionFixtures = join(projectRoot, 'tests', 'fixtures', 'adoption');
+
+/** A fixture file as an import would receive it. */
+export function fixture(path: string): ImportFile {
+  return { name: basename(path), content: readFileSync(join(adoptionFixtures, path)) };
+}
+
+/** A made-up file, named like a fixture in messages. */
+export function textFile(name: string, text: string): ImportFile {
+  return { name, content: Buffer.from(text, 'utf8') };
+}
+
+export const NOW = new Date('2026-04-20T00:00:00Z');
+
+export function importAt(
+  store: Store,
+  kind: string,
+  files: ImportFile[],
+  now: Date = NOW,
+): Promise<ImportOutcome> {
+  return importFiles(store, { kind, files, now });
+}
+
+export async function count(store: Store, table: string): Promise<number> {
+  return Number((await store.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
+}
+
+/** Every adoption table's row count, to prove a refused import wrote nothing. */
+export async function counts(store: Store): Promise<Record<string, number>> {
+  const tables = [
+    'imports',
+    'employees',
+    'employee_history',
+    'identity_map',
+    'unmatched_identities',
+    'activity_daily',
+    'activity_period',
+    'interactions',
+    'threads',
+    'comm_volume_weekly',
+  ];
+  const result: Record<string, number> = {};
+  for (const t of tables) result[t] = await count(store, t);
+  return result;
+}
+
+export const CANONICAL = [
+  'canonical/employees.csv',
+  'canonical/activity_daily.csv',
+  'canonical/interactions.csv',
+  'canonical/threads.csv',
+  'canonical/comm_volume_weekly.csv',
+];
+
+/** A DATE read back (a Date at UTC midnight) as YYYY-MM-DD. */
+export function isoDay(v: unknown): string {
+  return v instanceof Date ? v.toISOString().slice(0, 10) : String(v);
+}
+
+export function isoTime(v: unknown): string {
+  return v instanceof Date ? v.toISOString() : String(v);
+}
