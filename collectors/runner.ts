@@ -241,6 +241,8 @@ async function collectPartition(
   let records: MentionRecord[] = [];
   let quarantine: QuarantineItem[] = [];
   let pendingBookmark: { value: unknown } | null = null;
+  /** When the oldest page not yet handed to the writer arrived (ms); no page waits longer than coalesceMs. */
+  let bufferedSince: number | null = null;
   let total: number | undefined;
   let inflight: Promise<void> = Promise.resolve();
   // A holder object: TypeScript cannot see the closures below assigning it.
@@ -262,6 +264,7 @@ async function collectPartition(
     records = [];
     quarantine = [];
     pendingBookmark = null;
+    bufferedSince = null;
     inflight = inflight.then(async () => {
       if (failed.write) return;
       try {
@@ -298,7 +301,10 @@ async function collectPartition(
         step = await Promise.race([
           next,
           new Promise<typeof TIMEOUT>((resolve) => {
-            timer = setTimeout(() => resolve(TIMEOUT), coalesceMs);
+            timer = setTimeout(
+              () => resolve(TIMEOUT),
+              Math.max(0, coalesceMs - (Date.now() - (bufferedSince ?? 0))),
+            );
           }),
         ]);
         clearTimeout(timer);
@@ -316,11 +322,13 @@ async function collectPartition(
       if (batch.quarantine) for (const q of batch.quarantine) quarantine.push(q);
       if (batch.total !== undefined) total = batch.total;
       pendingBookmark = { value: batch.bookmark };
+      bufferedSince ??= Date.now();
       if (batch.failed) {
         result.status = 'error';
         result.error = redact(batch.failed);
       }
-      if (records.length >= coalesceRows || batch.failed) {
+      const waitedEnough = Date.now() - (bufferedSince ?? Date.now()) >= coalesceMs;
+      if (records.length >= coalesceRows || batch.failed || waitedEnough) {
         // At most one write waits behind the one in flight: memory stays bounded.
         await inflight;
         deps.signal.throwIfAborted();

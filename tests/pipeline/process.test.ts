@@ -179,7 +179,14 @@ sources:
     try {
       const served = await startServe(env, db);
       const collecting = runCli(['collect', 'hackernews'], env);
-      await new Promise((r) => setTimeout(r, 1500));
+      // SIGTERM only once the server is collecting and has stored some of it.
+      const info = JSON.parse(readFileSync(`${db}.server.json`, 'utf8')) as { url: string; token: string };
+      for (let i = 0; i < 200; i++) {
+        const res = await fetch(`${info.url}/api/status`, { headers: { authorization: `Bearer ${info.token}` } });
+        const { sources } = (await res.json()) as { sources: Array<{ running: boolean; mentions: number }> };
+        if (sources[0]?.running && (sources[0]?.mentions ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const { code, ms } = await served.stop('SIGTERM');
       expect(code).toBe(0);
       expect(ms).toBeLessThan(10_000);
