@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
 import { Secret, secretRef } from '../pipeline/secrets.js';
-import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
+import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import { type HttpResponse, parseJson, type RequestOptions, request, withQuery } from './http.js';
+import { failedBatch, issuePathAndMessage, mapItems, parsePage } from './payload.js';
 
 /**
  * Bluesky post search (app.bsky.feed.searchPosts, sort=latest) with an app-password session.
@@ -298,8 +299,7 @@ export const bluesky: Collector<Config, BlueskyPartition, Bookmark> = {
       const policy = { retries: 1, baseDelayMs: 500, maxDelayMs: 2000, rateLimitWaits: 0 };
       const url = withQuery(searchUrl(ctx), { q: config.queries?.[0] ?? 'bluesky', limit: 1 });
       const res = await authedGet(ctx, config, url, policy);
-      const json = parseJson(res);
-      if (!json.ok || !pageSchema.safeParse(json.value).success) {
+      if (!parsePage(res, pageSchema, url).ok) {
         return { ok: false, reason: `${hostOf(url)} did not answer searchPosts with posts` };
       }
       return { ok: true };
@@ -327,37 +327,26 @@ export const bluesky: Collector<Config, BlueskyPartition, Bookmark> = {
         cursor,
       });
       const res = await authedGet(ctx, config, url);
-      const json = parseJson(res);
-      const parsed = json.ok ? pageSchema.safeParse(json.value) : null;
-      if (!json.ok || !parsed?.success) {
-        const error = json.ok ? `unexpected page shape: ${parsed?.error?.issues[0]?.message}` : json.error;
-        yield {
-          records: [],
-          quarantine: [{ raw: res.body.toString('utf8'), error, url }],
-          bookmark: position(),
-          failed: error,
-        };
+      const parsed = parsePage(res, pageSchema, url);
+      if (!parsed.ok) {
+        yield failedBatch(parsed.quarantine, position());
         return;
       }
-      const records: MentionRecord[] = [];
-      const quarantine: QuarantineItem[] = [];
-      for (const raw of parsed.data.posts) {
-        const post = postSchema.safeParse(raw);
-        if (!post.success) {
-          const issue = post.error.issues[0];
-          quarantine.push({
-            raw: JSON.stringify(raw),
-            error: `bad post: ${issue?.path.join('.')} ${issue?.message}`,
-            url,
-          });
-          continue;
-        }
-        records.push(toRecord(post.data, raw));
-        const at = sortAt(post.data);
-        if (newest === undefined || at.getTime() > Date.parse(newest)) newest = at.toISOString();
-      }
-      const next = parsed.data.cursor ?? undefined;
-      const last = parsed.data.posts.length === 0 || next === undefined || next === cursor;
+      const { posts, hitsTotal } = parsed.value;
+      const { records, quarantine } = mapItems(
+        posts,
+        postSchema,
+        (post, raw) => {
+          const at = sortAt(post);
+          if (newest === undefined || at.getTime() > Date.parse(newest)) newest = at.toISOString();
+          return toRecord(post, raw);
+        },
+        url,
+        'post',
+        issuePathAndMessage(),
+      );
+      const next = parsed.value.cursor ?? undefined;
+      const last = posts.length === 0 || next === undefined || next === cursor;
       let bookmarkAfter: Bookmark;
       if (last) {
         // Inclusive and looking back SEARCH_LAG_MS: re-seen posts only refresh their counts.
@@ -373,7 +362,7 @@ export const bluesky: Collector<Config, BlueskyPartition, Bookmark> = {
         records,
         quarantine,
         bookmark: bookmarkAfter,
-        ...(parsed.data.hitsTotal != null ? { total: parsed.data.hitsTotal } : {}),
+        ...(hitsTotal != null ? { total: hitsTotal } : {}),
       };
       if (last) return;
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Batch, Collector, MentionRecord, QuarantineItem } from './contract.js';
-import { parseJson, request, withQuery } from './http.js';
+import type { Batch, Collector, MentionRecord } from './contract.js';
+import { request, withQuery } from './http.js';
+import { failedBatch, mapItems, parsePage } from './payload.js';
 import { htmlToText } from './text.js';
 
 /** Hacker News through Algolia's search_by_date: newest first, page-numbered, no auth. */
@@ -122,39 +123,28 @@ export const hackernews: Collector<Config, { key: string; query: string }, Bookm
         page,
       });
       const res = await request(ctx, url);
-      const json = parseJson(res);
-      const parsed = json.ok ? pageSchema.safeParse(json.value) : null;
-      if (!json.ok || !parsed?.success) {
-        const error = json.ok ? `unexpected page shape: ${parsed?.error?.issues[0]?.message}` : json.error;
-        yield {
-          records: [],
-          quarantine: [{ raw: res.body.toString('utf8'), error, url }],
-          bookmark: {
-            ...(since !== undefined ? { since } : {}),
-            run: { page, newest, startedAt: run.startedAt },
-          },
-          failed: error,
-        };
+      const parsed = parsePage(res, pageSchema, url);
+      if (!parsed.ok) {
+        yield failedBatch(parsed.quarantine, {
+          ...(since !== undefined ? { since } : {}),
+          run: { page, newest, startedAt: run.startedAt },
+        });
         return;
       }
-      const records: MentionRecord[] = [];
-      const quarantine: QuarantineItem[] = [];
-      for (const raw of parsed.data.hits) {
-        const hit = hitSchema.safeParse(raw);
-        if (!hit.success) {
-          quarantine.push({
-            raw: JSON.stringify(raw),
-            error: `bad hit: ${hit.error.issues[0]?.message}`,
-            url,
-          });
-          continue;
-        }
-        // The filter is inclusive and pages shift as new items arrive: older items end the run.
-        if (since !== undefined && hit.data.created_at_i < since) continue;
-        records.push(toRecord(hit.data, raw));
-        newest = Math.max(newest, hit.data.created_at_i);
-      }
-      const last = parsed.data.hits.length === 0 || page + 1 >= parsed.data.nbPages;
+      const { hits, nbPages, nbHits } = parsed.value;
+      const { records, quarantine } = mapItems(
+        hits,
+        hitSchema,
+        (hit, raw) => {
+          // The filter is inclusive and pages shift as new items arrive: older items end the run.
+          if (since !== undefined && hit.created_at_i < since) return null;
+          newest = Math.max(newest, hit.created_at_i);
+          return toRecord(hit, raw);
+        },
+        url,
+        'hit',
+      );
+      const last = hits.length === 0 || page + 1 >= nbPages;
       yield {
         records,
         quarantine,
@@ -164,7 +154,7 @@ export const hackernews: Collector<Config, { key: string; query: string }, Bookm
               ...(since !== undefined ? { since } : {}),
               run: { page: page + 1, newest, startedAt: run.startedAt },
             },
-        ...(parsed.data.nbHits !== undefined ? { total: parsed.data.nbHits } : {}),
+        ...(nbHits !== undefined ? { total: nbHits } : {}),
       };
       if (last) return;
       page++;

@@ -248,15 +248,20 @@ export function decodeBody(headers: Headers, body: Buffer): string {
   return body.toString('utf8').replace(/^\uFEFF/, '');
 }
 
+/** A parsed JSON value, or why the text is not JSON together with the text itself. */
+export type JsonResult = { ok: true; value: unknown } | { ok: false; error: string; raw: string };
+
 /** Parses a JSON body; the error says where it broke, for the quarantine row. */
-export function parseJson(
-  res: HttpResponse,
-): { ok: true; value: unknown } | { ok: false; error: string; raw: string } {
-  const raw = res.body.toString('utf8');
+export function parseJson(res: HttpResponse): JsonResult {
+  return parseJsonText(res.body.toString('utf8'), hostOf(res.url));
+}
+
+/** Parses JSON text received from `from` (a host, or a source's name); the error names it and says where it broke. */
+export function parseJsonText(raw: string, from: string): JsonResult {
   try {
     return { ok: true, value: JSON.parse(raw) };
   } catch (err) {
-    return { ok: false, error: `unparseable JSON from ${hostOf(res.url)}: ${(err as Error).message}`, raw };
+    return { ok: false, error: `unparseable JSON from ${from}: ${(err as Error).message}`, raw };
   }
 }
 

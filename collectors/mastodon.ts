@@ -3,6 +3,7 @@ import { SourceError } from '../pipeline/errors.js';
 import { secretRef } from '../pipeline/secrets.js';
 import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
 import { type HttpResponse, parseJson, request, withQuery } from './http.js';
+import { failedBatch, issuePathAndMessage, mapItems, parsePage } from './payload.js';
 import { htmlToText } from './text.js';
 
 /**
@@ -190,32 +191,31 @@ interface ParsedPage {
   count: number;
 }
 
-function parsePage(
+/** A timeline page: its statuses as records, the bad ones quarantined, or why the page itself is unusable. */
+function readPage(
   res: HttpResponse,
   url: string,
   instanceHost: string,
-): { ok: true; page: ParsedPage } | { ok: false; error: string } {
-  const json = parseJson(res);
-  if (!json.ok) return { ok: false, error: json.error };
-  const list = z.array(z.unknown()).safeParse(json.value);
-  if (!list.success) return { ok: false, error: 'unexpected page shape: expected an array of statuses' };
-  const page: ParsedPage = { records: [], quarantine: [], count: list.data.length };
-  for (const raw of list.data) {
+): { ok: true; page: ParsedPage } | { ok: false; quarantine: QuarantineItem } {
+  const list = parsePage(res, z.array(z.unknown()), url, { issue: () => 'expected an array of statuses' });
+  if (!list.ok) return list;
+  const page: ParsedPage = {
+    ...mapItems(
+      list.value,
+      statusSchema,
+      (status, raw) => toRecord(status, raw, instanceHost),
+      url,
+      'status',
+      issuePathAndMessage(),
+    ),
+    count: list.value.length,
+  };
+  for (const raw of list.value) {
     const id = statusId.safeParse((raw as { id?: unknown } | null)?.id);
     if (id.success) {
       page.newest = maxId(page.newest, id.data);
       page.oldest = minId(page.oldest, id.data);
     }
-    const status = statusSchema.safeParse(raw);
-    if (!status.success) {
-      page.quarantine.push({
-        raw: JSON.stringify(raw),
-        error: `bad status: ${status.error.issues[0]?.path.join('.')} ${status.error.issues[0]?.message}`,
-        url,
-      });
-      continue;
-    }
-    page.records.push(toRecord(status.data, raw, instanceHost));
   }
   return { ok: true, page };
 }
@@ -306,14 +306,9 @@ export const mastodon: Collector<Config, MastodonPartition, Bookmark> = {
       for (;;) {
         const url = withQuery(base, { limit: PAGE_SIZE, min_id: since });
         const res = await fetchPage(ctx, config, origin, url);
-        const parsed = parsePage(res, url, host);
+        const parsed = readPage(res, url, host);
         if (!parsed.ok) {
-          yield {
-            records: [],
-            quarantine: [{ raw: res.body.toString('utf8'), error: parsed.error, url }],
-            bookmark: { minId: since },
-            failed: parsed.error,
-          };
+          yield failedBatch(parsed.quarantine, { minId: since });
           return;
         }
         const { page } = parsed;
@@ -347,14 +342,9 @@ export const mastodon: Collector<Config, MastodonPartition, Bookmark> = {
     for (;;) {
       const url = withQuery(base, { limit: PAGE_SIZE, max_id: before });
       const res = await fetchPage(ctx, config, origin, url);
-      const parsed = parsePage(res, url, host);
+      const parsed = readPage(res, url, host);
       if (!parsed.ok) {
-        yield {
-          records: [],
-          quarantine: [{ raw: res.body.toString('utf8'), error: parsed.error, url }],
-          bookmark: position(),
-          failed: parsed.error,
-        };
+        yield failedBatch(parsed.quarantine, position());
         return;
       }
       const { page } = parsed;

@@ -3,6 +3,7 @@ import { RateLimitedError, SourceError } from '../pipeline/errors.js';
 import { redact, secretRef } from '../pipeline/secrets.js';
 import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
 import { type HttpResponse, parseJson, type RetryPolicy, request, withQuery } from './http.js';
+import { failedBatch, parsePage } from './payload.js';
 import { htmlToText } from './text.js';
 
 /**
@@ -260,32 +261,21 @@ function parseItem(kind: Kind, raw: unknown, seenAt: Date): Parsed {
       const item = r.data;
       const day = parsePostdate(item.postdate);
       if (day === null) return { ok: false, error: `bad blog item: no such day ${item.postdate}` };
-      const title = htmlToText(item.title);
       const author = bareLink(item.bloggerlink) || null;
       // A postdate is a day without a time. A post found on its own KST day gets the time it was
       // first seen (a scheduled run finds it within minutes), so hourly volume and spikes see blogs
       // when they happen; one found later (backfill, late indexing) gets 00:00 KST of its day,
       // which keeps it on the right day in KST charts and never after the real time.
       const createdAt = kstDayStart(seenAt.getTime()) === day ? seenAt : new Date(day);
-      return {
-        ok: true,
-        link: item.link,
-        at: day,
-        record: {
-          ...emptyRecord,
-          nativeId: item.link,
-          url: item.link,
-          title: title || null,
-          text: textOf(title, item.description),
-          channel: 'blog',
-          authorId: author,
-          authorHandle: author ? naverHandle(item.bloggerlink) : null,
-          authorName: item.bloggername.trim() || null,
-          createdAt,
-          createdAtEstimated: true,
-          raw,
-        },
-      };
+      return parsedItem(item, raw, day, {
+        url: item.link,
+        channel: 'blog',
+        authorId: author,
+        authorHandle: author ? naverHandle(item.bloggerlink) : null,
+        authorName: item.bloggername.trim() || null,
+        createdAt,
+        createdAtEstimated: true,
+      });
     }
     case 'news': {
       const r = newsItemSchema.safeParse(raw);
@@ -293,59 +283,63 @@ function parseItem(kind: Kind, raw: unknown, seenAt: Date): Parsed {
       const item = r.data;
       const published = parseRfc822(item.pubDate);
       if (!published) return { ok: false, error: `bad news item: unreadable pubDate ${item.pubDate}` };
-      const title = htmlToText(item.title);
       const original = item.originallink.trim();
       const host = publisherHost(original, item.link);
-      return {
-        ok: true,
-        link: item.link,
-        at: published.getTime(),
-        record: {
-          ...emptyRecord,
-          nativeId: item.link,
-          // The publisher's own page when Naver gives it; n.news.naver.com copies otherwise.
-          url: original && isWebLink(original) ? original : item.link,
-          title: title || null,
-          text: textOf(title, item.description),
-          channel: 'news',
-          authorId: host,
-          authorHandle: host,
-          authorName: null,
-          createdAt: published,
-          createdAtEstimated: false,
-          raw,
-        },
-      };
+      return parsedItem(item, raw, published.getTime(), {
+        // The publisher's own page when Naver gives it; n.news.naver.com copies otherwise.
+        url: original && isWebLink(original) ? original : item.link,
+        channel: 'news',
+        authorId: host,
+        authorHandle: host,
+        authorName: null,
+        createdAt: published,
+        createdAtEstimated: false,
+      });
     }
     case 'cafearticle': {
       const r = cafeItemSchema.safeParse(raw);
       if (!r.success) return { ok: false, error: `bad cafe item: ${issue(r.error)}` };
       const item = r.data;
-      const title = htmlToText(item.title);
       const cafe = bareLink(item.cafeurl) || null;
-      return {
-        ok: true,
-        link: item.link,
-        at: null,
-        record: {
-          ...emptyRecord,
-          nativeId: item.link,
-          url: item.link,
-          title: title || null,
-          text: textOf(title, item.description),
-          channel: 'cafearticle',
-          // Cafe results name the community, never the member who wrote the post.
-          authorId: cafe,
-          authorHandle: cafe ? naverHandle(item.cafeurl) : null,
-          authorName: item.cafename.trim() || null,
-          // No date at all: the first-seen time. The runner keeps the first stored created_at.
-          createdAt: seenAt,
-          createdAtEstimated: true,
-          raw,
-        },
-      };
+      return parsedItem(item, raw, null, {
+        url: item.link,
+        channel: 'cafearticle',
+        // Cafe results name the community, never the member who wrote the post.
+        authorId: cafe,
+        authorHandle: cafe ? naverHandle(item.cafeurl) : null,
+        authorName: item.cafename.trim() || null,
+        // No date at all: the first-seen time. The runner keeps the first stored created_at.
+        createdAt: seenAt,
+        createdAtEstimated: true,
+      });
     }
   }
+}
+
+/** A valid item of any kind: the link is its id, the title leads the text; `fields` are what the kind decides. */
+function parsedItem(
+  item: { link: string; title: string; description: string },
+  raw: unknown,
+  at: number | null,
+  fields: Pick<
+    MentionRecord,
+    'url' | 'channel' | 'authorId' | 'authorHandle' | 'authorName' | 'createdAt' | 'createdAtEstimated'
+  >,
+): Parsed {
+  const title = htmlToText(item.title);
+  return {
+    ok: true,
+    link: item.link,
+    at,
+    record: {
+      ...emptyRecord,
+      nativeId: item.link,
+      title: title || null,
+      text: textOf(title, item.description),
+      ...fields,
+      raw,
+    },
+  };
 }
 
 function issue(error: z.ZodError): string {
@@ -462,16 +456,14 @@ export const naver: Collector<Config, NaverPartition, Bookmark> = {
 
   async check(config, ctx) {
     try {
-      const { res } = await search(
+      const { res, url } = await search(
         config,
         ctx,
         config.kinds[0] ?? 'news',
         { query: config.queries?.[0] ?? '네이버', display: 1, start: 1 },
         CHECK_POLICY,
       );
-      const json = parseJson(res);
-      const page = json.ok ? pageSchema.safeParse(json.value) : null;
-      if (!page?.success)
+      if (!parsePage(res, pageSchema, url).ok)
         return { ok: false, reason: 'Naver answered with something that is not a search result' };
       return { ok: true };
     } catch (err) {
@@ -505,20 +497,12 @@ export const naver: Collector<Config, NaverPartition, Bookmark> = {
     for (;;) {
       const { res, url } = await search(config, ctx, kind, { query, display: config.display, start });
       const seenAt = ctx.now();
-      const json = parseJson(res);
-      const parsed = json.ok ? pageSchema.safeParse(json.value) : null;
-      if (!json.ok || !parsed?.success) {
-        const error = json.ok
-          ? `unexpected page shape: ${parsed?.error ? issue(parsed.error) : ''}`
-          : json.error;
-        yield {
-          records: [],
-          quarantine: [{ raw: res.body.toString('utf8'), error, url }],
-          bookmark: position(),
-          failed: error,
-        };
+      const parsed = parsePage(res, pageSchema, url, { issue });
+      if (!parsed.ok) {
+        yield failedBatch(parsed.quarantine, position());
         return;
       }
+      const { items, total } = parsed.value;
 
       const records: MentionRecord[] = [];
       const quarantine: QuarantineItem[] = [];
@@ -526,7 +510,7 @@ export const naver: Collector<Config, NaverPartition, Bookmark> = {
       let valid = 0;
       let reachedOld = false;
       let allSeen = true;
-      for (const raw of parsed.data.items) {
+      for (const raw of items) {
         const item = parseItem(kind, raw, seenAt);
         if (!item.ok) {
           quarantine.push({ raw: JSON.stringify(raw), error: item.error, url });
@@ -545,19 +529,15 @@ export const naver: Collector<Config, NaverPartition, Bookmark> = {
         records.push(item.record);
       }
 
-      const items = parsed.data.items.length;
       const next = start + config.display;
       // `total` is an estimate on busy queries: only a short page proves the end.
-      const exhausted = items < config.display;
+      const exhausted = items.length < config.display;
       // Dated kinds are newest first, so an older item means the rest is known. Cafe results carry no
       // date: a page made only of links already stored means the rest is known.
       const caughtUp = dated ? reachedOld : valid > 0 && allSeen;
       let last = exhausted || caughtUp;
       if (!last && next > MAX_START) {
-        ctx.logger.warn(
-          { kind, query, start, display: config.display, total: parsed.data.total, firstRun },
-          UNREACHABLE,
-        );
+        ctx.logger.warn({ kind, query, start, display: config.display, total, firstRun }, UNREACHABLE);
         last = true;
       }
 
@@ -569,7 +549,7 @@ export const naver: Collector<Config, NaverPartition, Bookmark> = {
         records,
         quarantine,
         bookmark: last ? finished() : position(),
-        total: parsed.data.total,
+        total,
       };
       if (last) return;
     }

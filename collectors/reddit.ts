@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { RateLimitedError, SourceError } from '../pipeline/errors.js';
 import { Secret, secretRef } from '../pipeline/secrets.js';
-import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
+import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import { type HttpResponse, parseJson, type RetryPolicy, request, withQuery } from './http.js';
+import { failedBatch, type ItemSchema, issuePathAndMessage, mapItems, parsePage } from './payload.js';
 
 const DEFAULT_API = 'https://oauth.reddit.com';
 const DEFAULT_AUTH = 'https://www.reddit.com';
@@ -94,6 +95,14 @@ const postSchema = z.object({
   crosspost_parent: z.string().nullish(),
 });
 type Post = z.infer<typeof postSchema>;
+
+/** A listing child as the post it wraps; a child without a kind fails with the child's own issue. */
+const postInChild: ItemSchema<Post> = {
+  safeParse(raw) {
+    const child = childSchema.safeParse(raw);
+    return child.success ? postSchema.safeParse(child.data.data) : child;
+  },
+};
 
 const tokenSchema = z.object({
   access_token: z.string().min(1),
@@ -337,51 +346,38 @@ export const reddit: Collector<Config, RedditPartition, Bookmark> = {
       const url = searchUrl(ctx, partition, config.limit, after);
       const res = await apiGet(config, ctx, url);
       if (res.status !== 200) throw searchError(res, partition, url);
-      const json = parseJson(res);
-      const parsed = json.ok ? listingSchema.safeParse(json.value) : null;
-      if (!json.ok || !parsed?.success) {
-        const error = json.ok ? `unexpected listing shape: ${parsed?.error?.issues[0]?.message}` : json.error;
-        yield {
-          records: [],
-          quarantine: [{ raw: res.body.toString('utf8'), error, url }],
-          bookmark: position(),
-          failed: error,
-        };
+      const parsed = parsePage(res, listingSchema, url, { what: 'listing' });
+      if (!parsed.ok) {
+        yield failedBatch(parsed.quarantine, position());
         return;
       }
-      const records: MentionRecord[] = [];
-      const quarantine: QuarantineItem[] = [];
-      let reachedOld = false;
-      let otherKinds = 0;
-      for (const raw of parsed.data.data.children) {
+      const { children } = parsed.value.data;
+      // Only posts are searched (type=link); anything else is not a mention of ours.
+      const postChildren = children.filter((raw) => {
         const child = childSchema.safeParse(raw);
-        if (child.success && child.data.kind !== 't3') {
-          // Only posts are searched (type=link); anything else is not a mention of ours.
-          otherKinds++;
-          continue;
-        }
-        const post = child.success ? postSchema.safeParse(child.data.data) : null;
-        if (!post?.success) {
-          const issue = child.success ? post?.error?.issues[0] : child.error.issues[0];
-          quarantine.push({
-            raw: JSON.stringify(raw),
-            error: `bad post: ${issue?.path.join('.')} ${issue?.message}`,
-            url,
-          });
-          continue;
-        }
-        // Newest first: a post older than the watermark means the rest were stored by an earlier run.
-        if (since !== undefined && post.data.created_utc < since) {
-          reachedOld = true;
-          continue;
-        }
-        records.push(toRecord(post.data, raw));
-        newest = Math.max(newest ?? post.data.created_utc, post.data.created_utc);
-      }
+        return !child.success || child.data.kind === 't3';
+      });
+      const otherKinds = children.length - postChildren.length;
+      let reachedOld = false;
+      const { records, quarantine } = mapItems(
+        postChildren,
+        postInChild,
+        (post, raw) => {
+          // Newest first: a post older than the watermark means the rest were stored by an earlier run.
+          if (since !== undefined && post.created_utc < since) {
+            reachedOld = true;
+            return null;
+          }
+          newest = Math.max(newest ?? post.created_utc, post.created_utc);
+          return toRecord(post, raw);
+        },
+        url,
+        'post',
+        issuePathAndMessage(),
+      );
       if (otherKinds > 0) ctx.logger.debug({ otherKinds }, 'skipped listing children that are not posts');
-      const next = parsed.data.data.after ?? undefined;
-      const last =
-        reachedOld || next === undefined || next === after || parsed.data.data.children.length === 0;
+      const next = parsed.value.data.after ?? undefined;
+      const last = reachedOld || next === undefined || next === after || children.length === 0;
       if (last) {
         const finalSince = newest === undefined ? undefined : Math.min(newest, startedAt);
         yield { records, quarantine, bookmark: finalSince === undefined ? {} : { since: finalSince } };

@@ -11,7 +11,7 @@ import {
 import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
 import { type Secret, secretRef } from '../pipeline/secrets.js';
-import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
+import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import {
   defaultRetryPolicy,
   RetryableError,
@@ -19,6 +19,7 @@ import {
   retryAtFromHeaders,
   withRetries,
 } from './http.js';
+import { failedBatch, issuePathAndMessage, mapItems, parsePage } from './payload.js';
 
 /**
  * X (Twitter) recent search (GET /2/tweets/search/recent, the last 7 days) through twitter-api-v2.
@@ -417,49 +418,30 @@ export const x: Collector<Config, XPartition, Bookmark> = {
         continue;
       }
 
-      let json: unknown;
-      let error: string | null = null;
-      try {
-        json = JSON.parse(page.body);
-      } catch (err) {
-        error = `unparseable JSON from X: ${(err as Error).message}`;
-      }
-      const parsed = error === null ? pageSchema.safeParse(json) : null;
-      if (error !== null || !parsed?.success) {
-        const reason = error ?? `unexpected page shape: ${parsed?.error?.issues[0]?.message}`;
-        yield {
-          records: [],
-          quarantine: [{ raw: page.body, error: reason, url: page.url }],
-          bookmark: position(),
-          failed: reason,
-        };
+      const parsed = parsePage({ text: page.body, from: 'X' }, pageSchema, page.url);
+      if (!parsed.ok) {
+        yield failedBatch(parsed.quarantine, position());
         return;
       }
 
       const users = new Map<string, User>();
-      for (const raw of parsed.data.includes?.users ?? []) {
+      for (const raw of parsed.value.includes?.users ?? []) {
         const user = userSchema.safeParse(raw);
         if (user.success) users.set(user.data.id, user.data);
       }
-      const records: MentionRecord[] = [];
-      const quarantine: QuarantineItem[] = [];
-      for (const raw of parsed.data.data ?? []) {
-        const tweet = tweetSchema.safeParse(raw);
-        if (!tweet.success) {
-          const issue = tweet.error.issues[0];
-          quarantine.push({
-            raw: JSON.stringify(raw),
-            error: `bad post: ${issue?.path.join('.')}: ${issue?.message}`,
-            url: page.url,
-          });
-          continue;
-        }
-        const author = tweet.data.author_id ? users.get(tweet.data.author_id) : undefined;
-        records.push(toRecord(tweet.data, author, raw));
-        newest = maxId(newest, tweet.data.id);
-      }
+      const { records, quarantine } = mapItems(
+        parsed.value.data ?? [],
+        tweetSchema,
+        (tweet, raw) => {
+          newest = maxId(newest, tweet.id);
+          return toRecord(tweet, tweet.author_id ? users.get(tweet.author_id) : undefined, raw);
+        },
+        page.url,
+        'post',
+        issuePathAndMessage(': '),
+      );
 
-      const token = parsed.data.meta.next_token;
+      const token = parsed.value.meta.next_token;
       // A token equal to the one just sent would loop forever: treat it as the end.
       const last = token === undefined || token === nextToken;
       ctx.logger.debug({ posts: records.length, last }, 'X search page');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RateLimitedError, SourceError } from '../pipeline/errors.js';
 import { secretRef } from '../pipeline/secrets.js';
-import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
+import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import {
   type HttpResponse,
   parseJson,
@@ -11,6 +11,7 @@ import {
   withQuery,
   withRetries,
 } from './http.js';
+import { failedBatch, issuePathAndMessage, mapItems, parsePage } from './payload.js';
 import { htmlToText } from './text.js';
 
 const VIDEO_ID = /^[A-Za-z0-9_-]{11}$/;
@@ -375,45 +376,35 @@ export const youtube: Collector<Config, YoutubePartition, Bookmark> = {
         continue;
       }
       if (res.status !== 200) throw partitionError(res, partition, shownUrl);
-      const json = parseJson(res);
-      const parsed = json.ok ? pageSchema.safeParse(json.value) : null;
-      if (!json.ok || !parsed?.success) {
-        const error = json.ok ? `unexpected page shape: ${parsed?.error?.issues[0]?.message}` : json.error;
-        yield {
-          records: [],
-          quarantine: [{ raw: res.body.toString('utf8'), error, url: shownUrl }],
-          bookmark: position(),
-          failed: error,
-        };
+      // Quarantine rows get `shownUrl`: `url` carries the key.
+      const parsed = parsePage(res, pageSchema, shownUrl);
+      if (!parsed.ok) {
+        yield failedBatch(parsed.quarantine, position());
         return;
       }
-      const records: MentionRecord[] = [];
-      const quarantine: QuarantineItem[] = [];
-      let tailMs: number | undefined;
-      for (const raw of parsed.data.items) {
-        const thread = threadSchema.safeParse(raw);
-        if (!thread.success) {
-          const issue = thread.error.issues[0];
-          quarantine.push({
-            raw: JSON.stringify(raw),
-            error: `bad comment thread: ${issue?.path.join('.')} ${issue?.message}`,
-            url: shownUrl,
-          });
-          continue;
-        }
-        const published = thread.data.snippet.topLevelComment.snippet.publishedAt;
-        const publishedMs = Date.parse(published);
-        tailMs = publishedMs;
-        if (sinceMs !== undefined && publishedMs < sinceMs) continue;
-        records.push(toRecord(thread.data, raw));
-        if (newest === undefined || publishedMs > Date.parse(newest))
-          newest = new Date(publishedMs).toISOString();
-      }
+      const { items, nextPageToken } = parsed.value;
+      // Set by the callback below, so typed wide: the check after it must not see it as always undefined.
+      let tailMs = undefined as number | undefined;
+      const { records, quarantine } = mapItems(
+        items,
+        threadSchema,
+        (thread, raw) => {
+          const publishedMs = Date.parse(thread.snippet.topLevelComment.snippet.publishedAt);
+          tailMs = publishedMs;
+          if (sinceMs !== undefined && publishedMs < sinceMs) return null;
+          if (newest === undefined || publishedMs > Date.parse(newest))
+            newest = new Date(publishedMs).toISOString();
+          return toRecord(thread, raw);
+        },
+        shownUrl,
+        'comment thread',
+        issuePathAndMessage(),
+      );
       // Newest first: once the page's tail is older than the watermark, the rest was stored before.
       // The tail, not any item, decides, so one out-of-order old comment does not end the run early.
       const reachedOld = sinceMs !== undefined && tailMs !== undefined && tailMs < sinceMs;
-      const next = parsed.data.nextPageToken ?? undefined;
-      const last = reachedOld || next === undefined || next === pageToken || parsed.data.items.length === 0;
+      const next = nextPageToken ?? undefined;
+      const last = reachedOld || next === undefined || next === pageToken || items.length === 0;
       if (last) {
         const finalSince =
           newest === undefined

@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bluesky } from '../../collectors/bluesky.js';
-import { collectSource } from '../../collectors/runner.js';
-import type { SourceConfig } from '../../pipeline/config.js';
 import { Secret } from '../../pipeline/secrets.js';
 import type { Store } from '../../pipeline/store.js';
-import { FakeClock } from '../helpers/clock.js';
 import { type Handler, json, type Reply, type Request, startLoopback } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { databaseText, sourceHarness } from '../helpers/runner.js';
 import { describeSource } from './suite.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: posts are plain JSON varied from the fixture.
@@ -215,62 +212,19 @@ describeSource({
 });
 
 async function setUp(fake: FakeBluesky, settings: Record<string, unknown> = {}, keywords = ['acme']) {
-  const { store, cleanup } = await openTestStore();
-  const server = await startLoopback(fakeBluesky(fake));
-  const clock = new FakeClock(Date.parse('2025-01-03T00:00:00Z'));
-  const mem = memoryLogger();
-  await store.write((conn) =>
-    conn.run(`INSERT INTO topics VALUES ('t', 'T', $1::VARCHAR[], NULL, NULL, 'config', now())`, [
-      `[${keywords.map((k) => `"${k}"`).join(',')}]`,
-    ]),
-  );
-  const source: SourceConfig = {
+  const h = await sourceHarness({
     id: 'bluesky',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: server.url,
-    settings: bluesky.configSchema.parse({
+    start: new Date('2025-01-03T00:00:00Z'),
+    handler: () => fakeBluesky(fake),
+    settings: () => ({
       identifier: IDENTIFIER,
       appPassword: new Secret('BSKY_APP_PASSWORD', PASSWORD),
       ...settings,
     }),
-  };
-  const run = () =>
-    collectSource(source, {
-      store,
-      logger: mem.logger,
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      signal: new AbortController().signal,
-      maxRateLimitWaitMs: 15 * 60_000,
-      coalesceRows: 1,
-    });
-  const ctx = {
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    logger: mem.logger,
-    signal: new AbortController().signal,
-    baseUrl: server.url,
-    maxRateLimitWaitMs: 0,
-    budget: { take: () => true },
-  };
-  const searches = () => server.requests.filter((r) => r.url.pathname === SEARCH);
-  return {
-    store,
-    server,
-    clock,
-    mem,
-    source,
-    run,
-    ctx,
-    searches,
-    close: async () => {
-      await server.close();
-      cleanup();
-    },
-  };
+    keywords,
+    ctx: { maxRateLimitWaitMs: 0 },
+  });
+  return { ...h, searches: () => h.server.requests.filter((r) => r.url.pathname === SEARCH) };
 }
 
 const bookmarkOf = async (store: Store, partition: string) => {
@@ -282,13 +236,7 @@ const bookmarkOf = async (store: Store, partition: string) => {
 
 /** Everything stored as text, plus every log line. */
 async function everything(store: Store, lines: string[]): Promise<string> {
-  const dump = await store.query(
-    `SELECT (SELECT string_agg(raw::VARCHAR || coalesce(url, '') || text, '') FROM mentions) AS m,
-            (SELECT string_agg(state, '') FROM bookmarks) AS b,
-            (SELECT string_agg(coalesce(error, ''), '') FROM collection_runs) AS r,
-            (SELECT string_agg(raw || error, '') FROM quarantine) AS q`,
-  );
-  return JSON.stringify(dump) + lines.join('\n');
+  return (await databaseText(store)) + lines.join('\n');
 }
 
 describe('bluesky specifics', () => {

@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { linkParams, mastodon } from '../../collectors/mastodon.js';
-import { collectSource } from '../../collectors/runner.js';
-import type { SourceConfig } from '../../pipeline/config.js';
 import { Secret } from '../../pipeline/secrets.js';
 import type { Store } from '../../pipeline/store.js';
-import { FakeClock } from '../helpers/clock.js';
 import { type Handler, json, type Reply, type Request, startLoopback } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { databaseText, sourceHarness } from '../helpers/runner.js';
 import { describeSource } from './suite.js';
 
 const fixtureUrl = (name: string) => new URL(`../fixtures/listening/${name}`, import.meta.url);
@@ -184,54 +181,14 @@ describeSource({
 
 /** A store, a fake instance and a runner for the source-specific tests. */
 async function setUp(timeline: Timeline, settings: (url: string) => Record<string, unknown> = () => ({})) {
-  const { store, cleanup } = await openTestStore();
-  const server = await startLoopback(tagTimeline(timeline));
-  const clock = new FakeClock(Date.parse('2019-12-09T00:00:00Z'));
-  const mem = memoryLogger();
-  await store.write((conn) =>
-    conn.run(`INSERT INTO topics VALUES ('t', 'T', ['acme'], NULL, NULL, 'config', now())`),
-  );
-  const source: SourceConfig = {
+  return sourceHarness({
     id: 'mastodon',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: server.url,
-    settings: mastodon.configSchema.parse(settings(server.url)),
-  };
-  const run = () =>
-    collectSource(source, {
-      store,
-      logger: mem.logger,
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      signal: new AbortController().signal,
-      maxRateLimitWaitMs: 15 * 60_000,
-      coalesceRows: 1,
-    });
-  const ctx = {
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    logger: mem.logger,
-    signal: new AbortController().signal,
-    baseUrl: server.url,
-    maxRateLimitWaitMs: 0,
-    budget: { take: () => true },
-  };
-  return {
-    store,
-    server,
-    clock,
-    mem,
-    source,
-    run,
-    ctx,
-    close: async () => {
-      await server.close();
-      cleanup();
-    },
-  };
+    start: new Date('2019-12-09T00:00:00Z'),
+    handler: () => tagTimeline(timeline),
+    settings,
+    keywords: ['acme'],
+    ctx: { maxRateLimitWaitMs: 0 },
+  });
 }
 
 const rowsOf = (store: Store) =>
@@ -387,13 +344,7 @@ describe('mastodon specifics', () => {
     expect(failed?.status).toBe('error');
     expect(failed?.error).toMatch(/HTTP 401/);
 
-    const dump = await h.store.query(
-      `SELECT (SELECT string_agg(raw::VARCHAR || coalesce(url, ''), '') FROM mentions) AS m,
-              (SELECT string_agg(state, '') FROM bookmarks) AS b,
-              (SELECT string_agg(coalesce(error, ''), '') FROM collection_runs) AS r,
-              (SELECT string_agg(raw || error, '') FROM quarantine) AS q`,
-    );
-    const everything = JSON.stringify(dump) + h.mem.lines.join('\n');
+    const everything = (await databaseText(h.store)) + h.mem.lines.join('\n');
     expect(everything).not.toContain(value);
     expect(everything).not.toContain('mtok-wrong-000000');
     expect(h.mem.lines.length).toBeGreaterThan(0);

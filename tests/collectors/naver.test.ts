@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CollectorContext } from '../../collectors/contract.js';
 import { kstDay, naver, nextKstMidnight, parsePostdate, parseRfc822 } from '../../collectors/naver.js';
-import { collectSource, type PartitionResult } from '../../collectors/runner.js';
+import type { PartitionResult } from '../../collectors/runner.js';
 import type { SourceConfig } from '../../pipeline/config.js';
 import { Secret } from '../../pipeline/secrets.js';
 import type { Row, Store } from '../../pipeline/store.js';
-import { FakeClock } from '../helpers/clock.js';
-import { type Handler, json, type Reply, type Request, startLoopback } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import type { FakeClock } from '../helpers/clock.js';
+import { type Handler, json, type Reply, type Request } from '../helpers/loopback.js';
+import { databaseText, sourceHarness, testContext } from '../helpers/runner.js';
 import { describeSource, type FakeApi } from './suite.js';
 
 type Item = Record<string, string>;
@@ -267,49 +267,26 @@ async function harness(
     wrap?: (api: Handler, clock: FakeClock) => Handler;
   } = {},
 ): Promise<Harness> {
-  const { store, cleanup } = await openTestStore();
-  const clock = new FakeClock((options.start ?? START).getTime());
   const data = options.data ?? defaultData();
   const api = fakeNaver(data, options.refuse);
-  const server = await startLoopback(options.wrap ? options.wrap(api.handler, clock) : api.handler);
-  closers.push(async () => {
-    await server.close();
-    cleanup();
-  });
-  const mem = memoryLogger();
-  const source: SourceConfig = {
+  const h = await sourceHarness({
     id: 'naver',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: server.url,
-    settings: naver.configSchema.parse({
-      ...credentials(),
-      queries: ['한빛전자'],
-      display: 2,
-      ...options.settings,
-    }),
-  };
-  const run = () =>
-    collectSource(source, {
-      store,
-      logger: mem.logger,
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      signal: new AbortController().signal,
-      maxRateLimitWaitMs: 15 * 60_000,
-      coalesceRows: 1,
-    });
+    start: options.start ?? START,
+    handler: (clock) => (options.wrap ? options.wrap(api.handler, clock) : api.handler),
+    settings: () => ({ ...credentials(), queries: ['한빛전자'], display: 2, ...options.settings }),
+  });
+  closers.push(h.close);
+  const { store } = h;
   const rows = () => store.query("SELECT * FROM mentions WHERE source = 'naver' ORDER BY native_id");
   return {
     store,
-    clock,
+    clock: h.clock,
     data,
-    requests: server.requests,
-    logs: mem.lines,
-    source,
-    baseUrl: server.url,
-    run,
+    requests: h.server.requests,
+    logs: h.mem.lines,
+    source: h.source,
+    baseUrl: h.server.url,
+    run: h.run,
     rows,
     ids: async () => (await rows()).map((r) => String(r.native_id)),
   };
@@ -677,16 +654,8 @@ describe('naver credentials', () => {
 
   it('check() proves the credentials with one call and says why it failed', async () => {
     const ok = await harness();
-    const ctx = (h: Harness, take = () => true): CollectorContext => ({
-      fetch,
-      now: h.clock.now,
-      sleep: h.clock.sleep,
-      logger: memoryLogger().logger,
-      signal: new AbortController().signal,
-      baseUrl: h.baseUrl,
-      maxRateLimitWaitMs: 60_000,
-      budget: { take },
-    });
+    const ctx = (h: Harness, take = () => true): CollectorContext =>
+      testContext(h.clock, h.baseUrl, { maxRateLimitWaitMs: 60_000, budget: { take } });
     expect(await naver.check(settingsOf(ok), ctx(ok))).toEqual({ ok: true });
     expect(dataRequests(ok)).toHaveLength(1);
     expect(dataRequests(ok)[0]?.url.searchParams.get('display')).toBe('1');
@@ -718,11 +687,7 @@ describe('naver credentials', () => {
     });
     await h.run();
     await h.run();
-    const dump: string[] = [...h.logs];
-    for (const table of ['mentions', 'bookmarks', 'collection_runs', 'quarantine', 'api_budget', 'authors']) {
-      dump.push(JSON.stringify(await h.store.query(`SELECT * FROM ${table}`)));
-    }
-    const text = dump.join('\n');
+    const text = [...h.logs, await databaseText(h.store)].join('\n');
     expect(text).toContain('refused the client id');
     expect(text).not.toContain(CLIENT_ID);
     expect(text).not.toContain(CLIENT_SECRET);

@@ -15,7 +15,15 @@ import {
   type Request,
   startLoopback,
 } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import {
+  databaseText,
+  insertTopic,
+  mentionIds,
+  sourceConfig,
+  testContext,
+  testDeps,
+} from '../helpers/runner.js';
+import { openTestStore } from '../helpers/store.js';
 import { describeSource } from './suite.js';
 
 const fixture = JSON.parse(
@@ -236,9 +244,7 @@ describe('reddit specifics', () => {
   beforeEach(async () => {
     ({ store, cleanup } = await openTestStore());
     clock = new FakeClock(Date.parse('2018-04-07T00:00:00Z'));
-    await store.write((conn) =>
-      conn.run(`INSERT INTO topics VALUES ('t', 'T', ['acme'], NULL, NULL, 'config', now())`),
-    );
+    await insertTopic(store, ['acme']);
   });
   afterEach(async () => {
     await server?.close();
@@ -251,47 +257,16 @@ describe('reddit specifics', () => {
     return server.url;
   };
   const deps = (): RunnerDeps => {
-    const mem = memoryLogger();
-    logLines = mem.lines;
-    return {
-      store,
-      logger: mem.logger,
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      signal: new AbortController().signal,
-      maxRateLimitWaitMs: 15 * 60_000,
-      coalesceRows: 1,
-    };
+    const { deps, lines } = testDeps(store, clock);
+    logLines = lines;
+    return deps;
   };
-  const source = (url: string, extra: Record<string, unknown> = {}): SourceConfig => ({
-    id: 'reddit',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: url,
-    settings: reddit.configSchema.parse(settings(extra)),
-  });
-  const ctxFor = (url: string): CollectorContext => ({
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    logger: memoryLogger().logger,
-    signal: new AbortController().signal,
-    baseUrl: url,
-    maxRateLimitWaitMs: 15 * 60_000,
-    budget: { take: () => true },
-  });
-  const ids = async () =>
-    (await store.query("SELECT native_id FROM mentions WHERE source = 'reddit' ORDER BY 1")).map((r) =>
-      String(r.native_id),
-    );
+  const source = (url: string, extra: Record<string, unknown> = {}): SourceConfig =>
+    sourceConfig('reddit', url, reddit.configSchema.parse(settings(extra)));
+  const ctxFor = (url: string): CollectorContext => testContext(clock, url);
+  const ids = () => mentionIds(store, 'reddit');
   /** Every table as text, to prove a value never reached the database. */
-  const dumpDb = async () => {
-    const tables = ['mentions', 'authors', 'bookmarks', 'collection_runs', 'quarantine', 'api_budget'];
-    const parts: string[] = [];
-    for (const t of tables) parts.push(JSON.stringify(await store.query(`SELECT * FROM ${t}`)));
-    return parts.join('\n');
-  };
+  const dumpDb = () => databaseText(store);
 
   it('gets a token with Basic auth and client_credentials, then sends bearer and User-Agent on every call', async () => {
     const fake = fakeReddit();

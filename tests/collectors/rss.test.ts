@@ -21,11 +21,11 @@ import {
 } from '../../collectors/rss.js';
 import { collectSource, type RunnerDeps } from '../../collectors/runner.js';
 import { htmlToText } from '../../collectors/text.js';
-import type { SourceConfig } from '../../pipeline/config.js';
 import type { Row, Store } from '../../pipeline/store.js';
 import { FakeClock } from '../helpers/clock.js';
 import { type Handler, type Loopback, type Reply, type Request, startLoopback } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { sourceConfig, testContext, testDeps } from '../helpers/runner.js';
+import { openTestStore } from '../helpers/store.js';
 import { describeSource } from './suite.js';
 
 const fixture = (name: string) =>
@@ -218,32 +218,16 @@ async function harness(
   cleanups.push(cleanup, () => server.close());
   const clock = new FakeClock(Date.parse('2026-09-26T00:00:00Z'));
   let lines: string[] = [];
-  const source: SourceConfig = {
-    id: 'rss',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: '',
-    settings: rss.configSchema.parse(settings(server.url)),
-  };
+  const source = sourceConfig('rss', '', rss.configSchema.parse(settings(server.url)));
   return {
     server,
     store,
     clock,
     logLines: () => lines,
     run(signal = new AbortController().signal, onProgress) {
-      const mem = memoryLogger();
-      lines = mem.lines;
-      return collectSource(source, {
-        store,
-        logger: mem.logger,
-        fetch,
-        now: clock.now,
-        sleep: clock.sleep,
-        signal,
-        maxRateLimitWaitMs: 15 * 60_000,
-        coalesceRows: 1,
-        ...(onProgress ? { onProgress } : {}),
-      });
+      const test = testDeps(store, clock, { signal, ...(onProgress ? { onProgress } : {}) });
+      lines = test.lines;
+      return collectSource(source, test.deps);
     },
     rows: () => store.query("SELECT * FROM mentions WHERE source = 'rss' ORDER BY native_id"),
     async bookmark(partition) {
@@ -486,21 +470,15 @@ describe('rss article pages', () => {
   it('does not read Google News links, which are script redirects rather than articles', async () => {
     const calls: string[] = [];
     const clock = new FakeClock(Date.parse('2026-09-26T00:00:00Z'));
-    const ctx: CollectorContext = {
+    const ctx = testContext(clock, '', {
       fetch: (async (input: string | URL | Request) => {
         calls.push(String(input));
         return String(input) === 'http://127.0.0.1:9/feed.xml'
           ? new Response(NEWS_XML, { headers: { 'content-type': 'application/rss+xml; charset=UTF-8' } })
           : new Response('unexpected', { status: 500 });
       }) as typeof fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      logger: memoryLogger().logger,
-      signal: new AbortController().signal,
-      baseUrl: '',
       maxRateLimitWaitMs: 60_000,
-      budget: { take: () => true },
-    };
+    });
     const config = rss.configSchema.parse({ feeds: ['http://127.0.0.1:9/feed.xml'] });
     const [partition] = rss.partitions(config, { keywords: [] });
     const batches = [];
@@ -885,16 +863,7 @@ describe('rss bookmark and config', () => {
     );
     cleanups.push(() => server.close());
     const clock = new FakeClock(Date.parse('2026-09-26T00:00:00Z'));
-    const ctx: CollectorContext = {
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      logger: memoryLogger().logger,
-      signal: new AbortController().signal,
-      baseUrl: '',
-      maxRateLimitWaitMs: 60_000,
-      budget: { take: () => true },
-    };
+    const ctx = testContext(clock, '', { maxRateLimitWaitMs: 60_000 });
     const config = (url: string) => rss.configSchema.parse({ feeds: [url] });
     expect(await rss.check(config(`${server.url}/feed.xml`), ctx)).toEqual({ ok: true });
     const page = await rss.check(config(`${server.url}/login`), ctx);

@@ -6,7 +6,8 @@ import type { Row, Store } from '../../pipeline/store.js';
 import { timestamptz } from '../../pipeline/store.js';
 import { FakeClock } from '../helpers/clock.js';
 import { type Handler, type Loopback, type Reply, type Request, startLoopback } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { insertTopic, mentionIds, sourceConfig, testDeps } from '../helpers/runner.js';
+import { openTestStore } from '../helpers/store.js';
 
 /** A loopback stand-in for one source's API, built fresh for every test. */
 export interface FakeApi {
@@ -69,19 +70,12 @@ export function describeSource(spec: SourceSpec): void {
       faults = [];
       const api = spec.api();
       server = await startLoopback(faulty(api, spec, clock, faults));
-      const collector = collectorOf(spec.source);
-      source = {
-        id: spec.source,
-        enabled: true,
-        schedule: '*/15 * * * *',
-        baseUrl: server.url,
-        settings: collector.configSchema.parse(spec.settings),
-      };
-      await store.write((conn) =>
-        conn.run(`INSERT INTO topics VALUES ('t', 'T', $1::VARCHAR[], NULL, NULL, 'config', now())`, [
-          `[${spec.keywords.map((k) => `"${k.replaceAll('"', '')}"`).join(',')}]`,
-        ]),
+      source = sourceConfig(
+        spec.source,
+        server.url,
+        collectorOf(spec.source).configSchema.parse(spec.settings),
       );
+      await insertTopic(store, spec.keywords);
     });
     afterEach(async () => {
       await server.close();
@@ -92,26 +86,12 @@ export function describeSource(spec: SourceSpec): void {
       signal = new AbortController().signal,
       onProgress?: RunnerDeps['onProgress'],
     ): RunnerDeps => {
-      const mem = memoryLogger();
-      logLines = mem.lines;
-      return {
-        store,
-        logger: mem.logger,
-        fetch,
-        now: clock.now,
-        sleep: clock.sleep,
-        signal,
-        maxRateLimitWaitMs: 15 * 60_000,
-        // One transaction per page, so "between batches" exists even for fast loopback pages.
-        coalesceRows: 1,
-        ...(onProgress ? { onProgress } : {}),
-      };
+      const { deps, lines } = testDeps(store, clock, { signal, ...(onProgress ? { onProgress } : {}) });
+      logLines = lines;
+      return deps;
     };
     const run = () => collectSource(source, deps());
-    const ids = async () =>
-      (await store.query('SELECT native_id FROM mentions WHERE source = $1 ORDER BY 1', [spec.source])).map(
-        (r) => String(r.native_id),
-      );
+    const ids = () => mentionIds(store, spec.source);
     const expected = [...spec.expectedIds].sort();
     /** Runs until nothing is rate limited any more, moving the clock past each reset. */
     const runToEnd = async (): Promise<PartitionResult[][]> => {

@@ -16,7 +16,8 @@ import {
   type Request,
   startLoopback,
 } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { insertTopic, sourceConfig, testContext, testDeps } from '../helpers/runner.js';
+import { openTestStore } from '../helpers/store.js';
 import { describeSource, type FakeApi } from './suite.js';
 
 const fixturePath = (name: string) => new URL(`../fixtures/listening/${name}`, import.meta.url);
@@ -223,26 +224,11 @@ describe('collector x: specifics', () => {
 
   const settingsWith = (extraSettings: Record<string, unknown> = {}) =>
     x.configSchema.parse({ bearerToken: bearer, ...extraSettings });
-  const sourceWith = (settings: unknown): SourceConfig => ({
-    id: 'x',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: server.url,
-    settings,
-  });
+  const sourceWith = (settings: unknown): SourceConfig => sourceConfig('x', server.url, settings);
   const deps = (signal = new AbortController().signal): RunnerDeps => {
-    const mem = memoryLogger();
-    logs.push(mem.lines);
-    return {
-      store,
-      logger: mem.logger,
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      signal,
-      maxRateLimitWaitMs: 15 * 60_000,
-      coalesceRows: 1,
-    };
+    const { deps, lines } = testDeps(store, clock, { signal });
+    logs.push(lines);
+    return deps;
   };
   const run = async (settings: unknown = settingsWith()) => {
     const r = await collectSource(sourceWith(settings), deps());
@@ -266,16 +252,8 @@ describe('collector x: specifics', () => {
       ]),
     );
   const dataRequests = () => server.requests.filter((r) => r.url.pathname === SEARCH);
-  const ctxFor = (signal: AbortSignal = new AbortController().signal): CollectorContext => ({
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    logger: memoryLogger().logger,
-    signal,
-    baseUrl: server.url,
-    maxRateLimitWaitMs: 15 * 60_000,
-    budget: { take: () => true },
-  });
+  const ctxFor = (signal: AbortSignal = new AbortController().signal): CollectorContext =>
+    testContext(clock, server.url, { signal });
 
   beforeEach(async () => {
     ({ store, cleanup } = await openTestStore());
@@ -285,9 +263,7 @@ describe('collector x: specifics', () => {
     const api = fakeX();
     route = api.handler;
     server = await startLoopback((req) => route(req));
-    await store.write((conn) =>
-      conn.run(`INSERT INTO topics VALUES ('t', 'T', ['acme'], NULL, NULL, 'config', now())`),
-    );
+    await insertTopic(store, ['acme']);
   });
   afterEach(async () => {
     await server.close();

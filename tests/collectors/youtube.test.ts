@@ -15,7 +15,8 @@ import {
   type Request,
   startLoopback,
 } from '../helpers/loopback.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { databaseText, mentionIds, sourceConfig, testContext, testDeps } from '../helpers/runner.js';
+import { openTestStore } from '../helpers/store.js';
 import { describeSource } from './suite.js';
 
 const fixture = JSON.parse(
@@ -260,46 +261,16 @@ describe('youtube specifics', () => {
     return server.url;
   };
   const deps = (): RunnerDeps => {
-    const mem = memoryLogger();
-    logLines = mem.lines;
-    return {
-      store,
-      logger: mem.logger,
-      fetch,
-      now: clock.now,
-      sleep: clock.sleep,
-      signal: new AbortController().signal,
-      maxRateLimitWaitMs: 15 * 60_000,
-      coalesceRows: 1,
-    };
+    const { deps, lines } = testDeps(store, clock);
+    logLines = lines;
+    return deps;
   };
-  const source = (url: string, extra: Record<string, unknown> = {}): SourceConfig => ({
-    id: 'youtube',
-    enabled: true,
-    schedule: '*/15 * * * *',
-    baseUrl: url,
-    settings: youtube.configSchema.parse(settings(extra)),
-  });
-  const ctxFor = (url: string): CollectorContext => ({
-    fetch,
-    now: clock.now,
-    sleep: clock.sleep,
-    logger: memoryLogger().logger,
-    signal: new AbortController().signal,
-    baseUrl: url,
-    maxRateLimitWaitMs: 15 * 60_000,
-    budget: { take: () => true },
-  });
-  const ids = async () =>
-    (await store.query("SELECT native_id FROM mentions WHERE source = 'youtube' ORDER BY 1")).map((r) =>
-      String(r.native_id),
-    );
-  const dumpDb = async () => {
-    const tables = ['mentions', 'authors', 'bookmarks', 'collection_runs', 'quarantine', 'api_budget'];
-    const parts: string[] = [];
-    for (const t of tables) parts.push(JSON.stringify(await store.query(`SELECT * FROM ${t}`)));
-    return parts.join('\n');
-  };
+  const source = (url: string, extra: Record<string, unknown> = {}): SourceConfig =>
+    sourceConfig('youtube', url, youtube.configSchema.parse(settings(extra)));
+  const ctxFor = (url: string): CollectorContext => testContext(clock, url);
+  const ids = () => mentionIds(store, 'youtube');
+  /** Every table as text, to prove a value never reached the database. */
+  const dumpDb = () => databaseText(store);
 
   it('sends the key and never lets it reach logs, errors or the database', async () => {
     const fake = fakeYoutube();

@@ -182,7 +182,9 @@ sources:
       // SIGTERM only once the server is collecting and has stored some of it.
       const info = JSON.parse(readFileSync(`${db}.server.json`, 'utf8')) as { url: string; token: string };
       for (let i = 0; i < 200; i++) {
-        const res = await fetch(`${info.url}/api/status`, { headers: { authorization: `Bearer ${info.token}` } });
+        const res = await fetch(`${info.url}/api/status`, {
+          headers: { authorization: `Bearer ${info.token}` },
+        });
         const { sources } = (await res.json()) as { sources: Array<{ running: boolean; mentions: number }> };
         if (sources[0]?.running && (sources[0]?.mentions ?? 0) > 0) break;
         await new Promise((r) => setTimeout(r, 50));
