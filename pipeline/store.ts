@@ -129,19 +129,21 @@ export class Store {
     await this.writer.run(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)',
     );
-    const applied = Number(
-      (
-        await this.writer.runAndReadAll('SELECT coalesce(max(version), 0) FROM schema_migrations')
-      ).getRows()[0]?.[0] ?? 0,
+    const applied = new Set(
+      (await this.writer.runAndReadAll('SELECT version FROM schema_migrations'))
+        .getColumns()[0]
+        ?.map(Number) ?? [],
     );
-    if (applied > known) {
+    const unknown = [...applied].filter((v) => !migrations.some((m) => m.version === v));
+    if (unknown.length > 0) {
       throw new UserError(
-        `the database ${this.path} was written by a newer earshot (schema version ${applied}; this build knows up to ${known}). ` +
+        `the database ${this.path} was written by a newer earshot (schema version ${Math.max(...unknown)}; this build knows up to ${known}). ` +
           'Upgrade earshot, or point EARSHOT_DB at another file.',
         500,
       );
     }
-    for (const m of migrations.filter((m) => m.version > applied)) {
+    // Every migration not yet applied, in order: one added out of order (merged late) still runs.
+    for (const m of migrations.filter((m) => !applied.has(m.version))) {
       await this.write(async (conn) => {
         await conn.run(m.sql);
         await conn.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [m.version, m.name]);

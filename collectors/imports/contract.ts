@@ -73,6 +73,30 @@ export interface ThreadRow {
   first_reply_user: string | null;
 }
 
+/**
+ * Totals of one group or channel over a period (Graph Viva Engage groups, Slack channels). Kept apart
+ * from activity_period: a group is not a person, and summing it with people would double count.
+ */
+export interface GroupPeriodRow {
+  platform: string;
+  period_days: number;
+  period_end: Day;
+  group_name: string;
+  group_type: string | null;
+  is_deleted: boolean | null;
+  owner_user: string | null;
+  created_date: Day | null;
+  last_activity_date: Day | null;
+  member_count: number | null;
+  guest_count: number | null;
+  posts: number | null;
+  reads: number | null;
+  reactions: number | null;
+  members_who_posted: number | null;
+  members_who_read: number | null;
+  members_who_reacted: number | null;
+}
+
 export interface CommVolumeRow {
   week_start: Day;
   employee_id: string;
@@ -90,6 +114,12 @@ export interface ParsedRows {
   interactions?: Lined<InteractionRow>[];
   threads?: Lined<ThreadRow>[];
   comm_volume_weekly?: Lined<CommVolumeRow>[];
+  group_activity_period?: Lined<GroupPeriodRow>[];
+}
+
+/** What an import knows beyond the bytes: the day it runs, for exports that carry no date. */
+export interface ParseContext {
+  now: Date;
 }
 
 export type Lined<T> = T & { line: number };
@@ -101,8 +131,14 @@ export interface Importer {
   description: string;
   /** True when a header (as written, any order, BOM removed) is this format's. */
   detect(header: readonly string[]): boolean;
-  /** Rows per table, or an ImportError naming the file, line and column. */
-  parse(file: ImportFile): ParsedRows;
+  /** Rows per table, or an ImportError naming the file, line and column. XLSX reading is async. */
+  parse(file: ImportFile, context: ParseContext): ParsedRows | Promise<ParsedRows>;
+  /**
+   * For formats that come as a set (Chatter's FeedItem + FeedComment): every file of the import that
+   * this kind took, parsed together, one ParsedRows per file in the same order. When present, the
+   * import uses it instead of `parse`, and a set with any new file rewrites all its files' rows.
+   */
+  parseSet?(files: readonly ImportFile[], context: ParseContext): ParsedRows[];
 }
 
 /** True when every named column is in the header, whatever the case, order or extra columns. */

@@ -3,11 +3,17 @@ import { canonicalCommVolume } from './canonical-comm-volume.js';
 import { canonicalEmployees } from './canonical-employees.js';
 import { canonicalInteractions } from './canonical-interactions.js';
 import { canonicalThreads } from './canonical-threads.js';
+import { chatterActivity } from './chatter-activity.js';
+import { chatterFeed } from './chatter-feed.js';
 import type { Importer } from './contract.js';
 import { graphTeamsUserDetail } from './graph-teams-user-detail.js';
+import { graphYammerGroups } from './graph-yammer-groups.js';
 import { graphYammerUserDetail } from './graph-yammer-user-detail.js';
+import { slackChannelAnalytics } from './slack-channel-analytics.js';
 import { slackMemberAnalytics } from './slack-member-analytics.js';
+import { slackMemberNdjson } from './slack-member-ndjson.js';
 import { vivaEngageMessages } from './viva-engage-messages.js';
+import { workplaceEmployees } from './workplace-employees.js';
 
 /**
  * Every import format. Order matters twice: `auto` takes the first whose header matches, and the
@@ -16,6 +22,7 @@ import { vivaEngageMessages } from './viva-engage-messages.js';
  */
 export const importers: readonly Importer[] = [
   canonicalEmployees,
+  workplaceEmployees,
   canonicalActivityDaily,
   canonicalInteractions,
   canonicalThreads,
@@ -24,6 +31,11 @@ export const importers: readonly Importer[] = [
   graphTeamsUserDetail,
   slackMemberAnalytics,
   vivaEngageMessages,
+  chatterActivity,
+  chatterFeed,
+  slackMemberNdjson,
+  graphYammerGroups,
+  slackChannelAnalytics,
 ];
 
 export const importKinds = importers.map((i) => i.kind);

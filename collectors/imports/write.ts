@@ -4,7 +4,8 @@ import { UserError } from '../../pipeline/errors.js';
 import { appendRows } from '../../pipeline/ingest.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
 import type { Importer, ParsedRows } from './contract.js';
-import { ImportError, type ImportFile, readHeader } from './csv.js';
+import { ImportError, type ImportFile } from './csv.js';
+import { sniffHeader } from './formats.js';
 import { detectImporter, importerOf, importers, importKinds } from './registry.js';
 
 export interface FileOutcome {
@@ -90,6 +91,26 @@ const COLUMNS: Record<Table, string[]> = {
     'meetings_attended',
     'meeting_hours',
   ],
+  group_activity_period: [
+    'platform',
+    'period_days',
+    'period_end',
+    'group_name',
+    'group_type',
+    'is_deleted',
+    'owner_user',
+    'owner_employee_id',
+    'created_date',
+    'last_activity_date',
+    'member_count',
+    'guest_count',
+    'posts',
+    'reads',
+    'reactions',
+    'members_who_posted',
+    'members_who_read',
+    'members_who_reacted',
+  ],
 };
 
 /** The key that makes a later overlapping export replace a row instead of adding one. */
@@ -99,6 +120,7 @@ const KEYS: Record<Table, string[]> = {
   interactions: ['platform', 'event_ts', 'from_user', 'to_user', 'interaction_type'],
   threads: ['platform', 'thread_id'],
   comm_volume_weekly: ['week_start', 'employee_id'],
+  group_activity_period: ['platform', 'period_days', 'period_end', 'group_name'],
 };
 
 /** Platform user columns and the employee column each resolves into, per table. */
@@ -113,6 +135,7 @@ const IDENTITIES: Partial<Record<Table, [user: string, employee: string][]>> = {
     ['author_user', 'author_employee_id'],
     ['first_reply_user', 'first_reply_employee_id'],
   ],
+  group_activity_period: [['owner_user', 'owner_employee_id']],
 };
 
 const TABLES = Object.keys(COLUMNS) as Table[];
@@ -149,11 +172,12 @@ interface Planned {
   hash: string;
 }
 
-function plan(kind: string, files: readonly ImportFile[]): Planned[] {
-  const planned = files.map((file): Planned => {
+async function plan(kind: string, files: readonly ImportFile[]): Promise<Planned[]> {
+  const planned: Planned[] = [];
+  for (const file of files) {
     let importer: Importer | undefined;
     if (kind === 'auto') {
-      const header = readHeader(file);
+      const header = await sniffHeader(file);
       importer = header ? detectImporter(header) : undefined;
       if (!importer)
         throw new ImportError(
@@ -167,8 +191,8 @@ function plan(kind: string, files: readonly ImportFile[]): Planned[] {
       if (!importer)
         throw new UserError(`unknown import kind "${kind}"; known: auto, ${importKinds.join(', ')}`);
     }
-    return { file, importer, hash: createHash('sha256').update(file.content).digest('hex') };
-  });
+    planned.push({ file, importer, hash: createHash('sha256').update(file.content).digest('hex') });
+  }
   // The directory first, so the activity files of the same import match it.
   return planned.sort((a, b) => importers.indexOf(a.importer) - importers.indexOf(b.importer));
 }
@@ -298,17 +322,33 @@ export async function importFiles(
   args: { kind: string; files: readonly ImportFile[]; now: Date },
 ): Promise<ImportOutcome> {
   if (args.files.length === 0) throw new UserError('no files to import');
-  const planned = plan(args.kind, args.files);
+  const planned = await plan(args.kind, args.files);
+  const context = { now: args.now };
   // Parse everything before touching the database: a bad line anywhere writes nothing.
-  const parsed = planned.map((p) => {
-    const rows = p.importer.parse(p.file);
+  const parsed: (Planned & { rows: ParsedRows; set: Planned[] | null })[] = [];
+  for (const p of planned) {
+    if (p.importer.parseSet) {
+      // The set is parsed once, at its first file; its other files take their share from there.
+      if (parsed.some((q) => q.importer === p.importer)) continue;
+      const set = planned.filter((q) => q.importer === p.importer);
+      const rows = p.importer.parseSet(
+        set.map((q) => q.file),
+        context,
+      );
+      set.forEach((q, i) => {
+        parsed.push({ ...q, rows: rows[i] ?? {}, set });
+      });
+    } else {
+      parsed.push({ ...p, rows: await p.importer.parse(p.file, context), set: null });
+    }
+  }
+  for (const p of parsed) {
     for (const t of TABLES) {
-      const list = rows[t];
+      const list = p.rows[t];
       if (list)
         checkUnique(p.file.name, t, list as unknown as (Record<string, unknown> & { line: number })[]);
     }
-    return { ...p, rows };
-  });
+  }
   const today = new DuckDBDateValue(Math.floor(args.now.getTime() / 86_400_000));
   return store.write(async (conn) => {
     const files: FileOutcome[] = [];
@@ -317,15 +357,26 @@ export async function importFiles(
       'CREATE TEMP TABLE IF NOT EXISTS import_unmatched (platform VARCHAR, user_key VARCHAR, rows BIGINT, file VARCHAR)',
     );
     await conn.run('DELETE FROM import_unmatched');
+    const knownId = async (hash: string): Promise<number | undefined> => {
+      const r = await conn.runAndReadAll('SELECT id FROM imports WHERE content_hash = $1', [hash]);
+      const id = r.getRows()[0]?.[0];
+      return id === undefined ? undefined : Number(id);
+    };
     for (const p of parsed) {
-      const known = await conn.runAndReadAll('SELECT 1 FROM imports WHERE content_hash = $1', [p.hash]);
-      if (known.currentRowCount > 0 || seenHashes.has(p.hash)) {
+      const previous = await knownId(p.hash);
+      let setIsNew = false;
+      // A file of a set seen before is rewritten when the set has a new file: its rows (Chatter
+      // threads) depend on the others (the comments that answer them). Keys make that a replace.
+      if (p.set && previous !== undefined)
+        for (const q of p.set) if ((await knownId(q.hash)) === undefined) setIsNew = true;
+      if ((previous !== undefined && !setIsNew) || seenHashes.has(p.hash)) {
         files.push({ file: p.file.name, kind: p.importer.kind, rows: {}, duplicate: true });
         continue;
       }
       seenHashes.add(p.hash);
-      const idReader = await conn.runAndReadAll("SELECT nextval('imports_id')");
-      const importId = Number(idReader.getRows()[0]?.[0]);
+      const idReader =
+        previous === undefined ? await conn.runAndReadAll("SELECT nextval('imports_id')") : undefined;
+      const importId = previous ?? Number(idReader?.getRows()[0]?.[0]);
       const counts: Record<string, number> = {};
       if (p.rows.employees)
         counts.employees = await writeEmployees(conn, p.rows.employees, p.file.name, today);
@@ -342,14 +393,21 @@ export async function importFiles(
         }
         await conn.run(`INSERT OR REPLACE INTO ${t} SELECT * FROM stage_${t}`);
       }
-      await conn.run('INSERT INTO imports VALUES ($1, $2, $3, $4, $5::JSON, $6)', [
-        importId,
-        p.file.name,
-        p.importer.kind,
-        p.hash,
-        JSON.stringify(counts),
-        timestamptz(args.now),
-      ]);
+      if (previous !== undefined)
+        await conn.run('UPDATE imports SET rows = $1::JSON, imported_at = $2 WHERE id = $3', [
+          JSON.stringify(counts),
+          timestamptz(args.now),
+          importId,
+        ]);
+      else
+        await conn.run('INSERT INTO imports VALUES ($1, $2, $3, $4, $5::JSON, $6)', [
+          importId,
+          p.file.name,
+          p.importer.kind,
+          p.hash,
+          JSON.stringify(counts),
+          timestamptz(args.now),
+        ]);
       files.push({ file: p.file.name, kind: p.importer.kind, rows: counts, duplicate: false });
     }
     // A directory import may match keys that earlier imports could not: resolve them now.

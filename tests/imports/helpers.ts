@@ -45,6 +45,7 @@ export async function counts(store: Store): Promise<Record<string, number>> {
     'interactions',
     'threads',
     'comm_volume_weekly',
+    'group_activity_period',
   ];
   const result: Record<string, number> = {};
   for (const t of tables) result[t] = await count(store, t);

@@ -1,0 +1,56 @@
+import { DuckDBDateValue } from '@duckdb/node-api';
+import { hasColumns, type Importer } from './contract.js';
+import { ImportError, parseDay, readCsv } from './csv.js';
+
+const REQUIRED = ['Name', 'Messages posted', 'Members who posted'];
+
+// Like the Members export, the file holds no report date: the period is in the name Slack gives it,
+// "<Workspace> Channel Analytics Prior 30 Days - Apr 17, 2026.csv".
+const PERIOD = /Prior (\d+) Days - ([A-Za-z]{3} \d{1,2}, \d{4})\.csv$/i;
+
+/**
+ * Slack dashboard "Channels" export (Channel Analytics): per-channel totals over the prior N days,
+ * into group_activity_period (channels are not people). Channels have no owner in this export.
+ */
+export const slackChannelAnalytics: Importer = {
+  kind: 'slack-channel-analytics',
+  description:
+    'Slack dashboard Channel Analytics CSV ("... Channel Analytics Prior 30 Days - Apr 17, 2026.csv")',
+  detect: (header) => hasColumns(header, [...REQUIRED, 'Total membership']),
+  parse(file) {
+    const period = PERIOD.exec(file.name);
+    const end = period ? parseDay(period[2] ?? '') : null;
+    if (!period || end === null)
+      throw new ImportError(
+        file.name,
+        1,
+        null,
+        'cannot tell the period from the file name: keep the name Slack gives the download, ' +
+          'e.g. "Example Co Channel Analytics Prior 30 Days - Apr 17, 2026.csv"',
+      );
+    const table = readCsv(file);
+    table.require(REQUIRED);
+    return {
+      group_activity_period: table.records.map((r) => ({
+        line: r.line,
+        platform: 'slack',
+        period_days: Number(period[1]),
+        period_end: new DuckDBDateValue(end),
+        group_name: r.str('Name'),
+        group_type: null,
+        is_deleted: null,
+        owner_user: null,
+        created_date: r.date('Created'),
+        last_activity_date: null,
+        member_count: r.int('Total membership'),
+        guest_count: r.int('Guests'),
+        posts: r.int('Messages posted'),
+        reads: null,
+        reactions: r.int('Reactions added'),
+        members_who_posted: r.int('Members who posted'),
+        members_who_read: r.int('Members who viewed'),
+        members_who_reacted: r.int('Members who reacted'),
+      })),
+    };
+  },
+};
