@@ -222,6 +222,8 @@ async function collectPartition(
     return Number(r.getRows()[0]?.[0]);
   });
 
+  logger.debug({ runId, resuming: bookmark !== undefined }, 'partition started');
+
   const ctx: CollectorContext = {
     fetch: deps.fetch,
     now: deps.now,
