@@ -8,7 +8,7 @@ export const projectRoot: string = (() => {
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
     if (up === dir)
-      throw new Error('earshot: cannot find package.json above ' + fileURLToPath(import.meta.url));
+      throw new Error(`earshot: cannot find package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
   return dir;
