@@ -1,14 +1,35 @@
 import type { Config } from './config.js';
-import { type Store, timestamptz } from './store.js';
+import { plainRows, type Store, timestamptz } from './store.js';
+import { type TopicTagResult, tagMentions } from './topics/tag.js';
 
 /**
  * Seeds what users edit at run time (topics, source schedules) from the config file. Rows the file
- * put there follow the file; rows changed at run time (origin 'user') are left alone.
+ * put there follow the file; rows changed at run time (origin 'user') are left alone. Topics the
+ * file added or whose query/keywords it changed are re-tagged over all stored mentions; the
+ * results (a query that does not parse carries its error) are returned.
  */
-export async function syncConfig(store: Store, config: Config, now: Date): Promise<void> {
-  await store.write(async (conn) => {
+export async function syncConfig(store: Store, config: Config, now: Date): Promise<TopicTagResult[]> {
+  const retag = await store.write(async (conn) => {
     const at = timestamptz(now);
+    const stored = new Map(
+      plainRows(await conn.runAndReadAll('SELECT id, query, keywords, origin FROM topics')).map((r) => [
+        String(r.id),
+        r,
+      ]),
+    );
+    const changed: string[] = [];
     for (const t of config.topics) {
+      const old = stored.get(t.id);
+      const oldKeywords = Array.isArray(old?.keywords) ? old.keywords.map(String) : [];
+      // Name or comparison-set edits do not change which mentions match, so they skip the re-tag.
+      if (
+        old === undefined ||
+        (old.origin === 'config' &&
+          ((old.query ?? null) !== (t.query ?? null) ||
+            JSON.stringify(oldKeywords) !== JSON.stringify(t.keywords)))
+      ) {
+        changed.push(t.id);
+      }
       await conn.run(
         `INSERT INTO topics VALUES ($1, $2, $3::VARCHAR[], $4, $5, 'config', $6)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, keywords = excluded.keywords, query = excluded.query,
@@ -26,7 +47,11 @@ export async function syncConfig(store: Store, config: Config, now: Date): Promi
         [s.id, s.schedule, s.enabled, at],
       );
     }
+    return changed;
   });
+  // After the seeding commits: tagMentions takes its own transaction per topic, and a seeded
+  // topic must not wait on (or roll back with) a long re-tag.
+  return retag.length > 0 ? tagMentions(store, retag) : [];
 }
 
 /** Schedule and switch of each configured source, as stored (run-time edits win over the file). */

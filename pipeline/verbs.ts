@@ -8,11 +8,12 @@ import {
   type RunnerDeps,
 } from '../collectors/runner.js';
 import type { Config, SourceConfig } from './config.js';
-import { UserError } from './errors.js';
+import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
 import { sourceSchedules } from './settings.js';
 import { type QueryResult, runReadOnlyQuery } from './sql-guard.js';
 import type { Store } from './store.js';
+import { tagNewMentions } from './topics/tag.js';
 
 /** Runs of one source never overlap, whoever starts them (scheduler, CLI, API). */
 export class SourceLocks {
@@ -110,6 +111,26 @@ export async function collect(
       ),
     ),
   );
+  // Once per collect, after every source, so all of this run's mentions are matched in one pass.
+  // Tags are derived and the next collect catches up from the watermark, so a failure here must
+  // not turn a collection that stored its mentions into a failed one.
+  try {
+    const tagged = await tagNewMentions(svc.store);
+    const errors = tagged.topics.filter((t) => t.error !== undefined);
+    svc.logger.info(
+      {
+        scanned: tagged.scanned,
+        tagged: tagged.tagged,
+        topics: tagged.topics.length,
+        skipped: errors.length,
+      },
+      'tagged new mentions',
+    );
+    for (const t of errors)
+      svc.logger.warn({ topic: t.topicId, error: t.error }, 'topic query does not parse');
+  } catch (err) {
+    svc.logger.error({ err: errorMessage(err) }, 'tagging new mentions failed');
+  }
   return results.flat();
 }
 
