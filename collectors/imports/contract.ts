@@ -1,5 +1,5 @@
 import type { DuckDBDateValue } from '@duckdb/node-api';
-import { type CsvTable, ImportError, type ImportFile } from './csv.js';
+import { type CsvRecord, type CsvTable, ImportError, type ImportFile } from './csv.js';
 
 export type Day = DuckDBDateValue;
 
@@ -164,4 +164,13 @@ export const CONCEALED_HELP =
 export function refuseConcealed(table: CsvTable, column: string): void {
   const hit = table.records.find((r) => CONCEALED.test(r.raw(column)));
   if (hit) throw new ImportError(table.file, hit.line, column, CONCEALED_HELP);
+}
+
+/** The period of a Microsoft Graph usage report row: D7/D30/D90/D180 ending on the refresh date. */
+export function graphPeriod(r: CsvRecord): { period_days: number; period_end: DuckDBDateValue } {
+  return {
+    period_days: r.int('Report Period') ?? r.fail('Report Period', 'is empty; the period length is required'),
+    period_end:
+      r.date('Report Refresh Date') ?? r.fail('Report Refresh Date', 'is empty; the report day is required'),
+  };
 }

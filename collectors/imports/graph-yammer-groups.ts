@@ -1,4 +1,4 @@
-import { hasColumns, type Importer, refuseConcealed } from './contract.js';
+import { graphPeriod, hasColumns, type Importer, refuseConcealed } from './contract.js';
 import { readCsv } from './csv.js';
 
 const REQUIRED = ['Report Refresh Date', 'Group Display Name', 'Posted Count', 'Report Period'];
@@ -21,11 +21,7 @@ export const graphYammerGroups: Importer = {
       group_activity_period: table.records.map((r) => ({
         line: r.line,
         platform: 'viva_engage',
-        period_days:
-          r.int('Report Period') ?? r.fail('Report Period', 'is empty; the period length is required'),
-        period_end:
-          r.date('Report Refresh Date') ??
-          r.fail('Report Refresh Date', 'is empty; the report day is required'),
+        ...graphPeriod(r),
         group_name: r.str('Group Display Name'),
         group_type: r.optStr('Group Type'),
         is_deleted: r.bool('Is Deleted'),

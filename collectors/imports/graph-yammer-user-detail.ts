@@ -1,4 +1,4 @@
-import { hasColumns, type Importer, refuseConcealed } from './contract.js';
+import { graphPeriod, hasColumns, type Importer, refuseConcealed } from './contract.js';
 import { readCsv } from './csv.js';
 
 const REQUIRED = [
@@ -25,11 +25,7 @@ export const graphYammerUserDetail: Importer = {
       activity_period: table.records.map((r) => ({
         line: r.line,
         platform: 'viva_engage',
-        period_days:
-          r.int('Report Period') ?? r.fail('Report Period', 'is empty; the period length is required'),
-        period_end:
-          r.date('Report Refresh Date') ??
-          r.fail('Report Refresh Date', 'is empty; the report day is required'),
+        ...graphPeriod(r),
         user_key: r.str('User Principal Name'),
         last_activity_date: r.date('Last Activity Date'),
         active_days: null,

@@ -1,12 +1,8 @@
-import { DuckDBDateValue } from '@duckdb/node-api';
 import { hasColumns, type Importer } from './contract.js';
-import { ImportError, parseDay, readCsv } from './csv.js';
+import { readCsv } from './csv.js';
+import { slackExportPeriod } from './slack-period.js';
 
 const REQUIRED = ['Name', 'Messages posted', 'Members who posted'];
-
-// Like the Members export, the file holds no report date: the period is in the name Slack gives it,
-// "<Workspace> Channel Analytics Prior 30 Days - Apr 17, 2026.csv".
-const PERIOD = /Prior (\d+) Days - ([A-Za-z]{3} \d{1,2}, \d{4})\.csv$/i;
 
 /**
  * Slack dashboard "Channels" export (Channel Analytics): per-channel totals over the prior N days,
@@ -18,24 +14,14 @@ export const slackChannelAnalytics: Importer = {
     'Slack dashboard Channel Analytics CSV ("... Channel Analytics Prior 30 Days - Apr 17, 2026.csv")',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Total membership']),
   parse(file) {
-    const period = PERIOD.exec(file.name);
-    const end = period ? parseDay(period[2] ?? '') : null;
-    if (!period || end === null)
-      throw new ImportError(
-        file.name,
-        1,
-        null,
-        'cannot tell the period from the file name: keep the name Slack gives the download, ' +
-          'e.g. "Example Co Channel Analytics Prior 30 Days - Apr 17, 2026.csv"',
-      );
+    const period = slackExportPeriod(file, 'Example Co Channel Analytics Prior 30 Days - Apr 17, 2026.csv');
     const table = readCsv(file);
     table.require(REQUIRED);
     return {
       group_activity_period: table.records.map((r) => ({
         line: r.line,
         platform: 'slack',
-        period_days: Number(period[1]),
-        period_end: new DuckDBDateValue(end),
+        ...period,
         group_name: r.str('Name'),
         group_type: null,
         is_deleted: null,

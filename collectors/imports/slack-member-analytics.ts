@@ -1,12 +1,8 @@
-import { DuckDBDateValue } from '@duckdb/node-api';
 import { hasColumns, type Importer } from './contract.js';
-import { ImportError, parseDay, readCsv } from './csv.js';
+import { readCsv } from './csv.js';
+import { slackExportPeriod } from './slack-period.js';
 
 const REQUIRED = ['User ID', 'Days active', 'Messages posted'];
-
-// Slack names the download "<Workspace> Member Analytics Prior 30 Days - Apr 17, 2026.csv"; the file
-// holds no report date, so the period (length and last day) is read from that name.
-const PERIOD = /Prior (\d+) Days - ([A-Za-z]{3} \d{1,2}, \d{4})\.csv$/i;
 
 /**
  * Slack dashboard "Members" export (Member Analytics): per-member totals over the prior N days, so
@@ -19,24 +15,14 @@ export const slackMemberAnalytics: Importer = {
     'Slack dashboard Member Analytics CSV ("... Member Analytics Prior 30 Days - Apr 17, 2026.csv")',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Email']),
   parse(file) {
-    const period = PERIOD.exec(file.name);
-    const end = period ? parseDay(period[2] ?? '') : null;
-    if (!period || end === null)
-      throw new ImportError(
-        file.name,
-        1,
-        null,
-        'cannot tell the period from the file name: keep the name Slack gives the download, ' +
-          'e.g. "Example Co Member Analytics Prior 30 Days - Apr 17, 2026.csv"',
-      );
+    const period = slackExportPeriod(file, 'Example Co Member Analytics Prior 30 Days - Apr 17, 2026.csv');
     const table = readCsv(file);
     table.require(REQUIRED);
     return {
       activity_period: table.records.map((r) => ({
         line: r.line,
         platform: 'slack',
-        period_days: Number(period[1]),
-        period_end: new DuckDBDateValue(end),
+        ...period,
         user_key: r.optStr('Email')?.toLowerCase() ?? r.str('User ID'),
         last_activity_date: r.date('Last active (UTC)'),
         active_days: r.int('Days active'),
