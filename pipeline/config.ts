@@ -7,6 +7,7 @@ import { collectors } from '../collectors/registry.js';
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
+import { parseQuery, QuerySyntaxError } from './topics/query.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -33,8 +34,18 @@ const topicSchema = z.strictObject({
   name: z.string().min(1),
   /** Terms every search source collects for this topic. */
   keywords: z.array(z.string().trim().min(1)).min(1, 'list at least one keyword to collect'),
-  /** Boolean matching query (scored later); defaults to the keywords OR-ed. */
-  query: z.string().optional(),
+  /** Boolean matching query; defaults to the keywords OR-ed. Checked here so a typo names its place. */
+  query: z
+    .string()
+    .superRefine((query, ctx) => {
+      try {
+        parseQuery(query);
+      } catch (err) {
+        if (!(err instanceof QuerySyntaxError)) throw err;
+        ctx.addIssue({ code: 'custom', message: `${err.message} (in "${query}")` });
+      }
+    })
+    .optional(),
   comparisonSet: z.string().optional(),
 });
 

@@ -95,6 +95,11 @@ sources:
     ['sources:\n  x:\n    bearerToken: plain-token-in-file\n', 'sources.x.bearerToken', '{secret: MY_TOKEN}'],
     ['sources:\n  hackernews:\n    tagz: [story]\n', 'sources.hackernews', 'tagz'],
     ['colour: blue\n', 'colour', 'unknown field'],
+    [
+      'topics:\n  - id: a\n    name: A\n    keywords: [a]\n    query: "(acme OR foo"\n',
+      'topics[0].query',
+      'unclosed parenthesis at 1',
+    ],
   ])('names the field in %j', (yaml, field, hint) => {
     const err = configError({ EARSHOT_CONFIG: withFile(yaml) });
     expect(err.message).toContain(field);
