@@ -15,6 +15,8 @@ import { redact } from './secrets.js';
 import { serve } from './serve.js';
 import { openServices } from './services.js';
 import type { QueryResult } from './sql-guard.js';
+import type { listTopics } from './topics/edit.js';
+import type { TopicTagResult } from './topics/tag.js';
 import { type CheckOutcome, remoteVerbs, type SourceStatus, type VerbName } from './verbs.js';
 
 const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
@@ -213,6 +215,59 @@ program
         ]),
       ),
     );
+  });
+
+const topic = program
+  .command('topic')
+  .description('list, add or edit, and delete topics (edits re-tag stored mentions for that topic only)');
+
+topic
+  .command('list')
+  .description('every topic with its query and how many mentions carry it')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const topics = await runVerb<Awaited<ReturnType<typeof listTopics>>>(runtime(), 'topics', {});
+    if (opts.json) out(JSON.stringify(topics, null, 2));
+    else
+      out(
+        formatTable(
+          ['id', 'name', 'query (or keywords)', 'origin', 'mentions'],
+          topics.map((t) => [t.id, t.name, t.query ?? t.keywords.join(' OR '), t.origin, t.mentions]),
+        ),
+      );
+  });
+
+topic
+  .command('save')
+  .description('add a topic or replace one, then re-tag the stored mentions for it')
+  .argument('<id>', 'stable id: lowercase letters, digits, "-" and "_"')
+  .requiredOption('--name <name>', 'display name')
+  .requiredOption('--keywords <list>', 'comma-separated search terms the sources collect')
+  .option('--query <query>', 'matching query, e.g. \'"Hanbit Electronics" OR 한빛전자 NOT lang:ja\'')
+  .option('--set <name>', 'comparison set (our brand vs competitors)')
+  .action(async (id: string, opts: { name: string; keywords: string; query?: string; set?: string }) => {
+    const result = await runVerb<TopicTagResult>(runtime(), 'topic-save', {
+      topic: {
+        id,
+        name: opts.name,
+        keywords: opts.keywords
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+        ...(opts.query === undefined ? {} : { query: opts.query }),
+        ...(opts.set === undefined ? {} : { comparisonSet: opts.set }),
+      },
+    });
+    out(`${id}: ${result.tagged} of ${result.scanned} stored mentions tagged`);
+  });
+
+topic
+  .command('delete')
+  .description('remove a topic and its tags')
+  .argument('<id>', 'topic id')
+  .action(async (id: string) => {
+    await runVerb(runtime(), 'topic-delete', { id });
+    out(`${id}: deleted`);
   });
 
 program

@@ -27,7 +27,7 @@ const timeZone = z.string().refine(
   { message: 'is not an IANA time zone; use a name like "Asia/Seoul" or "UTC"' },
 );
 
-const topicSchema = z.strictObject({
+export const topicSchema = z.strictObject({
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lowercase letters, digits, "-" and "_" (it is a stable id)'),

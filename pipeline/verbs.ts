@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { sourceSchedules } from './settings.js';
 import { type QueryResult, runReadOnlyQuery } from './sql-guard.js';
 import type { Store } from './store.js';
+import { deleteTopic, listTopics, saveTopic } from './topics/edit.js';
 import { tagNewMentions } from './topics/tag.js';
 
 /** Runs of one source never overlap, whoever starts them (scheduler, CLI, API). */
@@ -281,6 +282,19 @@ export const remoteVerbs = {
   check: { args: z.object({ source: z.string().optional() }), run: check },
   status: { args: z.object({}), run: (svc: Services) => status(svc) },
   sql: { args: z.object({ query: z.string().min(1) }), run: sql },
+  topics: { args: z.object({}), run: (svc: Services) => listTopics(svc.store) },
+  'topic-save': {
+    // Validated in full by saveTopic (the config's topic schema), so errors read the same everywhere.
+    args: z.object({ topic: z.unknown() }),
+    run: (svc: Services, args: { topic: unknown }) => saveTopic(svc.store, args.topic, svc.now()),
+  },
+  'topic-delete': {
+    args: z.object({ id: z.string().min(1) }),
+    run: async (svc: Services, args: { id: string }) => {
+      if (!(await deleteTopic(svc.store, args.id))) throw new UserError(`no topic "${args.id}"`, 404);
+      return { deleted: args.id };
+    },
+  },
   import: {
     args: z.object({
       kind: z.string().min(1),

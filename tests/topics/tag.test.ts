@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MentionRecord } from '../../collectors/contract.js';
 import { appendRows, mentionRow } from '../../pipeline/ingest.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
+import { deleteTopic, listTopics, saveTopic } from '../../pipeline/topics/edit.js';
 import { tagMentions } from '../../pipeline/topics/tag.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -141,5 +142,57 @@ describe('tagMentions', () => {
     await addTopic('kakao', ['카카오'], null);
     const [result] = await tagMentions(store, ['kakao']);
     expect(result).toEqual({ topicId: 'kakao', tagged: 1000, scanned: 5006 });
+  });
+});
+
+describe('editing topics at run time', () => {
+  const tagsOf = async (topic: string) =>
+    (
+      await store.query('SELECT native_id FROM mention_topics WHERE topic_id = $1 ORDER BY native_id', [
+        topic,
+      ])
+    ).map((r) => String(r.native_id));
+
+  it('adds a topic, tags the stored mentions, and an edit re-tags only that topic', async () => {
+    await tagMentions(store);
+    const hynixBefore = await tagsOf('hynix');
+    const added = await saveTopic(store, { id: 'lg', name: 'LG전자', keywords: ['LG전자'] }, new Date());
+    expect(added).toMatchObject({ topicId: 'lg', tagged: 1 });
+    expect(await tagsOf('lg')).toEqual(['4']);
+
+    const edited = await saveTopic(
+      store,
+      { id: 'samsung', name: '삼성전자', keywords: ['삼성전자'], query: '삼성전자 NOT SK하이닉스' },
+      new Date(),
+    );
+    expect(edited).toMatchObject({ topicId: 'samsung', tagged: 1 });
+    expect(await tagsOf('samsung')).toEqual(['1']);
+    expect(await tagsOf('hynix')).toEqual(hynixBefore);
+    const [row] = await store.query("SELECT origin FROM topics WHERE id = 'samsung'");
+    expect(row?.origin).toBe('user');
+  });
+
+  it('refuses a query that does not parse, naming the position, and changes nothing', async () => {
+    await tagMentions(store);
+    const before = await tagsOf('samsung');
+    await expect(
+      saveTopic(
+        store,
+        { id: 'samsung', name: 'S', keywords: ['삼성전자'], query: '삼성전자 AND (LG' },
+        new Date(),
+      ),
+    ).rejects.toThrow(/query: unclosed parenthesis at 10/);
+    expect(await tagsOf('samsung')).toEqual(before);
+    await expect(saveTopic(store, { id: 'Bad Id', name: 'x', keywords: ['x'] }, new Date())).rejects.toThrow(
+      /^id:/,
+    );
+  });
+
+  it('deletes a topic with its tags', async () => {
+    await tagMentions(store);
+    expect(await deleteTopic(store, 'hynix')).toBe(true);
+    expect(await tagsOf('hynix')).toEqual([]);
+    expect((await listTopics(store)).map((t) => t.id)).toEqual(['samsung']);
+    expect(await deleteTopic(store, 'hynix')).toBe(false);
   });
 });
