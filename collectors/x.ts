@@ -317,6 +317,22 @@ function maxId(a: string | undefined, b: string | undefined): string | undefined
   return BigInt(a) >= BigInt(b) ? a : b;
 }
 
+// X post ids are snowflakes: the bits above the lowest 22 count milliseconds (since X's own epoch,
+// which cancels out when moving back by a duration).
+/** Posts can reach the search index a little after newer ones: the next run looks back this far. */
+const INDEX_LAG_MS = 60_000n;
+
+/**
+ * The since_id for the next run: the id of the newest stored post moved back by INDEX_LAG_MS, so a
+ * post indexed late is still found (re-seen posts are deduplicated), never below the old since_id.
+ */
+export function nextSinceId(newest: string | undefined, old: string | undefined): string | undefined {
+  if (newest === undefined) return old;
+  const ms = (BigInt(newest) >> 22n) - INDEX_LAG_MS;
+  const back = ms > 0n ? ms << 22n : 0n;
+  return maxId(back.toString(), old);
+}
+
 function toRecord(tweet: Tweet, author: User | undefined, raw: unknown): MentionRecord {
   const ref = (type: string) => tweet.referenced_tweets.find((r) => r.type === type)?.id ?? null;
   const repostOf = ref('retweeted');
@@ -446,7 +462,7 @@ export const x: Collector<Config, XPartition, Bookmark> = {
       const last = token === undefined || token === nextToken;
       ctx.logger.debug({ posts: records.length, last }, 'X search page');
       if (last) {
-        since = newest;
+        since = nextSinceId(newest, since);
         nextToken = undefined;
       } else {
         nextToken = token;

@@ -3,7 +3,7 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CollectorContext } from '../../collectors/contract.js';
 import { collectSource, type PartitionResult, type RunnerDeps } from '../../collectors/runner.js';
-import { x } from '../../collectors/x.js';
+import { nextSinceId, x } from '../../collectors/x.js';
 import type { SourceConfig } from '../../pipeline/config.js';
 import { Secret } from '../../pipeline/secrets.js';
 import { type Row, type Store, timestamptz } from '../../pipeline/store.js';
@@ -60,6 +60,9 @@ const SEARCH = '/2/tweets/search/recent';
 /** X rejects a since_id from before its 7-day window; ids below this stand for such posts. */
 const STALE_BELOW = 1_867_000_000_000_000_000n;
 const NEWEST = '1868000000000000005';
+// Where the run after a finished one starts: NEWEST's time (id >> 22) minus one minute, shifted back
+// into an id ((445365905761 - 60000) << 22), so posts X indexes late are still found.
+const NEXT_SINCE = '1867999748338745344';
 // A few minutes before the fixture's x-rate-limit-reset (1735812000 = 2025-01-02T10:00:00Z).
 const START = new Date('2025-01-02T09:55:00Z');
 
@@ -314,7 +317,7 @@ describe('collector x: specifics', () => {
     }
     expect(reqs[0]?.url.searchParams.has('next_token')).toBe(false);
     expect(reqs[1]?.url.searchParams.get('next_token')).toBe(encodeToken('1868000000000000004'));
-    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEWEST });
+    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEXT_SINCE });
   });
 
   it('fills author fields from the users expansion and refreshes the authors table', async () => {
@@ -389,14 +392,19 @@ describe('collector x: specifics', () => {
       '1868000000000000004',
       NEWEST,
     ]);
-    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEWEST });
+    // The look-back point is below the old since_id, which never moves backwards.
+    expect(await bookmarkOf('acme')).toEqual({ sinceId: '1868000000000000001' });
 
     const mark = dataRequests().length;
     const [again] = await run();
     expect(again).toMatchObject({ status: 'ok', newRows: 0 });
     const next = dataRequests().slice(mark);
-    expect(next.map((r) => r.url.searchParams.get('since_id'))).toEqual([NEWEST]);
-    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEWEST });
+    // The same floor again, so the same two pages come back and add nothing.
+    expect(next.map((r) => r.url.searchParams.get('since_id'))).toEqual([
+      '1868000000000000001',
+      '1868000000000000001',
+    ]);
+    expect(await bookmarkOf('acme')).toEqual({ sinceId: '1868000000000000001' });
   });
 
   it('drops a since_id older than the 7-day window after X answers 400, and collects everything', async () => {
@@ -407,7 +415,7 @@ describe('collector x: specifics', () => {
     expect(reqs[0]?.url.searchParams.get('since_id')).toBe('1866000000000000000');
     expect(reqs.slice(1).every((r) => !r.url.searchParams.has('since_id'))).toBe(true);
     expect(reqs.length).toBe(4);
-    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEWEST });
+    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEXT_SINCE });
     expect(logLines().some((l) => l.includes('7-day search window'))).toBe(true);
   });
 
@@ -421,7 +429,7 @@ describe('collector x: specifics', () => {
     const reqs = dataRequests();
     expect(reqs[1]?.url.searchParams.has('since_id')).toBe(false);
     expect(reqs[1]?.url.searchParams.has('next_token')).toBe(false);
-    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEWEST });
+    expect(await bookmarkOf('acme')).toEqual({ sinceId: NEXT_SINCE });
   });
 
   it('reports any other 400 with what X said', async () => {
@@ -650,5 +658,17 @@ describe('collector x: specifics', () => {
     await expect(next).rejects.toThrow('shutting down');
     expect(Date.now() - started).toBeLessThan(1000);
     release();
+  });
+});
+
+describe('x since_id look-back', () => {
+  it('moves the next floor one minute before the newest post, never below the old floor', () => {
+    const at = (ms: bigint) => ((ms << 22n) + 123n).toString();
+    const newest = at(445_365_905_761n);
+    expect(nextSinceId(newest, undefined)).toBe((445_365_845_761n << 22n).toString());
+    // A post stamped 30 s before the newest, indexed late, is above the floor and found next run.
+    expect(BigInt(at(445_365_875_761n)) > BigInt(nextSinceId(newest, undefined) ?? '0')).toBe(true);
+    expect(nextSinceId(newest, at(445_365_900_000n))).toBe(at(445_365_900_000n));
+    expect(nextSinceId(undefined, '42')).toBe('42');
   });
 });
