@@ -4,6 +4,7 @@ import type { ImportFile } from '../../collectors/imports/csv.js';
 import { type ImportOutcome, importFiles } from '../../collectors/imports/write.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
+import { openTestStore } from '../helpers/store.js';
 
 export const adoptionFixtures = join(projectRoot, 'tests', 'fixtures', 'adoption');
 
@@ -67,4 +68,11 @@ export function isoDay(v: unknown): string {
 
 export function isoTime(v: unknown): string {
   return v instanceof Date ? v.toISOString() : String(v);
+}
+
+/** A fresh database with the canonical directory imported, so user keys resolve to employees. */
+export async function openWithDirectory(): Promise<{ store: Store; cleanup: () => void }> {
+  const opened = await openTestStore();
+  await importAt(opened.store, 'employees', [fixture('canonical/employees.csv')]);
+  return opened;
 }

@@ -1,14 +1,12 @@
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../pipeline/store.js';
-import { openTestStore } from '../helpers/store.js';
-import { counts, fixture, importAt, isoDay, textFile } from './helpers.js';
+import { counts, fixture, importAt, isoDay, openWithDirectory, textFile } from './helpers.js';
 
 let store: Store;
 let cleanup: () => void;
 beforeEach(async () => {
-  ({ store, cleanup } = await openTestStore());
-  await importAt(store, 'employees', [fixture('canonical/employees.csv')]);
+  ({ store, cleanup } = await openWithDirectory());
 });
 afterEach(() => cleanup());
 

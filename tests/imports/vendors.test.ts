@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../pipeline/store.js';
-import { openTestStore } from '../helpers/store.js';
-import { fixture, importAt, isoDay, isoTime, textFile } from './helpers.js';
+import { fixture, importAt, isoDay, isoTime, openWithDirectory, textFile } from './helpers.js';
 
 let store: Store;
 let cleanup: () => void;
 beforeEach(async () => {
-  ({ store, cleanup } = await openTestStore());
-  await importAt(store, 'employees', [fixture('canonical/employees.csv')]);
+  ({ store, cleanup } = await openWithDirectory());
 });
 afterEach(() => cleanup());
 

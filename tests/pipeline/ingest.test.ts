@@ -2,32 +2,25 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MentionRecord } from '../../collectors/contract.js';
 import { refreshAuthors, storeBatch, writeBatch } from '../../pipeline/ingest.js';
 import type { Store } from '../../pipeline/store.js';
+import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
 
 function mention(id: string, over: Partial<MentionRecord> = {}): MentionRecord {
-  return {
+  return mentionRecord({
     nativeId: id,
     url: `https://example.com/${id}`,
-    title: null,
     text: `text ${id}`,
     lang: 'en',
-    channel: null,
     authorId: 'a1',
     authorHandle: 'alice',
     authorName: 'Alice',
     authorFollowers: 10,
-    createdAt: new Date('2026-11-20T01:02:03Z'),
-    createdAtEstimated: false,
     likes: 1,
     reposts: 0,
     replies: 0,
-    views: null,
-    parentId: null,
-    conversationId: null,
-    repostOf: null,
     raw: { id },
     ...over,
-  };
+  });
 }
 
 let store: Store;

@@ -5,31 +5,11 @@ import { storeBatch } from '../../pipeline/ingest.js';
 import { syncConfig } from '../../pipeline/settings.js';
 import type { Store } from '../../pipeline/store.js';
 import { tagNewMentions } from '../../pipeline/topics/tag.js';
+import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
 
 function mention(id: string, text: string): MentionRecord {
-  return {
-    nativeId: id,
-    url: null,
-    title: null,
-    text,
-    lang: 'ko',
-    channel: null,
-    authorId: 'a1',
-    authorHandle: 'reporter',
-    authorName: null,
-    authorFollowers: null,
-    createdAt: new Date('2026-11-20T01:02:03Z'),
-    createdAtEstimated: false,
-    likes: null,
-    reposts: null,
-    replies: null,
-    views: null,
-    parentId: null,
-    conversationId: null,
-    repostOf: null,
-    raw: null,
-  };
+  return mentionRecord({ nativeId: id, text, lang: 'ko', authorId: 'a1', authorHandle: 'reporter' });
 }
 
 const T0 = new Date('2026-11-21T00:00:00Z');

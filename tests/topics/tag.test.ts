@@ -4,32 +4,11 @@ import { appendRows, mentionRow } from '../../pipeline/ingest.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
 import { deleteTopic, listTopics, saveTopic } from '../../pipeline/topics/edit.js';
 import { tagMentions } from '../../pipeline/topics/tag.js';
+import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
 
 function mention(id: string, text: string, over: Partial<MentionRecord> = {}): MentionRecord {
-  return {
-    nativeId: id,
-    url: null,
-    title: null,
-    text,
-    lang: 'ko',
-    channel: null,
-    authorId: 'a1',
-    authorHandle: 'reporter',
-    authorName: null,
-    authorFollowers: null,
-    createdAt: new Date('2026-11-20T01:02:03Z'),
-    createdAtEstimated: false,
-    likes: null,
-    reposts: null,
-    replies: null,
-    views: null,
-    parentId: null,
-    conversationId: null,
-    repostOf: null,
-    raw: null,
-    ...over,
-  };
+  return mentionRecord({ nativeId: id, text, lang: 'ko', authorId: 'a1', authorHandle: 'reporter', ...over });
 }
 
 const TEXTS: Array<[string, string]> = [
