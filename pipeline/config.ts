@@ -4,6 +4,7 @@ import cron from 'node-cron';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { collectors } from '../collectors/registry.js';
+import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from './alerts/config.js';
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
@@ -75,6 +76,15 @@ const fileSchema = z.strictObject({
       maxRateLimitWaitSeconds: z.number().int().min(0).max(86_400).default(900),
     })
     .default({ maxRateLimitWaitSeconds: 900 }),
+  // Alerts: rules, where they are delivered (URLs are secrets, resolved below), where links point.
+  alerts: alertRulesSchema.prefault({}),
+  webhooks: z.array(z.record(z.string(), z.unknown())).default([]),
+  dashboard: z
+    .strictObject({
+      publicUrl: z.url({ message: 'must be an http(s) URL like "https://earshot.example.com"' }),
+    })
+    .partial()
+    .optional(),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -99,6 +109,11 @@ export interface Config {
   topics: readonly Topic[];
   sources: readonly SourceConfig[];
   maxRateLimitWaitMs: number;
+  // loadConfig always sets these; they are optional so configs built by hand (tests) need not.
+  alerts?: AlertRules;
+  webhooks?: readonly Webhook[];
+  /** Where alert links point (no trailing slash). */
+  publicUrl?: string;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -238,6 +253,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     topicIds.add(topic.id);
   }
 
+  const webhooks: Webhook[] = [];
+  for (const [i, entry] of file.webhooks.entries()) {
+    const hook = webhookSchema.safeParse(resolveSecrets(entry, `webhooks[${i}]`, secrets));
+    if (!hook.success) throw zodToConfigError(hook.error, `webhooks[${i}]`, where);
+    if (webhooks.some((w) => w.name === hook.data.name))
+      throw new ConfigError(`webhooks[${i}].name: "${hook.data.name}" is used twice`, `webhooks[${i}].name`);
+    webhooks.push(hook.data);
+  }
+
   const databaseRaw = env.EARSHOT_DB ?? file.database;
   const databasePath =
     databaseRaw === undefined
@@ -254,15 +278,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const timezone = file.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 
+  const port = env.PORT !== undefined ? parsePort(env.PORT) : (file.server?.port ?? 8080);
   return deepFreeze({
     configPath,
     databasePath,
     host: env.EARSHOT_HOST ?? file.server?.host ?? '127.0.0.1',
-    port: env.PORT !== undefined ? parsePort(env.PORT) : (file.server?.port ?? 8080),
+    port,
     timezone,
     logLevel: logLevel as Config['logLevel'],
     topics: file.topics,
     sources,
     maxRateLimitWaitMs: file.collection.maxRateLimitWaitSeconds * 1000,
+    alerts: file.alerts,
+    webhooks,
+    publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
   });
 }
