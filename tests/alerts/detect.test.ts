@@ -109,7 +109,7 @@ describe('volume spikes', () => {
 describe('negative surges', () => {
   it('alerts when negative count and share rise together, not on a volume spike with the usual mood', async () => {
     const counts = noisy(170, 20, 3);
-    const negative = counts.map((_, i) => (i % 5 === 0 ? 3 : 2));
+    const negative: number[] = counts.map((_, i) => (i % 5 === 0 ? 3 : 2));
     // Hour 168: same volume, half negative. Hour 169: five times the volume, the usual 10%.
     counts[168] = 20;
     negative[168] = 10;
