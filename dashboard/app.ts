@@ -4,6 +4,7 @@ import { UserError } from '../pipeline/errors.js';
 import type { Logger } from '../pipeline/logger.js';
 import { redact } from '../pipeline/secrets.js';
 import { remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
+import { alertRoutes } from './alerts.js';
 import { statusPage } from './pages.js';
 
 export interface AppDeps {
@@ -61,6 +62,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/api/status', requireLocalToken(deps.getLocalToken), async (_req, res) => {
     res.json({ sources: await status(services) });
   });
+
+  // Local token for now, like /api/status; sign-in replaces it in a later issue.
+  app.use(alertRoutes(services, requireLocalToken(deps.getLocalToken)));
 
   // Every CLI verb that touches the database comes here while the server owns the file. The answer
   // is NDJSON: progress events, then one result or error line.

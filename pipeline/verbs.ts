@@ -7,6 +7,7 @@ import {
   type ProgressEvent,
   type RunnerDeps,
 } from '../collectors/runner.js';
+import { alertVerbs } from './alerts/verbs.js';
 import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -302,6 +303,7 @@ export const remoteVerbs = {
     }),
     run: importVerb,
   },
+  ...alertVerbs,
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;
