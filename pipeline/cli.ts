@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { importers } from '../collectors/imports/registry.js';
 import type { ImportOutcome } from '../collectors/imports/write.js';
 import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
+import type { Alert } from './alerts/records.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -268,6 +269,91 @@ topic
   .action(async (id: string) => {
     await runVerb(runtime(), 'topic-delete', { id });
     out(`${id}: deleted`);
+  });
+
+/** "90m", "6h", "2d" as milliseconds. */
+function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(m|h|d)$/.exec(text.trim());
+  if (!m)
+    throw new UserError(`--for: "${text}" is not a duration; use minutes, hours or days like 90m, 6h, 2d`);
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+}
+
+const alerts = program
+  .command('alerts')
+  .description('spikes, negative surges and collection failures: list, acknowledge, mute a topic');
+
+alerts
+  .command('list', { isDefault: true })
+  .description('newest alerts first')
+  .option('--topic <id>', 'only this topic')
+  .option('--kind <kind>', 'volume_spike, negative_surge or collection_failure')
+  .option('--status <status>', 'open, acked or muted')
+  .option('--since <time>', 'created at or after, e.g. 2026-11-22T00:00:00Z')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print JSON')
+  .action(
+    async (opts: {
+      topic?: string;
+      kind?: string;
+      status?: string;
+      since?: string;
+      limit: string;
+      json?: boolean;
+    }) => {
+      const { json, limit, ...filters } = opts;
+      const list = await runVerb<(Alert & { deliveries: { webhook: string; status: string }[] })[]>(
+        runtime(),
+        'alerts',
+        { ...filters, limit: Number(limit) },
+      );
+      if (json) out(JSON.stringify(list, null, 2));
+      else
+        out(
+          formatTable(
+            ['id', 'created', 'kind', 'status', 'about', 'delivered', 'title'],
+            list.map((a) => [
+              a.id,
+              a.createdAt,
+              a.kind,
+              a.status,
+              a.topicId ?? `${a.source} ${a.partition}`,
+              a.deliveries.map((d) => `${d.webhook}:${d.status}`).join(' '),
+              a.title,
+            ]),
+          ),
+        );
+    },
+  );
+
+alerts
+  .command('ack')
+  .description('acknowledge an alert')
+  .argument('<id>', 'alert id (from `earshot alerts`)')
+  .action(async (id: string) => {
+    if (!/^\d+$/.test(id)) throw new UserError(`alert id "${id}" is not a number`);
+    await runVerb<Alert>(runtime(), 'alert-ack', { id: Number(id) });
+    out(`alert ${id}: acknowledged`);
+  });
+
+alerts
+  .command('mute')
+  .description("store a topic's alerts as muted (not delivered) for a while")
+  .argument('<topic>', 'topic id')
+  .requiredOption('--for <duration>', 'how long, e.g. 90m, 6h, 2d')
+  .action(async (topic: string, opts: { for: string }) => {
+    const until = new Date(Date.now() + parseDuration(opts.for)).toISOString();
+    await runVerb(runtime(), 'topic-mute', { topic, until });
+    out(`${topic}: muted until ${until}`);
+  });
+
+alerts
+  .command('unmute')
+  .description("deliver a topic's alerts again")
+  .argument('<topic>', 'topic id')
+  .action(async (topic: string) => {
+    await runVerb(runtime(), 'topic-mute', { topic, until: null });
+    out(`${topic}: alerts delivered again`);
   });
 
 program

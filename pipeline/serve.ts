@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../dashboard/app.js';
+import { startDeliveryLoop } from './alerts/deliver.js';
 import type { Config } from './config.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
@@ -46,6 +47,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   localToken = writeServerInfo(config.databasePath, url).token;
   const scheduler = new Scheduler(svc);
   const scheduled = await scheduler.start();
+  // Sends pending alert deliveries (the outbox), including any left by a previous process.
+  const delivery = startDeliveryLoop(svc);
 
   const shownUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(server.address() as AddressInfo).port}`;
   if (config.sources.length === 0) {
@@ -74,6 +77,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       server.close();
       server.closeAllConnections();
       await svc.locks.idle();
+      await delivery.stopped;
       await svc.store.closeGracefully();
       removeServerInfo(config.databasePath);
       logger.info('stopped cleanly');
