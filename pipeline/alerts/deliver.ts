@@ -36,14 +36,23 @@ function askedRetryAt(err: unknown): Date | null {
   return null;
 }
 
+/** Passes in this process run one after another, so the loop and a direct call never send a row twice. */
+let tail: Promise<unknown> = Promise.resolve();
+
 /**
  * Sends every pending delivery that is due, one try each, and records the outcome: delivered, or
  * attempts + 1 with the (redacted) error and the next try after a backoff, later if Retry-After
  * asks. Deliveries to a webhook no longer configured wait, pending, until it is configured again.
  */
-export async function deliverDue(
+export function deliverDue(deps: DeliveryDeps, limit = 50): Promise<{ delivered: number; failed: number }> {
+  const pass = tail.then(() => deliverPass(deps, limit));
+  tail = pass.catch(() => undefined);
+  return pass;
+}
+
+async function deliverPass(
   deps: DeliveryDeps,
-  limit = 50,
+  limit: number,
 ): Promise<{ delivered: number; failed: number }> {
   const { webhooks } = alertSettings(deps.config);
   const outcome = { delivered: 0, failed: 0 };

@@ -137,6 +137,15 @@ describe('webhook delivery', () => {
     expect(hook.requests).toHaveLength(2);
   });
 
+  it('sends a row once when two passes run at the same time', async () => {
+    const config = alertConfig({ webhooks: [webhook('ops', 'json')] });
+    await spike(config);
+    const svc = services(store, config, mem.logger, clock);
+    const outcomes = await Promise.all([deliverDue(svc), deliverDue(svc)]);
+    expect(outcomes.map((o) => o.delivered).sort()).toEqual([0, 1]);
+    expect(hook.requests).toHaveLength(1);
+  });
+
   it('routes by the webhook topics and kinds filters, and never delivers a muted topic', async () => {
     const config = alertConfig({
       webhooks: [
