@@ -1,5 +1,6 @@
 import { bluesky } from './bluesky.js';
 import type { AnyCollector } from './contract.js';
+import { graphReports } from './graph-reports.js';
 import { hackernews } from './hackernews.js';
 import { mastodon } from './mastodon.js';
 import { naver } from './naver.js';
@@ -10,7 +11,10 @@ import { youtube } from './youtube.js';
 
 /** Every source earshot can collect, by id (the `source` column and the config key). */
 export const collectors: ReadonlyMap<string, AnyCollector> = new Map<string, AnyCollector>(
-  [x, rss, mastodon, bluesky, reddit, hackernews, youtube, naver].map((c) => [c.id, c as AnyCollector]),
+  [x, rss, mastodon, bluesky, reddit, hackernews, youtube, naver, graphReports].map((c) => [
+    c.id,
+    c as AnyCollector,
+  ]),
 );
 
 export function collectorOf(id: string): AnyCollector {

@@ -21,7 +21,7 @@ export const graphYammerGroups: Importer = {
       group_activity_period: table.records.map((r) => ({
         line: r.line,
         platform: 'viva_engage',
-        ...graphPeriod(r),
+        ...graphPeriod(file, r),
         group_name: r.str('Group Display Name'),
         group_type: r.optStr('Group Type'),
         is_deleted: r.bool('Is Deleted'),
