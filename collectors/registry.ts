@@ -6,12 +6,13 @@ import { mastodon } from './mastodon.js';
 import { naver } from './naver.js';
 import { reddit } from './reddit.js';
 import { rss } from './rss.js';
+import { slackAnalytics } from './slack-analytics.js';
 import { x } from './x.js';
 import { youtube } from './youtube.js';
 
 /** Every source earshot can collect, by id (the `source` column and the config key). */
 export const collectors: ReadonlyMap<string, AnyCollector> = new Map<string, AnyCollector>(
-  [x, rss, mastodon, bluesky, reddit, hackernews, youtube, naver, graphReports].map((c) => [
+  [x, rss, mastodon, bluesky, reddit, hackernews, youtube, naver, graphReports, slackAnalytics].map((c) => [
     c.id,
     c as AnyCollector,
   ]),
