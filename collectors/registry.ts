@@ -1,4 +1,5 @@
 import { bluesky } from './bluesky.js';
+import { chatter } from './chatter.js';
 import type { AnyCollector } from './contract.js';
 import { graphReports } from './graph-reports.js';
 import { hackernews } from './hackernews.js';
@@ -12,10 +13,9 @@ import { youtube } from './youtube.js';
 
 /** Every source earshot can collect, by id (the `source` column and the config key). */
 export const collectors: ReadonlyMap<string, AnyCollector> = new Map<string, AnyCollector>(
-  [x, rss, mastodon, bluesky, reddit, hackernews, youtube, naver, graphReports, slackAnalytics].map((c) => [
-    c.id,
-    c as AnyCollector,
-  ]),
+  [x, rss, mastodon, bluesky, reddit, hackernews, youtube, naver, graphReports, slackAnalytics, chatter].map(
+    (c) => [c.id, c as AnyCollector],
+  ),
 );
 
 export function collectorOf(id: string): AnyCollector {
