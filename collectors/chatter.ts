@@ -171,9 +171,10 @@ function soqlCsv(fields: readonly string[], records: readonly Record<string, unk
 /** A SOQL datetime literal (no quotes, no milliseconds). */
 const soqlTime = (iso: string) => `${iso.slice(0, 19)}Z`;
 
-/** An IN list of ids; anything that is not a Salesforce id is dropped rather than put into a query. */
+/** An IN list of ids that `ids` checked (only Salesforce ids ever reach a query). */
 const idList = (ids: readonly string[]) => `(${ids.map((id) => `'${id}'`).join(',')})`;
 
+/** The values of `field` that are Salesforce ids; anything else is dropped rather than put into a query. */
 const ids = (records: readonly Record<string, unknown>[], field: string) =>
   records.map((r) => r[field]).filter((v): v is string => typeof v === 'string' && SALESFORCE_ID.test(v));
 

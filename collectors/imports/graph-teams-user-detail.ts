@@ -12,7 +12,8 @@ const REQUIRED = [
 /**
  * Microsoft Graph getTeamsUserActivityUserDetail, both the current 33-column schema and the older
  * 12-column one: columns are read by name, and those the old schema lacks (Post/Reply Messages,
- * Meetings Attended, Is Licensed) stay NULL rather than zero. Period grain.
+ * Meetings Attended, Is Licensed) stay NULL rather than zero. Period grain, or daily for a one-day
+ * API report (the graph-reports collector's `date=`).
  */
 export const graphTeamsUserDetail: Importer = {
   kind: 'graph-teams-user-detail',

@@ -11,7 +11,8 @@ const REQUIRED = [
 
 /**
  * Microsoft Graph getYammerActivityUserDetail (Viva Engage): per-user totals over D7/D30/D90/D180,
- * so period grain, ending on the report refresh date.
+ * so period grain, ending on the report refresh date; a one-day API report (the graph-reports
+ * collector's `date=`) is daily grain on the day asked for.
  */
 export const graphYammerUserDetail: Importer = {
   kind: 'graph-yammer-user-detail',

@@ -57,7 +57,8 @@ function dayCsv(report: string, day: string, now: Date, concealed: boolean): str
 }
 
 interface FakeGraph {
-  concealed: boolean;
+  /** Days from which the tenant conceals names (an admin turned concealment on). */
+  concealedFrom: string;
   /** Answers for the next report (API) requests, before the normal one: a 429. */
   faults: Reply[];
 }
@@ -96,7 +97,7 @@ function graphHandler(state: FakeGraph, baseUrl: () => string) {
         if (mode === 'date')
           return {
             headers: { 'content-type': 'application/octet-stream' },
-            body: dayCsv(report, value, clock.now(), state.concealed),
+            body: dayCsv(report, value, clock.now(), value >= state.concealedFrom),
           };
         const file = readFileSync(new URL(REPORT_FILES[report] ?? '', exportsDir), 'utf8');
         // The D30 fixture as the D7 report: same rows, Report Period 7.
@@ -110,7 +111,7 @@ let h: SourceHarness;
 afterEach(async () => h?.close());
 
 async function open(settings: Record<string, unknown> = {}, state: Partial<FakeGraph> = {}) {
-  const fake: FakeGraph = { concealed: false, faults: [], ...state };
+  const fake: FakeGraph = { concealedFrom: '9999-12-31', faults: [], ...state };
   let url = '';
   h = await sourceHarness({
     id: 'graph-reports',
@@ -230,7 +231,10 @@ describe('collector graph-reports', () => {
   });
 
   it('refuses concealed names with the file import message and writes nothing', async () => {
-    await open({ reports: ['getYammerActivityUserDetail'], backfillDays: 2 }, { concealed: true });
+    await open(
+      { reports: ['getYammerActivityUserDetail'], backfillDays: 2 },
+      { concealedFrom: '2000-01-01' },
+    );
     const [result] = await h.run();
     expect(result?.status).toBe('error');
     expect(result?.error).toContain(CONCEALED_HELP);
@@ -242,6 +246,19 @@ describe('collector graph-reports', () => {
     const [run] = await h.store.query('SELECT status, error FROM collection_runs');
     expect(run?.status).toBe('error');
     expect(String(run?.error)).toContain('Display concealed user, group, and site names');
+  });
+
+  it('keeps the days before a concealed one, each with its bookmark, and stops there', async () => {
+    await open(
+      { reports: ['getYammerActivityUserDetail'], backfillDays: 3 },
+      { concealedFrom: '2026-04-12' },
+    );
+    const [result] = await h.run();
+    expect(result).toMatchObject({ status: 'error', rows: 16 });
+    expect((await daily('viva_engage')).map((d) => d.day)).toEqual(['2026-04-10', '2026-04-11']);
+    const [bookmark] = await h.store.query('SELECT state FROM bookmarks');
+    expect(JSON.parse(String(bookmark?.state))).toEqual({ lastDay: '2026-04-11' });
+    expect((await h.store.query('SELECT count(*)::INT AS n FROM imports'))[0]?.n).toBe(2);
   });
 
   it('waits out a 429 with Retry-After and ends with every day', async () => {
@@ -298,6 +315,8 @@ describe('collector graph-reports', () => {
   it('says which credential is wrong and which permission is missing', async () => {
     const fake = await open({ reports: ['getYammerActivityUserDetail'] });
     expect(await graphReports.check(h.source.settings as never, h.ctx)).toEqual({ ok: true });
+    // One cheap request: the redirect is enough, the report is not downloaded.
+    expect(h.server.requests.filter((r) => r.url.pathname.startsWith('/download/'))).toEqual([]);
     fake.faults.push({ status: 403, ...json({ error: { code: 'Forbidden' } }) });
     const forbidden = await graphReports.check(h.source.settings as never, h.ctx);
     expect(forbidden.ok ? '' : forbidden.reason).toMatch(
