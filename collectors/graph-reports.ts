@@ -185,6 +185,11 @@ export const graphReports: Collector<Config, ReportPartition, Bookmark> = {
     const from = bookmark
       ? addDays(bookmark.lastDay, -config.repullDays)
       : addDays(newest, 1 - config.backfillDays);
+    if (bookmark && addDays(bookmark.lastDay, 1) < oldest)
+      ctx.logger.warn(
+        { missed: `${addDays(bookmark.lastDay, 1)}..${addDays(oldest, -1)}` },
+        'Graph serves one-day reports for the last 30 days only: these days can no longer be pulled',
+      );
     for (const day of dayRange(from < oldest ? oldest : from, newest)) {
       const res = await downloadReport(config, ctx, report, `date=${day}`);
       const file: ExportFile = {
