@@ -65,11 +65,28 @@ export interface QuarantineItem {
 }
 
 /**
- * What `read` yields. The runner stores `records`, `quarantine` and `bookmark` in ONE transaction,
- * so the bookmark must describe exactly the position after these records.
+ * An export file a collector downloaded (internal adoption sources): the runner hands it to the
+ * importer of `kind` (collectors/imports), so it is parsed and stored exactly as `earshot import`
+ * would, content-hash dedup and keyed replace included.
+ */
+export interface ExportFile {
+  /** Shown in import messages and stored in imports.file_name. */
+  name: string;
+  /** An import kind (`earshot import --help`). */
+  kind: string;
+  content: Buffer;
+  /** For a report asked for one day: that day (YYYY-MM-DD); its rows are daily grain. */
+  reportDay?: string;
+}
+
+/**
+ * What `read` yields. The runner stores `records`, `files`, `quarantine` and `bookmark` in ONE
+ * transaction, so the bookmark must describe exactly the position after them.
  */
 export interface Batch<B> {
   records: MentionRecord[];
+  /** Export files to import with this batch; a file that cannot be imported fails the partition, writing nothing of the batch. */
+  files?: ExportFile[];
   quarantine?: QuarantineItem[];
   bookmark: B;
   /** Set on the last batch of a partition that ended early on an unparseable page. */
@@ -99,6 +116,8 @@ export interface Collector<C, P extends Partition, B> {
   id: string;
   /** Public origin of the API; config `baseUrl` overrides it (proxies, loopback tests). */
   defaultBaseUrl: string;
+  /** Cron schedule when the config gives none (default: every 15 minutes). */
+  defaultSchedule?: string;
   /** Validates the source's config section; errors name the field. Secrets arrive resolved. */
   configSchema: z.ZodType<C>;
   bookmarkSchema: z.ZodType<B>;

@@ -143,6 +143,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Larger bodies are refused: collected pages are attacker-controlled. */
   maxBytes?: number;
+  /** 'manual' returns a redirect as it is (list its status in `accept`), for a Location that must not get our headers. */
+  redirect?: 'follow' | 'manual';
   /** Statuses returned as they are instead of thrown (e.g. 304, or 401 for a clear message). */
   accept?: readonly number[];
   /** A 429's reset time when the source gives it some other way than headers (Naver: midnight KST). */
@@ -195,7 +197,7 @@ export async function request(
           ...(options.headers ? { headers: options.headers } : {}),
           ...(options.body !== undefined ? { body: options.body } : {}),
           signal: attemptSignal,
-          redirect: 'follow',
+          redirect: options.redirect ?? 'follow',
         });
         body = await readCapped(res, maxBytes, url);
       } catch (err) {

@@ -1,6 +1,7 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceConfig } from '../pipeline/config.js';
 import { RateLimitedError } from '../pipeline/errors.js';
-import { type BatchWrite, refreshAuthors, storeBatch } from '../pipeline/ingest.js';
+import { type BatchResult, type BatchWrite, refreshAuthors, storeBatch } from '../pipeline/ingest.js';
 import type { Logger } from '../pipeline/logger.js';
 import { redact } from '../pipeline/secrets.js';
 import { type Store, timestamptz } from '../pipeline/store.js';
@@ -8,11 +9,14 @@ import type {
   AnyCollector,
   Batch,
   CollectorContext,
+  ExportFile,
   MentionRecord,
   QuarantineItem,
   QuotaBudget,
   Targets,
 } from './contract.js';
+import { importKinds } from './imports/registry.js';
+import { type ParsedImport, parseImport, writeImport } from './imports/write.js';
 import { collectorOf } from './registry.js';
 
 /** The side effects a run uses; `serve`, the CLI and tests each pass their own. */
@@ -125,6 +129,36 @@ export async function markInterruptedRuns(store: Store, now: Date): Promise<void
 export async function loadTargets(store: Store): Promise<Targets> {
   const rows = await store.query('SELECT DISTINCT unnest(keywords) AS k FROM topics ORDER BY k');
   return { keywords: rows.map((r) => String(r.k)) };
+}
+
+/** A batch's export files, parsed per kind before any transaction: a bad file writes nothing. */
+async function parseExports(files: readonly ExportFile[], now: Date): Promise<ParsedImport[]> {
+  // In import order, so identities (Salesforce users) land before the activity they match.
+  const kinds = [...new Set(files.map((f) => f.kind))].sort(
+    (a, b) => importKinds.indexOf(a) - importKinds.indexOf(b),
+  );
+  const parsed: ParsedImport[] = [];
+  for (const kind of kinds) {
+    const ofKind = files
+      .filter((f) => f.kind === kind)
+      .map((f) => ({
+        name: f.name,
+        content: f.content,
+        ...(f.reportDay !== undefined ? { reportDay: f.reportDay } : {}),
+      }));
+    parsed.push(await parseImport({ kind, files: ofKind, now }));
+  }
+  return parsed;
+}
+
+/** Writes parsed exports in the batch's transaction; rows counts what the imports wrote (a repeated file writes none). */
+async function writeExports(conn: DuckDBConnection, imports: readonly ParsedImport[]): Promise<BatchResult> {
+  let rows = 0;
+  for (const imp of imports) {
+    const outcome = await writeImport(conn, imp);
+    for (const f of outcome.files) for (const n of Object.values(f.rows)) rows += n;
+  }
+  return { rows, newRows: rows };
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -241,6 +275,7 @@ async function collectPartition(
   const coalesceRows = deps.coalesceRows ?? 20_000;
   const coalesceMs = deps.coalesceMs ?? 1000;
   let records: MentionRecord[] = [];
+  let files: ExportFile[] = [];
   let quarantine: QuarantineItem[] = [];
   let pendingBookmark: { value: unknown } | null = null;
   /** When the oldest page not yet handed to the writer arrived (ms); no page waits longer than coalesceMs. */
@@ -263,14 +298,21 @@ async function collectPartition(
       budget: budget.drain(),
       now: deps.now(),
     };
+    const exports = files;
     records = [];
+    files = [];
     quarantine = [];
     pendingBookmark = null;
     bufferedSince = null;
     inflight = inflight.then(async () => {
       if (failed.write) return;
       try {
-        const written = await storeBatch(store, write);
+        const imports = exports.length > 0 ? await parseExports(exports, write.now) : [];
+        const written = await storeBatch(
+          store,
+          write,
+          imports.length > 0 ? (conn) => writeExports(conn, imports) : undefined,
+        );
         result.rows += written.rows;
         result.newRows += written.newRows;
         result.quarantined += write.quarantine.length;
@@ -321,6 +363,7 @@ async function collectPartition(
       next = pull();
       const batch = step.value;
       for (const r of batch.records) records.push(r);
+      if (batch.files) for (const f of batch.files) files.push(f);
       if (batch.quarantine) for (const q of batch.quarantine) quarantine.push(q);
       if (batch.total !== undefined) total = batch.total;
       pendingBookmark = { value: batch.bookmark };
@@ -330,7 +373,9 @@ async function collectPartition(
         result.error = redact(batch.failed);
       }
       const waitedEnough = Date.now() - (bufferedSince ?? Date.now()) >= coalesceMs;
-      if (records.length >= coalesceRows || batch.failed || waitedEnough) {
+      // An export file is a whole report: each is written (and its bookmark kept) as soon as it arrives.
+      const hasFiles = (batch.files?.length ?? 0) > 0;
+      if (records.length >= coalesceRows || batch.failed || waitedEnough || hasFiles) {
         // At most one write waits behind the one in flight: memory stays bounded.
         await inflight;
         deps.signal.throwIfAborted();

@@ -53,7 +53,7 @@ export const topicSchema = z.strictObject({
 /** Keys every source section may carry; the rest belongs to the collector's own schema. */
 const sourceCommonSchema = z.object({
   enabled: z.boolean().default(true),
-  schedule: cronSchedule.default('*/15 * * * *'),
+  schedule: cronSchedule.optional(),
   baseUrl: z.url({ message: 'must be an http(s) URL like "https://api.example.com"' }).optional(),
 });
 const COMMON_KEYS = ['enabled', 'schedule', 'baseUrl'];
@@ -240,7 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sources.push({
       id,
       enabled: common.data.enabled,
-      schedule: common.data.schedule,
+      schedule: common.data.schedule ?? collector.defaultSchedule ?? '*/15 * * * *',
       baseUrl: (common.data.baseUrl ?? collector.defaultBaseUrl).replace(/\/+$/, ''),
       settings: own.data,
     });

@@ -171,12 +171,19 @@ const isDuplicateKey = (err: unknown) =>
  * when a source changed it (an RSS item re-dated), the insert meets the primary key, the
  * transaction rolls back whole, and the batch is written again with the full lookup.
  */
-export async function storeBatch(store: Store, w: BatchWrite): Promise<BatchResult> {
+export async function storeBatch(
+  store: Store,
+  w: BatchWrite,
+  /** More the batch writes in its transaction, before the bookmark (imported export files); its rows count with the batch's. */
+  also?: (conn: DuckDBConnection) => Promise<BatchResult>,
+): Promise<BatchResult> {
+  const write = async (conn: DuckDBConnection, window: boolean) =>
+    writeBatch(conn, w, window, also ? await also(conn) : undefined);
   try {
-    return await store.write((conn) => writeBatch(conn, w, true));
+    return await store.write((conn) => write(conn, true));
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    return store.write((conn) => writeBatch(conn, w, false));
+    return store.write((conn) => write(conn, false));
   }
 }
 
@@ -190,6 +197,8 @@ export async function writeBatch(
   conn: DuckDBConnection,
   w: BatchWrite,
   window = false,
+  /** Rows the caller already wrote in this transaction for the batch, counted with it. */
+  extra: BatchResult = { rows: 0, newRows: 0 },
 ): Promise<BatchResult> {
   await prepareScratch(conn);
   const byId = new Map<string, MentionRecord>();
@@ -257,9 +266,9 @@ export async function writeBatch(
   );
   await conn.run(
     'UPDATE collection_runs SET rows = rows + $2, new_rows = new_rows + $3, quarantined = quarantined + $4 WHERE id = $1',
-    [w.runId, records.length, newRows, w.quarantine.length],
+    [w.runId, records.length + extra.rows, newRows + extra.newRows, w.quarantine.length],
   );
-  return { rows: records.length, newRows };
+  return { rows: records.length + extra.rows, newRows: newRows + extra.newRows };
 }
 
 /**

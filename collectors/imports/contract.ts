@@ -1,5 +1,5 @@
-import type { DuckDBDateValue } from '@duckdb/node-api';
-import { type CsvRecord, type CsvTable, ImportError, type ImportFile } from './csv.js';
+import { DuckDBDateValue } from '@duckdb/node-api';
+import { type CsvRecord, type CsvTable, ImportError, type ImportFile, parseDay } from './csv.js';
 
 export type Day = DuckDBDateValue;
 
@@ -97,6 +97,13 @@ export interface GroupPeriodRow {
   members_who_reacted: number | null;
 }
 
+/** A platform's own user id and the email it gives for it, matched to the directory on import. */
+export interface IdentityRow {
+  platform: string;
+  user_key: string;
+  email: string | null;
+}
+
 export interface CommVolumeRow {
   week_start: Day;
   employee_id: string;
@@ -115,6 +122,7 @@ export interface ParsedRows {
   threads?: Lined<ThreadRow>[];
   comm_volume_weekly?: Lined<CommVolumeRow>[];
   group_activity_period?: Lined<GroupPeriodRow>[];
+  identities?: Lined<IdentityRow>[];
 }
 
 /** What an import knows beyond the bytes: the day it runs, for exports that carry no date. */
@@ -166,11 +174,46 @@ export function refuseConcealed(table: CsvTable, column: string): void {
   if (hit) throw new ImportError(table.file, hit.line, column, CONCEALED_HELP);
 }
 
-/** The period of a Microsoft Graph usage report row: D7/D30/D90/D180 ending on the refresh date. */
-export function graphPeriod(r: CsvRecord): { period_days: number; period_end: DuckDBDateValue } {
+/**
+ * The period of a Microsoft Graph usage report row: D7/D30/D90/D180 ending on the refresh date, or
+ * the one day asked for when the file is a one-day API report (`date=`, see ImportFile.reportDay).
+ */
+export function graphPeriod(
+  file: ImportFile,
+  r: CsvRecord,
+): { period_days: number; period_end: DuckDBDateValue } {
+  if (file.reportDay !== undefined) {
+    const day = parseDay(file.reportDay);
+    if (day === null)
+      throw new ImportError(file.name, 1, null, `report day "${file.reportDay}" is not a date`);
+    return { period_days: 1, period_end: new DuckDBDateValue(day) };
+  }
   return {
     period_days: r.int('Report Period') ?? r.fail('Report Period', 'is empty; the period length is required'),
     period_end:
       r.date('Report Refresh Date') ?? r.fail('Report Refresh Date', 'is empty; the report day is required'),
+  };
+}
+
+/**
+ * Per-user Graph rows as the grain the file has: period totals, or, for a one-day API report, daily
+ * activity on that day (grains are never mixed: a one-day report is not a period of one day).
+ */
+export function graphUserRows(file: ImportFile, rows: Lined<ActivityPeriodRow>[]): ParsedRows {
+  if (file.reportDay === undefined) return { activity_period: rows };
+  return {
+    activity_daily: rows.map((r) => ({
+      line: r.line,
+      platform: r.platform,
+      activity_date: r.period_end,
+      user_key: r.user_key,
+      posts: r.posts,
+      replies: r.replies,
+      reactions: r.reactions,
+      reads: r.reads,
+      chat_messages: r.chat_messages,
+      channel_messages: r.channel_messages,
+      meetings_attended: r.meetings_attended,
+    })),
   };
 }

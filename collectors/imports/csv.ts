@@ -6,6 +6,11 @@ import { UserError } from '../../pipeline/errors.js';
 export interface ImportFile {
   name: string;
   content: Buffer;
+  /**
+   * The one day (YYYY-MM-DD, UTC) an API report was asked for (Graph `date=`): its rows are that
+   * day's, daily grain, whatever its refresh date column says. Absent for downloaded exports.
+   */
+  reportDay?: string;
 }
 
 /** A bad file: the message names the file, the line and the column, so the analyst can fix it. */

@@ -1,4 +1,4 @@
-import { graphPeriod, hasColumns, type Importer, refuseConcealed } from './contract.js';
+import { graphPeriod, graphUserRows, hasColumns, type Importer, refuseConcealed } from './contract.js';
 import { readCsv } from './csv.js';
 
 const REQUIRED = [
@@ -12,7 +12,8 @@ const REQUIRED = [
 /**
  * Microsoft Graph getTeamsUserActivityUserDetail, both the current 33-column schema and the older
  * 12-column one: columns are read by name, and those the old schema lacks (Post/Reply Messages,
- * Meetings Attended, Is Licensed) stay NULL rather than zero. Period grain.
+ * Meetings Attended, Is Licensed) stay NULL rather than zero. Period grain, or daily for a one-day
+ * API report (the graph-reports collector's `date=`).
  */
 export const graphTeamsUserDetail: Importer = {
   kind: 'graph-teams-user-detail',
@@ -22,11 +23,12 @@ export const graphTeamsUserDetail: Importer = {
     const table = readCsv(file);
     table.require(REQUIRED);
     refuseConcealed(table, 'User Principal Name');
-    return {
-      activity_period: table.records.map((r) => ({
+    return graphUserRows(
+      file,
+      table.records.map((r) => ({
         line: r.line,
         platform: 'teams',
-        ...graphPeriod(r),
+        ...graphPeriod(file, r),
         user_key: r.str('User Principal Name'),
         last_activity_date: r.date('Last Activity Date'),
         active_days: null,
@@ -44,6 +46,6 @@ export const graphTeamsUserDetail: Importer = {
         assigned_products: r.optStr('Assigned Products'),
         user_state: r.bool('Is Deleted') ? 'Deleted' : null,
       })),
-    };
+    );
   },
 };

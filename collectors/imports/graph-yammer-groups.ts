@@ -5,7 +5,8 @@ const REQUIRED = ['Report Refresh Date', 'Group Display Name', 'Posted Count', '
 
 /**
  * Microsoft Graph getYammerGroupsActivityDetail (Viva Engage groups): per-group totals over
- * D7/D30/D90/D180 ending on the report refresh date, into group_activity_period (groups are not
+ * D7/D30/D90/D180 ending on the report refresh date (a one-day API report: a 1-day period on the day
+ * asked for), into group_activity_period (groups are not
  * people). Concealment hides group names and owners alike, so either refuses the file.
  */
 export const graphYammerGroups: Importer = {
@@ -21,7 +22,7 @@ export const graphYammerGroups: Importer = {
       group_activity_period: table.records.map((r) => ({
         line: r.line,
         platform: 'viva_engage',
-        ...graphPeriod(r),
+        ...graphPeriod(file, r),
         group_name: r.str('Group Display Name'),
         group_type: r.optStr('Group Type'),
         is_deleted: r.bool('Is Deleted'),

@@ -1,4 +1,4 @@
-import { graphPeriod, hasColumns, type Importer, refuseConcealed } from './contract.js';
+import { graphPeriod, graphUserRows, hasColumns, type Importer, refuseConcealed } from './contract.js';
 import { readCsv } from './csv.js';
 
 const REQUIRED = [
@@ -11,7 +11,8 @@ const REQUIRED = [
 
 /**
  * Microsoft Graph getYammerActivityUserDetail (Viva Engage): per-user totals over D7/D30/D90/D180,
- * so period grain, ending on the report refresh date.
+ * so period grain, ending on the report refresh date; a one-day API report (the graph-reports
+ * collector's `date=`) is daily grain on the day asked for.
  */
 export const graphYammerUserDetail: Importer = {
   kind: 'graph-yammer-user-detail',
@@ -21,11 +22,12 @@ export const graphYammerUserDetail: Importer = {
     const table = readCsv(file);
     table.require(REQUIRED);
     refuseConcealed(table, 'User Principal Name');
-    return {
-      activity_period: table.records.map((r) => ({
+    return graphUserRows(
+      file,
+      table.records.map((r) => ({
         line: r.line,
         platform: 'viva_engage',
-        ...graphPeriod(r),
+        ...graphPeriod(file, r),
         user_key: r.str('User Principal Name'),
         last_activity_date: r.date('Last Activity Date'),
         active_days: null,
@@ -42,6 +44,6 @@ export const graphYammerUserDetail: Importer = {
         assigned_products: r.optStr('Assigned Products'),
         user_state: r.optStr('User State'),
       })),
-    };
+    );
   },
 };

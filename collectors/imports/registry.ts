@@ -5,6 +5,7 @@ import { canonicalInteractions } from './canonical-interactions.js';
 import { canonicalThreads } from './canonical-threads.js';
 import { chatterActivity } from './chatter-activity.js';
 import { chatterFeed } from './chatter-feed.js';
+import { chatterUsers } from './chatter-users.js';
 import type { Importer } from './contract.js';
 import { graphTeamsUserDetail } from './graph-teams-user-detail.js';
 import { graphYammerGroups } from './graph-yammer-groups.js';
@@ -31,6 +32,7 @@ export const importers: readonly Importer[] = [
   graphTeamsUserDetail,
   slackMemberAnalytics,
   vivaEngageMessages,
+  chatterUsers,
   chatterActivity,
   chatterFeed,
   slackMemberNdjson,

@@ -23,7 +23,7 @@ export interface ImportOutcome {
   unmatched: { platform: string; userKey: string; rows: number }[];
 }
 
-type Table = Exclude<keyof ParsedRows, 'employees'>;
+type Table = Exclude<keyof ParsedRows, 'employees' | 'identities'>;
 
 /** Columns of each keyed table in table order (002_adoption.sql), minus import_id which comes last. */
 const COLUMNS: Record<Table, string[]> = {
@@ -191,7 +191,10 @@ async function plan(kind: string, files: readonly ImportFile[]): Promise<Planned
       if (!importer)
         throw new UserError(`unknown import kind "${kind}"; known: auto, ${importKinds.join(', ')}`);
     }
-    planned.push({ file, importer, hash: createHash('sha256').update(file.content).digest('hex') });
+    // A one-day API report is that day's: the same bytes for another day are not a repeat.
+    const hash = createHash('sha256').update(file.content);
+    if (file.reportDay) hash.update(`\0${file.reportDay}`);
+    planned.push({ file, importer, hash: hash.digest('hex') });
   }
   // The directory first, so the activity files of the same import match it.
   return planned.sort((a, b) => importers.indexOf(a.importer) - importers.indexOf(b.importer));
@@ -295,6 +298,39 @@ async function writeEmployees(
   return rows.length;
 }
 
+/**
+ * A platform's own user ids (Salesforce 005... ids) mapped to employees through the email the
+ * platform gives for them; ids whose email no directory entry has are listed as unmatched.
+ */
+async function writeIdentities(
+  conn: DuckDBConnection,
+  rows: NonNullable<ParsedRows['identities']>,
+  origin: string,
+  file: string,
+): Promise<number> {
+  await conn.run(
+    'CREATE TEMP TABLE IF NOT EXISTS stage_identities (platform VARCHAR, user_key VARCHAR, email VARCHAR)',
+  );
+  await conn.run('DELETE FROM stage_identities');
+  await appendRows(
+    conn,
+    'stage_identities',
+    rows.map((r) => [r.platform, r.user_key.toLowerCase(), r.email?.toLowerCase() ?? null]),
+  );
+  const written = await conn.runAndReadAll(
+    `INSERT OR REPLACE INTO identity_map
+     SELECT s.platform, s.user_key, m.employee_id, $1 FROM stage_identities s
+     JOIN identity_map m ON m.platform = '*' AND m.user_key = s.email`,
+    [origin],
+  );
+  await conn.run(
+    `INSERT INTO import_unmatched SELECT s.platform, s.user_key, 1, $1 FROM stage_identities s
+     WHERE NOT EXISTS (SELECT 1 FROM identity_map m WHERE m.platform IN (s.platform, '*') AND m.user_key = s.user_key)`,
+    [file],
+  );
+  return Number(written.getRows()[0]?.[0] ?? 0);
+}
+
 async function writeTable(
   conn: DuckDBConnection,
   table: Table,
@@ -312,20 +348,25 @@ async function writeTable(
   return rows.length;
 }
 
+/** An import parsed and checked, nothing written yet: what `writeImport` puts in a transaction. */
+export interface ParsedImport {
+  files: (Planned & { rows: ParsedRows; set: Planned[] | null })[];
+  now: Date;
+}
+
 /**
- * Imports files in ONE transaction: every file's rows or none. A file whose bytes were imported
- * before is skipped; rows whose key is already stored are replaced (a later export overlapping an
- * earlier one); platform keys no employee matches are recorded in unmatched_identities.
+ * Reads and checks every file of one import, touching no database: a bad line anywhere is an
+ * ImportError here, before any transaction starts.
  */
-export async function importFiles(
-  store: Store,
-  args: { kind: string; files: readonly ImportFile[]; now: Date },
-): Promise<ImportOutcome> {
+export async function parseImport(args: {
+  kind: string;
+  files: readonly ImportFile[];
+  now: Date;
+}): Promise<ParsedImport> {
   if (args.files.length === 0) throw new UserError('no files to import');
   const planned = await plan(args.kind, args.files);
   const context = { now: args.now };
-  // Parse everything before touching the database: a bad line anywhere writes nothing.
-  const parsed: (Planned & { rows: ParsedRows; set: Planned[] | null })[] = [];
+  const parsed: ParsedImport['files'] = [];
   for (const p of planned) {
     if (p.importer.parseSet) {
       // The set is parsed once, at its first file; its other files take their share from there.
@@ -349,100 +390,115 @@ export async function importFiles(
         checkUnique(p.file.name, t, list as unknown as (Record<string, unknown> & { line: number })[]);
     }
   }
-  const today = new DuckDBDateValue(Math.floor(args.now.getTime() / 86_400_000));
-  return store.write(async (conn) => {
-    const files: FileOutcome[] = [];
-    const seenHashes = new Set<string>();
+  return { files: parsed, now: args.now };
+}
+
+/**
+ * Imports files in ONE transaction: every file's rows or none. A file whose bytes were imported
+ * before is skipped; rows whose key is already stored are replaced (a later export overlapping an
+ * earlier one); platform keys no employee matches are recorded in unmatched_identities.
+ */
+export async function importFiles(
+  store: Store,
+  args: { kind: string; files: readonly ImportFile[]; now: Date },
+): Promise<ImportOutcome> {
+  const parsed = await parseImport(args);
+  return store.write((conn) => writeImport(conn, parsed));
+}
+
+/**
+ * Writes a parsed import inside the caller's transaction (an import of its own, or a collector's
+ * batch together with its bookmark), so the caller decides what commits with it.
+ */
+export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Promise<ImportOutcome> {
+  const parsed = imp.files;
+  const today = new DuckDBDateValue(Math.floor(imp.now.getTime() / 86_400_000));
+  const files: FileOutcome[] = [];
+  const seenHashes = new Set<string>();
+  await conn.run(
+    'CREATE TEMP TABLE IF NOT EXISTS import_unmatched (platform VARCHAR, user_key VARCHAR, rows BIGINT, file VARCHAR)',
+  );
+  await conn.run('DELETE FROM import_unmatched');
+  const knownId = async (hash: string): Promise<number | undefined> => {
+    const r = await conn.runAndReadAll('SELECT id FROM imports WHERE content_hash = $1', [hash]);
+    const id = r.getRows()[0]?.[0];
+    return id === undefined ? undefined : Number(id);
+  };
+  for (const p of parsed) {
+    const previous = await knownId(p.hash);
+    let setIsNew = false;
+    // A file of a set seen before is rewritten when the set has a new file: its rows (Chatter
+    // threads) depend on the others (the comments that answer them). Keys make that a replace.
+    if (p.set && previous !== undefined)
+      for (const q of p.set) if ((await knownId(q.hash)) === undefined) setIsNew = true;
+    if ((previous !== undefined && !setIsNew) || seenHashes.has(p.hash)) {
+      files.push({ file: p.file.name, kind: p.importer.kind, rows: {}, duplicate: true });
+      continue;
+    }
+    seenHashes.add(p.hash);
+    const idReader =
+      previous === undefined ? await conn.runAndReadAll("SELECT nextval('imports_id')") : undefined;
+    const importId = previous ?? Number(idReader?.getRows()[0]?.[0]);
+    const counts: Record<string, number> = {};
+    if (p.rows.employees) counts.employees = await writeEmployees(conn, p.rows.employees, p.file.name, today);
+    if (p.rows.identities)
+      counts.identity_map = await writeIdentities(conn, p.rows.identities, p.importer.kind, p.file.name);
+    for (const t of TABLES) {
+      const list = p.rows[t] as unknown as (Record<string, unknown> & { line: number })[] | undefined;
+      if (!list) continue;
+      counts[t] = await writeTable(conn, t, list, importId);
+      for (const [user, employee] of IDENTITIES[t] ?? []) {
+        await conn.run(
+          `INSERT INTO import_unmatched SELECT platform, ${user}, count(*), $1
+           FROM stage_${t} WHERE ${employee} IS NULL AND ${user} IS NOT NULL GROUP BY ALL`,
+          [p.file.name],
+        );
+      }
+      await conn.run(`INSERT OR REPLACE INTO ${t} SELECT * FROM stage_${t}`);
+    }
+    if (previous !== undefined)
+      await conn.run('UPDATE imports SET rows = $1::JSON, imported_at = $2 WHERE id = $3', [
+        JSON.stringify(counts),
+        timestamptz(imp.now),
+        importId,
+      ]);
+    else
+      await conn.run('INSERT INTO imports VALUES ($1, $2, $3, $4, $5::JSON, $6)', [
+        importId,
+        p.file.name,
+        p.importer.kind,
+        p.hash,
+        JSON.stringify(counts),
+        timestamptz(imp.now),
+      ]);
+    files.push({ file: p.file.name, kind: p.importer.kind, rows: counts, duplicate: false });
+  }
+  // A directory (or platform identity) import may match keys that earlier imports could not.
+  if (parsed.some((p) => p.rows.employees || p.rows.identities)) {
+    for (const t of TABLES) if (IDENTITIES[t]) await resolve(conn, t, t);
+  }
+  const unmatched = (
+    await conn.runAndReadAll(
+      `SELECT platform, user_key, sum(rows)::BIGINT AS rows, last(file) AS file FROM import_unmatched
+       GROUP BY ALL ORDER BY platform, user_key`,
+    )
+  ).getRowObjectsJS();
+  for (const u of unmatched) {
     await conn.run(
-      'CREATE TEMP TABLE IF NOT EXISTS import_unmatched (platform VARCHAR, user_key VARCHAR, rows BIGINT, file VARCHAR)',
+      `INSERT INTO unmatched_identities VALUES ($1, $2, $3, $4, $4, $5)
+       ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
+         last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
+      [String(u.platform), String(u.user_key), BigInt(String(u.rows)), timestamptz(imp.now), String(u.file)],
     );
-    await conn.run('DELETE FROM import_unmatched');
-    const knownId = async (hash: string): Promise<number | undefined> => {
-      const r = await conn.runAndReadAll('SELECT id FROM imports WHERE content_hash = $1', [hash]);
-      const id = r.getRows()[0]?.[0];
-      return id === undefined ? undefined : Number(id);
-    };
-    for (const p of parsed) {
-      const previous = await knownId(p.hash);
-      let setIsNew = false;
-      // A file of a set seen before is rewritten when the set has a new file: its rows (Chatter
-      // threads) depend on the others (the comments that answer them). Keys make that a replace.
-      if (p.set && previous !== undefined)
-        for (const q of p.set) if ((await knownId(q.hash)) === undefined) setIsNew = true;
-      if ((previous !== undefined && !setIsNew) || seenHashes.has(p.hash)) {
-        files.push({ file: p.file.name, kind: p.importer.kind, rows: {}, duplicate: true });
-        continue;
-      }
-      seenHashes.add(p.hash);
-      const idReader =
-        previous === undefined ? await conn.runAndReadAll("SELECT nextval('imports_id')") : undefined;
-      const importId = previous ?? Number(idReader?.getRows()[0]?.[0]);
-      const counts: Record<string, number> = {};
-      if (p.rows.employees)
-        counts.employees = await writeEmployees(conn, p.rows.employees, p.file.name, today);
-      for (const t of TABLES) {
-        const list = p.rows[t] as unknown as (Record<string, unknown> & { line: number })[] | undefined;
-        if (!list) continue;
-        counts[t] = await writeTable(conn, t, list, importId);
-        for (const [user, employee] of IDENTITIES[t] ?? []) {
-          await conn.run(
-            `INSERT INTO import_unmatched SELECT platform, ${user}, count(*), $1
-             FROM stage_${t} WHERE ${employee} IS NULL AND ${user} IS NOT NULL GROUP BY ALL`,
-            [p.file.name],
-          );
-        }
-        await conn.run(`INSERT OR REPLACE INTO ${t} SELECT * FROM stage_${t}`);
-      }
-      if (previous !== undefined)
-        await conn.run('UPDATE imports SET rows = $1::JSON, imported_at = $2 WHERE id = $3', [
-          JSON.stringify(counts),
-          timestamptz(args.now),
-          importId,
-        ]);
-      else
-        await conn.run('INSERT INTO imports VALUES ($1, $2, $3, $4, $5::JSON, $6)', [
-          importId,
-          p.file.name,
-          p.importer.kind,
-          p.hash,
-          JSON.stringify(counts),
-          timestamptz(args.now),
-        ]);
-      files.push({ file: p.file.name, kind: p.importer.kind, rows: counts, duplicate: false });
-    }
-    // A directory import may match keys that earlier imports could not: resolve them now.
-    if (parsed.some((p) => p.rows.employees)) {
-      for (const t of TABLES) if (IDENTITIES[t]) await resolve(conn, t, t);
-    }
-    const unmatched = (
-      await conn.runAndReadAll(
-        `SELECT platform, user_key, sum(rows)::BIGINT AS rows, last(file) AS file FROM import_unmatched
-         GROUP BY ALL ORDER BY platform, user_key`,
-      )
-    ).getRowObjectsJS();
-    for (const u of unmatched) {
-      await conn.run(
-        `INSERT INTO unmatched_identities VALUES ($1, $2, $3, $4, $4, $5)
-         ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
-           last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
-        [
-          String(u.platform),
-          String(u.user_key),
-          BigInt(String(u.rows)),
-          timestamptz(args.now),
-          String(u.file),
-        ],
-      );
-    }
-    await conn.run(`DELETE FROM unmatched_identities u WHERE EXISTS (SELECT 1 FROM identity_map m
-      WHERE m.user_key = lower(u.user_key) AND m.platform IN (u.platform, '*'))`);
-    return {
-      files,
-      unmatched: unmatched.map((u) => ({
-        platform: String(u.platform),
-        userKey: String(u.user_key),
-        rows: Number(u.rows),
-      })),
-    };
-  });
+  }
+  await conn.run(`DELETE FROM unmatched_identities u WHERE EXISTS (SELECT 1 FROM identity_map m
+    WHERE m.user_key = lower(u.user_key) AND m.platform IN (u.platform, '*'))`);
+  return {
+    files,
+    unmatched: unmatched.map((u) => ({
+      platform: String(u.platform),
+      userKey: String(u.user_key),
+      rows: Number(u.rows),
+    })),
+  };
 }

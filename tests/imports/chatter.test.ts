@@ -121,4 +121,28 @@ describe('Salesforce Chatter', () => {
     const [a] = await store.query('SELECT period_end, posts, replies FROM activity_period');
     expect([isoDay(a?.period_end), a?.posts, a?.replies]).toEqual(['2026-04-15', 7, 2]);
   });
+
+  it('maps Salesforce user ids to employees from a User export, matching rows imported before', async () => {
+    await importAt(store, 'auto', [fixture(ACTIVITY)]);
+    const users = textFile(
+      'User.csv',
+      'Id,Email,Username\n0050000000000001,User01@Example.com,u1.prod\n0050000000000002,user02@example.com,u2.prod\n005000000000NOPE,bot@example.org,bot\n',
+    );
+    const outcome = await importAt(store, 'auto', [users]);
+    expect(outcome.files[0]).toMatchObject({ kind: 'chatter-users', rows: { identity_map: 2 } });
+    expect(outcome.unmatched).toEqual([{ platform: 'chatter', userKey: '005000000000nope', rows: 1 }]);
+    const rows = await store.query('SELECT user_key, employee_id FROM activity_period ORDER BY 1');
+    expect(rows.map((r) => [r.user_key, r.employee_id])).toEqual([
+      ['0050000000000001', 'E001'],
+      ['0050000000000002', 'E002'],
+      ['0050000000000005', null],
+    ]);
+    const dup = textFile(
+      'User.csv',
+      'Id,Email,Username\n0050000000000001,a@example.com,a\n0050000000000001,b@example.com,b\n',
+    );
+    await expect(importAt(store, 'chatter-users', [dup])).rejects.toThrow(
+      'User.csv:3 column "Id": "0050000000000001" is also on line 2',
+    );
+  });
 });
