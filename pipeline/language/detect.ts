@@ -16,9 +16,16 @@ import { eld } from 'eld/medium';
 export type Lang = 'ko' | 'en' | 'ja' | 'zh' | 'other';
 export const LANGS: readonly Lang[] = ['ko', 'en', 'ja', 'zh', 'other'];
 
-/** URLs, @handles, the # of hashtags, emoji and their modifiers: no language evidence, and noise for n-grams. */
-const NOISE =
-  /(?:https?:\/\/|www\.)\S+|[@＠][\p{L}\p{N}_.]+|[#＃]|[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}]|\u200d|\ufe0f/gu;
+/** URLs, @handles and the # of hashtags: no language evidence, and their Latin letters would outweigh the text's. */
+const LINKS = /(?:https?:\/\/|www\.)\S+|[@＠][\p{L}\p{N}_.]+|[#＃]/gu;
+/** Cheap test for LINKS, so most texts skip the replace. */
+const MAY_LINK = /[@#＠＃]|:\/\/|www\./;
+/** Emoji and their modifiers and joiners: not counted as letters, but noise to the n-gram library. */
+const EMOJI = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}]|\u200d|\ufe0f/gu;
+
+function stripLinks(text: string): string {
+  return MAY_LINK.test(text) ? text.replace(LINKS, ' ') : text;
+}
 
 /** One CJK character carries about as much as two Latin letters; weighing them so keeps "삼성 Galaxy S25 출시" Korean. */
 const CJK_WEIGHT = 2;
@@ -74,18 +81,21 @@ const ENGLISH = new Set(
   ).split(' '),
 );
 
-/** Frequent function words of the other Latin-script languages (de fr es it pt nl id tr pl vi sv...), none English. */
+/**
+ * Frequent function words of the other Latin-script languages (de fr es it pt nl id tr pl vi sv...),
+ * none English; one-letter ones (pt o, es y, pl w z) left out: English tweets use them as letters.
+ */
 const NOT_ENGLISH = new Set(
   (
     'der die das und ist nicht ich ein eine zu mit sich auf für es den dem sie wir auch sind noch ' +
     'le la les des et est une un du pour pas que qui dans ce avec sur je vous il nous mais très ' +
-    'el los las del y es en por con para una se lo su muy pero como más esto está ' +
-    'o os um não de da em é mas uma você isso ' +
+    'el los las del es en por con para una se lo su muy pero como más esto está ' +
+    'os um não de da em é mas uma você isso ' +
     'il di che è sono della gli questo anche ' +
     'het een niet dat te voor zijn ik je maar ook wat ' +
     'yang di ini itu dengan untuk tidak dari ada saya bisa ' +
     've bir bu da için ile çok ne ama gibi ' +
-    'w nie na się z jest że jak ' +
+    'nie na się jest że jak ' +
     'và của là có không những được cho với các ' +
     'och att som på av för med har inte jag'
   ).split(' '),
@@ -105,8 +115,20 @@ function englishByWords(text: string): boolean {
   return en >= 2 && other === 0;
 }
 
+/**
+ * The library is ~100x slower than the rest; reposts and copies repeat the same text, so its
+ * answers are kept for the most recent texts (the whole map dropped when full: no LRU bookkeeping).
+ */
+const LIBRARY_MEMO = new Map<string, string>();
+const LIBRARY_MEMO_SIZE = 10_000;
+
 function fromLibrary(text: string): string {
-  return eld.detect(text).language;
+  const known = LIBRARY_MEMO.get(text);
+  if (known !== undefined) return known;
+  const lang = eld.detect(text.replace(EMOJI, ' ')).language;
+  if (LIBRARY_MEMO.size >= LIBRARY_MEMO_SIZE) LIBRARY_MEMO.clear();
+  LIBRARY_MEMO.set(text, lang);
+  return lang;
 }
 
 /** Weighted letter counts by the script that decides between our languages. */
@@ -143,7 +165,7 @@ function detectClean(clean: string, s: Scripts): Lang {
 }
 
 export function detectLanguage(text: string): Lang {
-  const clean = text.replace(NOISE, ' ');
+  const clean = stripLinks(text);
   return detectClean(clean, countScripts(clean));
 }
 
@@ -201,7 +223,7 @@ export function resolveLanguage(
   platformTag: string | null | undefined,
   text: string,
 ): { lang: Lang; origin: 'platform' | 'detected' } {
-  const clean = text.replace(NOISE, ' ');
+  const clean = stripLinks(text);
   const scripts = countScripts(clean);
   const tagged = languageOfTag(platformTag);
   if (tagged !== null && !contradicts(tagged, scripts)) return { lang: tagged, origin: 'platform' };
