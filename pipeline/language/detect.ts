@@ -11,7 +11,9 @@
  * Romanised Korean, Japanese or Chinese counts as other: ko/ja/zh mean the language in its own
  * script, which is what the per-language models downstream read.
  */
-import { eld } from 'eld/medium';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { eld as Eld } from 'eld/medium';
 
 export type Lang = 'ko' | 'en' | 'ja' | 'zh' | 'other';
 export const LANGS: readonly Lang[] = ['ko', 'en', 'ja', 'zh', 'other'];
@@ -122,10 +124,25 @@ function englishByWords(text: string): boolean {
 const LIBRARY_MEMO = new Map<string, string>();
 const LIBRARY_MEMO_SIZE = 10_000;
 
+let library: typeof Eld | undefined;
+
+/**
+ * eld's medium n-gram tables take about a second and 200 MB to load, so they load when a text
+ * first needs them: a process that only sees Hangul, kana or plainly English text never does.
+ * require() of an ES module is synchronous (Node >= 20.19), which keeps detectLanguage synchronous.
+ */
+function loadLibrary(): typeof Eld {
+  if (!library) {
+    const require = createRequire(import.meta.url);
+    library = (require(fileURLToPath(import.meta.resolve('eld/medium'))) as { eld: typeof Eld }).eld;
+  }
+  return library;
+}
+
 function fromLibrary(text: string): string {
   const known = LIBRARY_MEMO.get(text);
   if (known !== undefined) return known;
-  const lang = eld.detect(text.replace(EMOJI, ' ')).language;
+  const lang = loadLibrary().detect(text.replace(EMOJI, ' ')).language;
   if (LIBRARY_MEMO.size >= LIBRARY_MEMO_SIZE) LIBRARY_MEMO.clear();
   LIBRARY_MEMO.set(text, lang);
   return lang;
