@@ -105,8 +105,11 @@ const NOT_ENGLISH = new Set(
 
 const WORD = /[\p{L}']+/gu;
 
-/** Enough English-only words and no word of another language: English without asking the library. */
-function englishByWords(text: string): boolean {
+/**
+ * What the common words say about Latin text: 'en' with enough English-only words and none of
+ * another language's, 'other' with the reverse, null when they do not settle it.
+ */
+function latinByWords(text: string, accented: boolean): Lang | null {
   let en = 0;
   let other = 0;
   for (const m of text.toLowerCase().matchAll(WORD)) {
@@ -114,7 +117,20 @@ function englishByWords(text: string): boolean {
     if (ENGLISH.has(word)) en++;
     else if (NOT_ENGLISH.has(word)) other++;
   }
-  return en >= 2 && other === 0;
+  if (en >= 2 && other === 0 && !accented) return 'en';
+  if (other >= 2 && en === 0) return 'other';
+  return null;
+}
+
+/**
+ * Frequent Chinese characters that modern Japanese does not write (这們吗呢你很...): with no kana
+ * beside them, the text is Chinese. Characters both write (会, 点, 国, 個, 還, 給, 誰) are left out.
+ */
+const CHINESE_ONLY = new Set('这這们們个吗嗎呢吧么麼沒还说說让讓给谁你她很'.split(''));
+
+function hasChineseOnly(text: string): boolean {
+  for (const c of text) if (CHINESE_ONLY.has(c)) return true;
+  return false;
 }
 
 /**
@@ -166,11 +182,13 @@ function detectClean(clean: string, s: Scripts): Lang {
   if (cjk >= w.latin) {
     if (s.hangul >= s.kana + s.han) return 'ko';
     if (s.kana * 5 >= s.han) return 'ja';
+    if (s.kana === 0 && s.hangul === 0 && hasChineseOnly(clean)) return 'zh';
     const lang = fromLibrary(clean);
     if (lang === 'ja' || lang === 'zh' || lang === 'ko') return lang;
     return s.kana > 0 ? 'ja' : s.hangul > 0 ? 'ko' : 'zh';
   }
-  if (s.accented === 0 && englishByWords(clean)) return 'en';
+  const byWords = latinByWords(clean, s.accented > 0);
+  if (byWords !== null) return byWords;
   const lang = fromLibrary(clean);
   // Mostly Latin with some Hangul/kana/Han ("Caps Lock を追加"): the library may call it ours,
   // but only if the text does contain that language's script; romanised text is other.
