@@ -155,9 +155,20 @@ function loadLibrary(): typeof Eld {
   return library;
 }
 
+const libraryUse = { calls: 0, memoHits: 0 };
+
+/** How many texts needed the library since the process started, and how many of those the memo answered. */
+export function libraryStats(): Readonly<typeof libraryUse> {
+  return { ...libraryUse };
+}
+
 function fromLibrary(text: string): string {
+  libraryUse.calls++;
   const known = LIBRARY_MEMO.get(text);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    libraryUse.memoHits++;
+    return known;
+  }
   const lang = loadLibrary().detect(text.replace(EMOJI, ' ')).language;
   if (LIBRARY_MEMO.size >= LIBRARY_MEMO_SIZE) LIBRARY_MEMO.clear();
   LIBRARY_MEMO.set(text, lang);

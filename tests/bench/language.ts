@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { detectLanguage, LANGS, type Lang } from '../../pipeline/language/detect.js';
+import { detectLanguage, LANGS, type Lang, libraryStats } from '../../pipeline/language/detect.js';
 
 interface Sample {
   label: Lang;
@@ -149,10 +149,13 @@ async function measure(candidate: Candidate, samples: Sample[]) {
   for (const label of LANGS)
     for (const s of samples.filter((x) => x.label === label).slice(0, 40)) await candidate.detect(s.text);
   // Timed per label (the samples are grouped by label) so the rate of each kind of text shows.
+  const viaLibrary = new Map<Lang, number>();
   for (const label of LANGS) {
+    const calls = libraryStats().calls;
     const start = process.hrtime.bigint();
     for (const s of samples) if (s.label === label) answers.push(await candidate.detect(s.text));
     seconds.set(label, Number(process.hrtime.bigint() - start) / 1e9);
+    viaLibrary.set(label, libraryStats().calls - calls);
   }
   samples.forEach((s, i) => {
     const row = confusion.get(s.label) as Map<Lang, number>;
@@ -163,7 +166,10 @@ async function measure(candidate: Candidate, samples: Sample[]) {
   const rates = LANGS.map((l) =>
     Math.round(samples.filter((s) => s.label === l).length / (seconds.get(l) ?? 1)),
   );
-  return { confusion, rate: samples.length / total, rates, answers };
+  const libraryShare = LANGS.map((l) =>
+    pct(viaLibrary.get(l) ?? 0, samples.filter((s) => s.label === l).length),
+  );
+  return { confusion, rate: samples.length / total, rates, libraryShare, answers };
 }
 
 const pct = (n: number, d: number) => (d ? ((100 * n) / d).toFixed(1) : '-');
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
   console.log(`|---|${LANGS.map(() => '---|').join('')}---|---|---|---|`);
   const tables: string[] = [];
   for (const c of all) {
-    const { confusion, rate, rates, answers } = await measure(c, samples);
+    const { confusion, rate, rates, libraryShare, answers } = await measure(c, samples);
     const acc = LANGS.map((l) => {
       const row = confusion.get(l) as Map<Lang, number>;
       const total = [...row.values()].reduce((a, b) => a + b, 0);
@@ -204,6 +210,9 @@ async function main(): Promise<void> {
     );
     const lines = [
       `\n${c.name}: texts/s by true label ${LANGS.map((l, i) => `${l} ${rates[i]?.toLocaleString('en')}`).join(', ')}`,
+      ...(c.pkg === null
+        ? [`% of texts that needed the library: ${LANGS.map((l, i) => `${l} ${libraryShare[i]}`).join(', ')}`]
+        : []),
       'rows = truth, columns = detected',
       `| | ${LANGS.join(' | ')} |`,
     ];
