@@ -4,12 +4,14 @@
  * Cheap evidence decides first, the library (eld, an n-gram detector) only what it cannot:
  * - a script only one of our languages writes decides it: Hangul-dominant text is Korean, Han
  *   text with kana is Japanese, text mostly in another script (Cyrillic, Arabic, Thai...) is other;
- * - Latin text with several English-only function words and none of another language's, and no
- *   accented letters, is English;
- * - everything else (Latin text without that evidence, Han text without kana) goes to eld, which
- *   tells English from the other Latin languages and Chinese from kanji-only Japanese.
+ * - kana-less Han text with a character modern Japanese does not write (这, 們, 吗, 你...) is Chinese;
+ * - Latin text with English-only function words and none of another language's (and no accented
+ *   letters) is English; with the other languages' function words and no English ones, other;
+ * - everything else (Latin text without that evidence, other Han text) goes to eld, which tells
+ *   English from the other Latin languages and Chinese from kanji-only Japanese.
  * Romanised Korean, Japanese or Chinese counts as other: ko/ja/zh mean the language in its own
- * script, which is what the per-language models downstream read.
+ * script, which is what the per-language models downstream read. Text with no letters left after
+ * URLs, handles and emoji are removed is other.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
