@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { UserError } from '../pipeline/errors.js';
 import type { Logger } from '../pipeline/logger.js';
+import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js';
 import { redact } from '../pipeline/secrets.js';
 import { remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { statusPage } from './pages.js';
@@ -60,6 +61,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/api/status', requireLocalToken(deps.getLocalToken), async (_req, res) => {
     res.json({ sources: await status(services) });
+  });
+
+  // Mention charts, read from the rollups; local token until sign-in exists.
+  app.get('/api/mentions/:chart', requireLocalToken(deps.getLocalToken), async (req, res) => {
+    const chart = req.params.chart as keyof typeof mentionCharts;
+    if (!Object.hasOwn(mentionCharts, chart)) throw new UserError(`unknown chart ${req.params.chart}`, 404);
+    const query = parseMetricQuery(req.query as Record<string, unknown>, services.now());
+    res.json(await mentionCharts[chart](services.store, services.config.timezone, query));
   });
 
   // Every CLI verb that touches the database comes here while the server owns the file. The answer

@@ -2,7 +2,6 @@
  * The two keys that recognise one article reached through several sources (DESIGN.md section 5):
  * its canonical URL, and a signature of its normalised title (or, without a title, of its text).
  */
-import { createHash } from 'node:crypto';
 import { fold, tokenize } from '../topics/text.js';
 
 // Query parameters that only say how a reader arrived, never which page it is.
@@ -42,16 +41,33 @@ const PUBLISHER_SUFFIX = /\s+[-–—|]\s+[^-–—|]{1,60}$/;
 // Bracketed desk tags ("[단독]", "[속보]", "(LEAD)") vary between copies of one story.
 const DESK_TAG = /^\s*(?:\[[^\]]{1,12}\]|\([^)]{1,12}\)|【[^】]{1,12}】)\s*/;
 
+/** A title as copies of one story share it: without desk tag and publisher suffix. */
+export function headline(title: string): string {
+  return title.replace(DESK_TAG, '').replace(PUBLISHER_SUFFIX, '');
+}
+
 /**
- * A short hash of the folded words of the title (publisher suffix and desk tag removed), or of
- * the first words of the text when there is no title; null when there are too few words.
+ * A 64-bit hash (two FNV-1a rounds, hex) of the first words of a headline or text, already folded
+ * and split; null when there are too few words to tell one story from another.
  */
-export function textSignature(title: string | null, text: string): string | null {
-  const basis = title?.trim() ? title.replace(DESK_TAG, '').replace(PUBLISHER_SUFFIX, '') : text;
-  const tokens = tokenize(fold(basis));
+export function signature(tokens: readonly string[]): string | null {
   if (tokens.length < MIN_SIGNATURE_TOKENS) return null;
-  return createHash('sha1')
-    .update(tokens.slice(0, SIGNATURE_TOKENS).join(' '))
-    .digest('base64url')
-    .slice(0, 16);
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ tokens.length;
+  const n = Math.min(tokens.length, SIGNATURE_TOKENS);
+  for (let t = 0; t < n; t++) {
+    const token = tokens[t] as string;
+    for (let i = 0; i <= token.length; i++) {
+      // The separator (code 32 after each word) keeps "ab c" apart from "a bc".
+      const c = i < token.length ? token.charCodeAt(i) : 32;
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The signature of a mention: of its headline when it has a title, else of its text. */
+export function textSignature(title: string | null, text: string): string | null {
+  return signature(tokenize(fold(title?.trim() ? headline(title) : text)));
 }

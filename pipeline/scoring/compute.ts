@@ -5,7 +5,8 @@
  */
 import { resolveLanguage } from '../language/detect.js';
 import type { SentimentModels } from '../sentiment/index.js';
-import { canonicalUrl, textSignature } from './canonical.js';
+import { fold, tokenize } from '../topics/text.js';
+import { canonicalUrl, headline, signature } from './canonical.js';
 import { termsOf } from './terms.js';
 
 /** A batch of mentions as columns (what the scoring query reads). */
@@ -53,8 +54,11 @@ export function computeScores(models: SentimentModels, input: ScoreInput): Score
     out.score[i] = sentiment.score;
     out.model[i] = sentiment.model;
     out.canonicalUrl[i] = canonicalUrl(input.url[i] ?? null);
-    out.textSig[i] = textSignature(title, text);
-    out.terms[i] = termsOf(title, text).join(' ');
+    // Folded and split once for the index terms and the signature, the costly part.
+    const tokens = tokenize(fold(text));
+    const titleTokens = title ? tokenize(fold(title)) : [];
+    out.textSig[i] = signature(title?.trim() ? tokenize(fold(headline(title))) : tokens);
+    out.terms[i] = termsOf(titleTokens.length > 0 ? [...titleTokens, ...tokens] : tokens).join(' ');
   }
   return out;
 }

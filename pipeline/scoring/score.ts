@@ -297,6 +297,7 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
     const size = deps.batchSize ?? DEFAULT_BATCH;
     const pool = ScoringPool.open(models, deps.threads ?? Math.max(0, availableParallelism() - 1), !injected);
     try {
+      const started = performance.now();
       let scored = 0;
       let copies = 0;
       let rescored = 0;
@@ -311,6 +312,7 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
         const out = await pool.compute(b.input);
         copies += await store.write((conn) => writeScores(conn, tz, b, out, timestamptz(deps.now())));
         scored += b.source.length;
+        deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
       }
       if (through !== null) {
         await store.write((conn) =>
@@ -341,10 +343,16 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
           'mentions scored by an older sentiment model; run `earshot score --rescore`',
         );
       }
+      const scoredMs = performance.now() - started;
       const tags = await tagNewMentions(store);
+      const taggedMs = performance.now() - started - scoredMs;
       const rollups = await refreshRollups(store, tz);
+      const rollupMs = performance.now() - started - scoredMs - taggedMs;
       const result = { scored, copies, rescored, outdated, tagged: tags.tagged, rollups };
-      deps.logger.info({ ...result, threads: pool.threads }, 'scored mentions');
+      deps.logger.info(
+        { ...result, threads: pool.threads, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
+        'scored mentions',
+      );
       return result;
     } finally {
       await pool.close();

@@ -66,12 +66,17 @@ export function termOf(token: string): string | null {
   return token;
 }
 
-/** Distinct index terms of a mention's title and text. */
-export function termsOf(title: string | null, text: string): string[] {
+/** Distinct index terms of folded, split text (tokenize(fold(text))). */
+export function termsOf(tokens: readonly string[]): string[] {
   const out = new Set<string>();
-  for (const token of tokenize(fold(title ? `${title}\n${text}` : text))) {
+  for (const token of tokens) {
     const term = termOf(token);
     if (term !== null) out.add(term);
   }
   return [...out];
+}
+
+/** Distinct index terms of a text, e.g. a search query. */
+export function textTerms(text: string): string[] {
+  return termsOf(tokenize(fold(text)));
 }
