@@ -1,12 +1,12 @@
 import type { MentionRecord } from '../../collectors/contract.js';
-import { storeBatch } from '../../pipeline/ingest.js';
+import { refreshAuthors, storeBatch } from '../../pipeline/ingest.js';
 import { silentLogger } from '../../pipeline/logger.js';
 import type { ScoringDeps } from '../../pipeline/scoring/score.js';
 import type { Store } from '../../pipeline/store.js';
 
 /** Stores mentions as one collector batch of `source` would, collected at `now`. */
-export function collect(store: Store, source: string, records: MentionRecord[], now: Date) {
-  return storeBatch(store, {
+export async function collect(store: Store, source: string, records: MentionRecord[], now: Date) {
+  const result = await storeBatch(store, {
     source,
     partition: 'test',
     runId: 0,
@@ -16,6 +16,9 @@ export function collect(store: Store, source: string, records: MentionRecord[], 
     budget: new Map(),
     now,
   });
+  // As the runner does after a run: opinion leaders show authors' handles from this table.
+  await store.write((conn) => refreshAuthors(conn, source));
+  return result;
 }
 
 /** Adds or replaces a topic the way the topic editor stores it. */
