@@ -11,13 +11,15 @@ import { mentionRecord } from '../helpers/mention.js';
 import { addTopic, collect, scoringDeps } from '../scoring/helpers.js';
 
 /** Labels by marker words, so the golden numbers do not move when the shipped models change. */
-function markerModel(id: string): SentimentModel {
+function markerModel(id: string, invert: boolean): SentimentModel {
   return {
     id,
     score(text: string): Sentiment {
       const t = text.toLowerCase();
-      const pos = /\bgood\b|좋아/.test(t);
-      const neg = /\bbad\b|별로/.test(t);
+      const good = /\bgood\b|좋아/.test(t);
+      const bad = /\bbad\b|별로/.test(t);
+      const pos = invert ? bad : good;
+      const neg = invert ? good : bad;
       if (pos === neg) return { label: 'neutral', score: 0, model: id };
       return pos
         ? { label: 'positive', score: 0.8, model: id }
@@ -26,9 +28,10 @@ function markerModel(id: string): SentimentModel {
   };
 }
 
+/** Version 2 reads the markers the other way round, so a re-score visibly changes labels. */
 export function markerModels(version = 1): SentimentModels {
-  const en = markerModel(`en-marker@${version}`);
-  const ko = markerModel(`ko-marker@${version}`);
+  const en = markerModel(`en-marker@${version}`, version === 2);
+  const ko = markerModel(`ko-marker@${version}`, version === 2);
   return { en, ko, forLanguage: (lang) => (lang === 'ko' ? ko : en) };
 }
 
