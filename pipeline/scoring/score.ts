@@ -47,7 +47,7 @@ export interface ScoreResult {
   rollups: RollupResult;
 }
 
-const DEFAULT_BATCH = 50_000;
+const DEFAULT_BATCH = 20_000;
 // See REREAD_SLACK in pipeline/topics/tag.ts: batches can commit with a collected_at just below
 // a watermark; the anti-join on mention_scores makes re-reading them harmless.
 const SLACK = "INTERVAL '10 minutes'";
