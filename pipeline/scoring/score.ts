@@ -18,7 +18,7 @@ import { plainRows, type Store, timestamptz } from '../store.js';
 import { tagNewMentions } from '../topics/tag.js';
 import type { ScoreInput, ScoreOutput } from './compute.js';
 import { ScoringPool } from './pool.js';
-import { type RollupResult, refreshRollups } from './rollups.js';
+import { localHour, type RollupResult, refreshRollups } from './rollups.js';
 
 export interface ScoringDeps {
   store: Store;
@@ -135,8 +135,9 @@ async function markDirty(conn: DuckDBConnection, tz: string, b: Batch, terms?: s
   );
   await conn.run(
     `INSERT OR IGNORE INTO rollup_dirty
-     SELECT DISTINCT timezone($1, date_trunc('hour', timezone($1, created_at))) FROM score_batch`,
-    [tz],
+     SELECT DISTINCT ${localHour('quarter')} FROM (
+       SELECT DISTINCT time_bucket(INTERVAL '15 minutes', created_at) AS quarter FROM score_batch)`,
+    { tz },
   );
 }
 
