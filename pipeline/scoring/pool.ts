@@ -30,32 +30,33 @@ function concat(parts: ScoreOutput[]): ScoreOutput {
 }
 
 export class ScoringPool {
-  private constructor(
-    private readonly models: SentimentModels,
-    private readonly workers: Worker[],
-  ) {}
+  private readonly workers: Worker[] = [];
+  private readonly threads: number;
 
   /**
-   * `threads` extra threads beside the main one. The workers load the shipped models themselves,
-   * so they only run when `models` are those shipped ones (`shipped`); and only from the built
-   * JavaScript (under the TypeScript test runner the worker file does not exist).
+   * Up to `threads` extra threads beside the main one, started with the first large batch (the
+   * small rounds after each collection never pay for them). The workers load the shipped models
+   * themselves, so they only run when `models` are those shipped ones (`shipped`), and only from
+   * the built JavaScript (under the TypeScript test runner the worker file does not exist).
    */
-  static open(models: SentimentModels, threads: number, shipped: boolean, modelDir?: string): ScoringPool {
-    const workers: Worker[] = [];
-    if (shipped && threads > 0 && existsSync(workerFile)) {
-      for (let i = 0; i < threads; i++) workers.push(new Worker(workerFile, { workerData: { modelDir } }));
-    }
-    return new ScoringPool(models, workers);
+  constructor(
+    private readonly models: SentimentModels,
+    threads: number,
+    shipped: boolean,
+  ) {
+    this.threads = shipped && existsSync(workerFile) ? threads : 0;
   }
 
-  get threads(): number {
+  /** Worker threads started so far. */
+  get started(): number {
     return this.workers.length;
   }
 
   /** Scores in input order; the main thread takes one share while the workers take the others. */
   async compute(input: ScoreInput): Promise<ScoreOutput> {
     const n = input.text.length;
-    if (this.workers.length === 0 || n < POOL_MIN_BATCH) return computeScores(this.models, input);
+    if (this.threads === 0 || n < POOL_MIN_BATCH) return computeScores(this.models, input);
+    while (this.workers.length < this.threads) this.workers.push(new Worker(workerFile));
     const shares = this.workers.length + 1;
     const size = Math.ceil(n / shares);
     const pending = this.workers.map(

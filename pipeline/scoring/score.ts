@@ -296,7 +296,7 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
     shipped ??= injected ? undefined : loadSentimentModels();
     const models = deps.models ?? (shipped as SentimentModels);
     const size = deps.batchSize ?? DEFAULT_BATCH;
-    const pool = ScoringPool.open(models, deps.threads ?? Math.max(0, availableParallelism() - 1), !injected);
+    const pool = new ScoringPool(models, deps.threads ?? Math.max(0, availableParallelism() - 1), !injected);
     try {
       const started = performance.now();
       let scored = 0;
@@ -351,7 +351,7 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
       const rollupMs = performance.now() - started - scoredMs - taggedMs;
       const result = { scored, copies, rescored, outdated, tagged: tags.tagged, rollups };
       deps.logger.info(
-        { ...result, threads: pool.threads, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
+        { ...result, threads: pool.started, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
         'scored mentions',
       );
       return result;
