@@ -78,16 +78,16 @@ describe('SIGKILL during scoring', () => {
       const exited = new Promise<NodeJS.Signals | null>((resolve) =>
         child.on('exit', (_c, sig) => resolve(sig)),
       );
-      // Right after a batch commits, or a little later (inside the next batch, the tags or the rollups).
-      const delay = kills === 0 ? 0 : 300;
-      let timer: NodeJS.Timeout | undefined;
+      // Right after a batch commits: the first kill lands in the second batch, the second (with
+      // one batch left) between the scores and the tags and rollups.
+      let sent = false;
       child.stderr?.on('data', (d: Buffer) => {
-        if (timer === undefined && d.toString().includes('scored batch')) {
-          timer = setTimeout(() => child.kill('SIGKILL'), delay);
+        if (!sent && d.toString().includes('scored batch')) {
+          sent = true;
+          child.kill('SIGKILL');
         }
       });
       if ((await exited) === 'SIGKILL') kills++;
-      clearTimeout(timer);
     }
     expect(kills).toBe(KILLS);
 
