@@ -7,6 +7,7 @@ import {
   type ProgressEvent,
   type RunnerDeps,
 } from '../collectors/runner.js';
+import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
@@ -139,6 +140,13 @@ export async function collect(
     await score(svc, {});
   } catch (err) {
     svc.logger.error({ err: errorMessage(err) }, 'scoring new mentions failed');
+  }
+  // Spikes, negative surges and failure streaks, judged on the fresh rollups and this run's results;
+  // delivery is the outbox loop's job (serve), so a slow webhook never holds up a collection.
+  try {
+    await runAlerts(svc);
+  } catch (err) {
+    svc.logger.error({ err: errorMessage(err) }, 'alert detection failed');
   }
   return results.flat();
 }

@@ -5,11 +5,14 @@ import { type SourceHarness, sourceHarness } from '../helpers/runner.js';
 
 let h: SourceHarness;
 let svc: Services;
+/** The fake Hacker News answers 500 while this is set. */
+let down = false;
 beforeEach(async () => {
+  down = false;
   h = await sourceHarness({
     id: 'hackernews',
     start: new Date('2016-12-09T00:00:00Z'),
-    handler: () => hnSearch(hnFixture.hits),
+    handler: () => (req) => (down ? { status: 500 } : hnSearch(hnFixture.hits)(req)),
     settings: () => ({ hitsPerPage: 1 }),
     keywords: ['acme'],
   });
@@ -48,5 +51,17 @@ describe('collect', () => {
     );
     expect(r?.n).toBe(m?.n);
     expect(h.mem.lines.some((l) => l.includes('scored mentions'))).toBe(true);
+  });
+});
+
+describe('collect and alerts', () => {
+  it('raises one collection-failure alert after three failed runs in a row, not a second on the fourth', async () => {
+    down = true;
+    for (let run = 1; run <= 4; run++) {
+      const [result] = await collect(svc, { source: 'hackernews' });
+      expect(result?.status).toBe('error');
+      const alerts = await h.store.query("SELECT source FROM alerts WHERE kind = 'collection_failure'");
+      expect(alerts.length).toBe(run < 3 ? 0 : 1);
+    }
   });
 });
