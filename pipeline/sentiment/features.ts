@@ -29,7 +29,7 @@ export const schemes = {
 
 /** Longer texts are scored on their first 4,096 UTF-16 units: the features of a post live there. */
 export const MAX_SCAN = 4096;
-const RING = 8; // > charMax
+const RING = 16; // > charMax + a URL's scheme (see the rollback in scan)
 
 const SEED = 0x811c9dc5 | 0;
 const mix = (h: number, c: number): number => Math.imul(h ^ c, 0x01000193);
@@ -152,7 +152,11 @@ function fold(cp: number): number {
   if (cp >= 0x41 && cp <= 0x5a) return cp + 32;
   if (cp < 0x80) return cp;
   if (cp >= 0xff01 && cp <= 0xff5e) return fold(cp - 0xfee0);
-  if ((cp >= 0xc0 && cp <= 0xde && cp !== 0xd7) || (cp >= 0x391 && cp <= 0x3a9) || (cp >= 0x410 && cp <= 0x42f))
+  if (
+    (cp >= 0xc0 && cp <= 0xde && cp !== 0xd7) ||
+    (cp >= 0x391 && cp <= 0x3a9) ||
+    (cp >= 0x410 && cp <= 0x42f)
+  )
     return cp + 32;
   if (cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0x1f3fb && cp <= 0x1f3ff) || cp === 0xfeff)
     return -1;
@@ -171,24 +175,45 @@ const isClause = (cp: number) =>
 
 const HTTP = tokenHash('http');
 const HTTPS = tokenHash('https');
-const WWW = tokenHash('www');
+const WWW = tokenHash('ww'); // as read: runs are cut to two
 
 function bin(sum: number): number {
   return sum <= 0 ? 0 : sum <= 1 ? 1 : sum <= 2 ? 2 : sum <= 3 ? 3 : sum <= 5 ? 4 : sum <= 8 ? 5 : 6;
 }
 
 /**
- * One scanner per model (not thread-safe: it reuses its buffer). `scan` returns how many feature
- * indices it wrote to `indices`; they may repeat (a repeated word counts twice).
+ * One scanner per model (not re-entrant: it reuses its buffer and keeps its state in fields, so a
+ * scan allocates nothing). `scan` returns how many feature indices it wrote to `indices`; they may
+ * repeat (a repeated word counts twice).
  */
 export class FeatureScanner {
   readonly indices = new Int32Array(MAX_SCAN * 8 + 64);
-  /** Lexicon hits in the last scan (0 when none): callers use it to tell "no signal". */
+  /** Lexicon hits in the last scan (0 when none). */
   lexiconHits = 0;
   private readonly mask: number;
+  private readonly charMin: number;
+  private readonly charMax: number;
+  private readonly charSpaces: boolean;
+  private readonly substring: boolean;
   private readonly ring = new Int32Array(RING);
   private n = 0;
   private pos = 0;
+  // Scan state. The token being read is a word, a jamo run (ㅋㅋ, ㅠㅠ), a punctuation run or an emoji.
+  private kind = SPACE;
+  private tok = SEED;
+  private tokLen = 0;
+  private lastCp = 0;
+  private prevToken = SEED;
+  private negScope = 0;
+  private boost = 1;
+  /** A token boundary is due before the next character of the stream. */
+  private gap = false;
+  private lexPos = 0;
+  private lexNeg = 0;
+  /** Where the current word began, to take back a URL's first word. */
+  private markN = 0;
+  private markPos = 0;
+  private markHits = 0;
 
   constructor(
     readonly scheme: FeatureScheme,
@@ -196,101 +221,119 @@ export class FeatureScanner {
     private readonly lexicon: HashTable,
   ) {
     this.mask = (1 << bits) - 1;
+    this.charMin = scheme.charMin;
+    this.charMax = scheme.charMax;
+    this.charSpaces = scheme.charSpaces;
+    this.substring = scheme.lexiconMatch === 'substring';
   }
 
   private emit(h: number): void {
     this.indices[this.n++] = fmix(h) & this.mask;
   }
 
+  private score(s: number): void {
+    if (s > 0) this.lexPos += s;
+    else this.lexNeg -= s;
+    this.lexiconHits++;
+  }
+
   /** Adds one character to the stream and emits the n-grams that end at it. */
-  private push(cp: number, lex: { pos: number; neg: number }): void {
+  private push(cp: number): void {
     const ring = this.ring;
-    ring[this.pos & (RING - 1)] = cp;
-    this.pos++;
-    const { charMin, charMax } = this.scheme;
-    const longest = Math.min(charMax, this.pos);
-    const substring = this.scheme.lexiconMatch === 'substring';
+    const pos = this.pos++;
+    ring[pos & (RING - 1)] = cp;
+    const longest = this.charMax <= pos ? this.charMax : pos + 1;
+    const first = this.charMin - 1;
+    const idx = this.indices;
+    const mask = this.mask;
+    let n = this.n;
     let h = SEED;
     for (let k = 0; k < longest; k++) {
-      h = mix(h, ring[(this.pos - 1 - k) & (RING - 1)] as number);
-      if (k + 1 >= charMin) this.emit(h ^ (CHAR + k));
-      if (substring && k > 0) {
+      h = mix(h, ring[(pos - k) & (RING - 1)] as number);
+      if (k >= first) idx[n++] = fmix(h ^ (CHAR + k)) & mask;
+      if (this.substring && k > 0) {
         const s = this.lexicon.get(h);
-        if (s > 0) lex.pos += s;
-        else if (s < 0) lex.neg -= s;
-        if (s !== 0) this.lexiconHits++;
+        if (s !== 0) this.score(s);
       }
     }
+    this.n = n;
+  }
+
+  /** The boundary space goes in only before a next character: edges, handles and URLs leave no trace. */
+  private char(cp: number): void {
+    if (this.gap && this.charSpaces && this.pos > 0) this.push(0x20);
+    this.gap = false;
+    this.push(cp);
+  }
+
+  private flush(): void {
+    if (this.tokLen === 0) return;
+    const kind = this.kind;
+    const tok = this.tok;
+    let h = tok;
+    if (kind === PUNCT) h ^= SYM;
+    else if (this.negScope > 0) h ^= NEG;
+    this.emit(h ^ UNI);
+    this.emit(mix(this.prevToken, h) ^ BI);
+    if (!this.substring || kind === PUNCT || kind === EMOJI) {
+      let s = this.lexicon.get(tok);
+      if (s !== 0) {
+        s *= this.boost;
+        if (this.negScope > 0 && kind !== PUNCT) s *= -0.5;
+        this.score(s);
+      }
+    }
+    if (kind === PUNCT) {
+      if (isClause(this.lastCp)) this.negScope = 0;
+    } else {
+      if (NEGATORS.get(tok) !== 0) this.negScope = NEGATION_SCOPE;
+      else if (this.negScope > 0) this.negScope--;
+      this.boost = INTENSIFIERS.get(tok) !== 0 ? 1.5 : 1;
+    }
+    this.prevToken = h;
+    this.tok = SEED;
+    this.tokLen = 0;
+    this.kind = SPACE;
+  }
+
+  private add(cp: number): void {
+    this.tok = mix(this.tok, cp);
+    this.tokLen++;
+    this.lastCp = cp;
+    this.char(cp);
   }
 
   scan(input: string): number {
-    let text = input;
     this.n = 0;
     this.pos = 0;
     this.lexiconHits = 0;
-    const scheme = this.scheme;
-    const tokenLexicon = scheme.lexiconMatch === 'token';
-    const lex = { pos: 0, neg: 0 };
-    const end = Math.min(text.length, MAX_SCAN);
+    this.kind = SPACE;
+    this.tok = SEED;
+    this.tokLen = 0;
+    this.lastCp = 0;
+    this.prevToken = SEED;
+    this.negScope = 0;
+    this.boost = 1;
+    this.gap = false;
+    this.lexPos = 0;
+    this.lexNeg = 0;
+    const end = Math.min(input.length, MAX_SCAN);
     let prevCp = -1;
     let run = 0;
     let skipping = false; // inside a URL or @handle
-    let prevToken = SEED;
-    let negScope = 0;
-    let boost = 1;
-    let spaced = true; // the char stream ends with a space (or is empty)
-    // The token being read: a word, a jamo run (ㅋㅋ, ㅠㅠ) or a punctuation run.
-    let kind = SPACE;
-    let tok = SEED;
-    let tokLen = 0;
-    let lastCp = 0;
-
-    const flush = () => {
-      if (tokLen === 0) return;
-      let h = tok;
-      if (kind === PUNCT) h ^= SYM;
-      else if (negScope > 0) h ^= NEG;
-      this.emit(h ^ UNI);
-      this.emit(mix(prevToken, h) ^ BI);
-      if (tokenLexicon || kind === PUNCT || kind === EMOJI) {
-        let s = this.lexicon.get(tok);
-        if (s !== 0) {
-          this.lexiconHits++;
-          s *= boost;
-          if (negScope > 0 && kind !== PUNCT) s *= -0.5;
-          if (s > 0) lex.pos += s;
-          else lex.neg -= s;
-        }
-      }
-      if (kind === PUNCT) {
-        if (isClause(lastCp)) negScope = 0;
-      } else if (NEGATORS.get(tok) !== 0) negScope = NEGATION_SCOPE;
-      else if (negScope > 0) negScope--;
-      boost = kind !== PUNCT && INTENSIFIERS.get(tok) !== 0 ? 1.5 : kind === PUNCT ? boost : 1;
-      prevToken = h;
-      tok = SEED;
-      tokLen = 0;
-      kind = SPACE;
-    };
-    const space = () => {
-      if (scheme.charSpaces && !spaced) {
-        this.push(0x20, lex);
-        spaced = true;
-      }
-    };
-
     for (let i = 0; i < end; i++) {
-      let cp = text.charCodeAt(i);
-      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
-        const lo = text.charCodeAt(i + 1);
+      let cp = input.charCodeAt(i);
+      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < input.length) {
+        const lo = input.charCodeAt(i + 1);
         if (lo >= 0xdc00 && lo <= 0xdfff) {
           cp = ((cp - 0xd800) << 10) + (lo - 0xdc00) + 0x10000;
           i++;
         }
-      } else if (cp >= 0x1100 && cp <= 0x11ff && text === input) {
-        // Decomposed Hangul (NFD, as some Mac clients send it): compose and start over.
-        text = input.normalize('NFC');
-        return this.scan(text === input ? input.replaceAll(/[\u1100-\u11ff]/g, ' ') : text);
+      } else if (cp >= 0x1100 && cp <= 0x11ff) {
+        // Decomposed Hangul (NFD, as some Mac clients send it): compose and start over; jamo
+        // that do not compose become spaces, so this happens once.
+        const composed = input.normalize('NFC');
+        return this.scan(composed === input ? input.replaceAll(/[\u1100-\u11ff]/g, ' ') : composed);
       }
       cp = fold(cp);
       if (cp < 0) continue;
@@ -305,77 +348,68 @@ export class FeatureScanner {
         if (cls === SPACE) skipping = false;
         continue;
       }
+      const kind = this.kind;
       if (cls === SPACE) {
-        flush();
-        space();
+        this.flush();
+        this.gap = true;
         continue;
       }
       if (kind === WORD && isApostrophe(cp)) continue; // don't == dont
-      if (cls === PUNCT) {
-        if (kind !== PUNCT) {
-          if (kind === WORD && cp === 0x3a && (tok === HTTP || tok === HTTPS)) {
-            tok = SEED;
-            tokLen = 0;
-            kind = SPACE;
-            skipping = true;
-            continue;
-          }
-          if (kind === WORD && cp === 0x2e && tok === WWW) {
-            tok = SEED;
-            tokLen = 0;
-            kind = SPACE;
-            skipping = true;
-            continue;
-          }
-          flush();
-          if (cp === 0x40 && i + 1 < end && classOf(fold(text.charCodeAt(i + 1))) === WORD) {
-            skipping = true; // @handle
-            continue;
-          }
-          if (cp === 0x23) continue; // #hashtag -> hashtag
-          if (scheme.charSpaces && !spaced) this.push(0x20, lex);
-          kind = PUNCT;
+      if (cls === PUNCT && kind !== PUNCT) {
+        const tok = this.tok;
+        if (
+          kind === WORD &&
+          ((cp === 0x3a && (tok === HTTP || tok === HTTPS)) || (cp === 0x2e && tok === WWW))
+        ) {
+          // A URL: take back the character grams of its first word and skip the rest.
+          this.n = this.markN;
+          this.pos = this.markPos;
+          this.lexiconHits = this.markHits;
+          this.tok = SEED;
+          this.tokLen = 0;
+          this.kind = SPACE;
+          this.gap = true;
+          skipping = true;
+          continue;
         }
-      } else if (kind === PUNCT && cls === WORD && isEmoticonMouth(lastCp, cp)) {
-        const next = i + 1 < end ? classOf(fold(text.charCodeAt(i + 1))) : SPACE;
-        if (next !== WORD) {
-          tok = mix(tok, cp);
-          tokLen++;
-          lastCp = cp;
-          this.push(cp, lex);
-          spaced = false;
+        this.flush();
+        if (cp === 0x40 && i + 1 < end && classOf(fold(input.charCodeAt(i + 1))) === WORD) {
+          skipping = true; // @handle
+          continue;
+        }
+        if (cp === 0x23) continue; // #hashtag -> hashtag
+        this.gap = true;
+        this.kind = PUNCT;
+      } else if (kind === PUNCT && cls === WORD && isEmoticonMouth(this.lastCp, cp)) {
+        if (i + 1 >= end || classOf(fold(input.charCodeAt(i + 1))) !== WORD) {
+          this.add(cp);
           continue;
         }
       }
       if (cls === EMOJI) {
-        flush();
-        space();
-        kind = EMOJI;
-        tok = mix(SEED, cp);
-        tokLen = 1;
-        lastCp = cp;
-        this.push(cp, lex);
-        spaced = false;
-        flush();
-        space();
+        this.flush();
+        this.gap = true;
+        this.kind = EMOJI;
+        this.add(cp);
+        this.flush();
+        this.gap = true;
         continue;
       }
       const tokenKind = cls === PUNCT ? PUNCT : cls === JAMO ? JAMO : WORD;
-      if (kind !== tokenKind) {
-        flush();
-        if (scheme.charSpaces && !spaced) this.push(0x20, lex);
-        kind = tokenKind;
+      if (this.kind !== tokenKind) {
+        this.flush();
+        this.gap = true;
+        this.kind = tokenKind;
+        this.markN = this.n;
+        this.markPos = this.pos;
+        this.markHits = this.lexiconHits;
       }
-      tok = mix(tok, cp);
-      tokLen++;
-      lastCp = cp;
-      this.push(cp, lex);
-      spaced = false;
+      this.add(cp);
     }
-    flush();
-    if (lex.pos > 0 || lex.neg > 0) {
-      const p = bin(lex.pos);
-      const q = bin(lex.neg);
+    this.flush();
+    if (this.lexPos > 0 || this.lexNeg > 0) {
+      const p = bin(this.lexPos);
+      const q = bin(this.lexNeg);
       this.emit(LEX + p);
       this.emit(LEX + 16 + q);
       this.emit(LEX + 32 + p * 8 + q);

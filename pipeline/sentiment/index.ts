@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
-import { FeatureScanner, lexiconTable, schemes } from './features.js';
+import { FeatureScanner, lexiconTable } from './features.js';
 import { type ModelFile, readModel } from './model-file.js';
 
 export type SentimentLabel = 'positive' | 'negative' | 'neutral';
@@ -38,8 +38,11 @@ export class LinearSentimentModel implements SentimentModel {
 
   constructor({ header, weights }: ModelFile) {
     this.id = `${header.id}@${header.version}`;
-    const scheme = schemes[header.lang];
-    this.scanner = new FeatureScanner(scheme, header.bits, lexiconTable(scheme, header.lexicon));
+    this.scanner = new FeatureScanner(
+      header.scheme,
+      header.bits,
+      lexiconTable(header.scheme, header.lexicon),
+    );
     this.weights = weights;
     this.scales = header.scales as [number, number, number];
     this.bias = header.bias as [number, number, number];
@@ -75,7 +78,8 @@ export class LinearSentimentModel implements SentimentModel {
     const eNeu = Math.exp(zNeu - top);
     const ePos = Math.exp(zPos - top);
     const score = (ePos - eNeg) / (eNeg + eNeu + ePos);
-    const label: SentimentLabel = zPos >= zNeu && zPos >= zNeg ? 'positive' : zNeg >= zNeu ? 'negative' : 'neutral';
+    const label: SentimentLabel =
+      zPos >= zNeu && zPos >= zNeg ? 'positive' : zNeg >= zNeu ? 'negative' : 'neutral';
     return { label, score, model: this.id };
   }
 }
@@ -100,7 +104,8 @@ export function modelLanguageOf(text: string): 'en' | 'ko' {
   let latin = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if ((c >= 0xac00 && c <= 0xd7a3) || (c >= 0x3131 && c <= 0x318e) || (c >= 0x1100 && c <= 0x11ff)) hangul++;
+    if ((c >= 0xac00 && c <= 0xd7a3) || (c >= 0x3131 && c <= 0x318e) || (c >= 0x1100 && c <= 0x11ff))
+      hangul++;
     else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0xc0 && c <= 0x24f && c !== 0xd7))
       latin++;
   }

@@ -18,6 +18,13 @@ const headerSchema = z.object({
   version: z.number().int().positive(),
   lang: z.enum(['en', 'ko']),
   bits: z.number().int().min(8).max(24),
+  /** How the text was turned into features; scoring must use the same. */
+  scheme: z.object({
+    charMin: z.number().int().min(1).max(7),
+    charMax: z.number().int().min(1).max(7),
+    charSpaces: z.boolean(),
+    lexiconMatch: z.enum(['token', 'substring']),
+  }),
   scales: z.array(z.number().positive()).length(CLASSES),
   bias: z.array(z.number()).length(CLASSES),
   lexicon: z.record(z.string(), z.number()),
@@ -38,7 +45,10 @@ export function encodeModel(model: ModelFile): Buffer {
   body.writeUInt32LE(FORMAT, 4);
   body.writeUInt32LE(header.length, 8);
   header.copy(body, 12);
-  Buffer.from(model.weights.buffer, model.weights.byteOffset, model.weights.length).copy(body, 12 + header.length);
+  Buffer.from(model.weights.buffer, model.weights.byteOffset, model.weights.length).copy(
+    body,
+    12 + header.length,
+  );
   body.writeUInt32LE(crc32(body.subarray(0, body.length - 4)), body.length - 4);
   return body;
 }

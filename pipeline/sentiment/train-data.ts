@@ -80,13 +80,11 @@ const KOTE_POSITIVE = new Set([1, 2, 4, 7, 8, 13, 14, 16, 28, 32, 40, 42, 43]);
 const KOTE_NEGATIVE = new Set([
   0, 3, 5, 6, 9, 10, 12, 18, 19, 20, 21, 22, 23, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 41,
 ]);
-/** 없음 (none): the raters saw no emotion. */
-const KOTE_NONE = 24;
-
 /**
  * KOTE comments, 20% dev. Polar classes follow the data README (>= 2 labels of one polarity, none of
- * the other). For training only, a comment whose raters saw no emotion ("없음" and nothing polar) is
- * neutral, so the one Korean model can answer neutral; dev keeps the polar cases only, as specified.
+ * the other). For training only, a comment with at most one label of each polarity (the raters found
+ * no clear polarity) is neutral, so the one Korean model can answer neutral; the dev figure keeps the
+ * polar cases only, as specified.
  */
 export function kote(dataDir: string): Split & { devNeutral: Example[] } {
   const split = { train: [] as Example[], dev: [] as Example[], devNeutral: [] as Example[] };
@@ -99,7 +97,7 @@ export function kote(dataDir: string): Split & { devNeutral: Example[] } {
     let cls: ClassId | undefined;
     if (pos >= 2 && neg === 0) cls = 2;
     else if (neg >= 2 && pos === 0) cls = 0;
-    else if (pos === 0 && neg === 0 && labels.includes(KOTE_NONE)) cls = 1;
+    else if (pos <= 1 && neg <= 1) cls = 1;
     if (cls === undefined) continue;
     const dev = isDev(id, 20);
     if (!dev) split.train.push({ text, label: cls });

@@ -15,8 +15,9 @@ import { projectRoot } from '../paths.js';
 import { FeatureScanner, lexiconTable, schemes } from './features.js';
 import { defaultModelsDir, LinearSentimentModel, modelPath } from './index.js';
 import { englishLexicon, koreanLexicon, symbolLexicon } from './lexicons.js';
+import { evaluate, round } from './metrics.js';
 import { CLASSES, decodeModel, encodeModel, type ModelHeader } from './model-file.js';
-import { type ClassId, type Example, kote, nsmc, semeval, vaderTweets } from './train-data.js';
+import { type Example, kote, nsmc, semeval, vaderTweets } from './train-data.js';
 
 export interface TrainOptions {
   bits: number;
@@ -24,6 +25,9 @@ export interface TrainOptions {
   epochs: number;
   shuffles: number;
   seed: number;
+  /** Override the language's character n-gram lengths (experiment knobs). */
+  charMin?: number;
+  charMax?: number;
 }
 
 interface Weighted extends Example {
@@ -85,7 +89,7 @@ function shuffled(n: number, random: () => number): Int32Array {
 }
 
 /** Averaged AdaGrad logistic regression; returns float weights (bucket-major) and biases. */
-function fit(m: Matrix, opts: TrainOptions): { w: Float32Array; b: Float64Array } {
+function adagrad(m: Matrix, opts: TrainOptions): { w: Float32Array; b: Float64Array } {
   const size = CLASSES << opts.bits;
   const avgW = new Float32Array(size);
   const avgB = new Float64Array(CLASSES);
@@ -154,69 +158,28 @@ function quantize(w: Float32Array): { weights: Int8Array; scales: number[] } {
     return (max || 1) / 127;
   });
   const weights = new Int8Array(w.length);
-  for (let f = 0; f < w.length; f++) weights[f] = Math.round((w[f] as number) / (scales[f % CLASSES] as number));
+  for (let f = 0; f < w.length; f++)
+    weights[f] = Math.round((w[f] as number) / (scales[f % CLASSES] as number));
   return { weights, scales };
 }
 
-/** sqrt-inverse-frequency class weights, times a per-source weight. */
-function weighted(sets: { examples: Example[]; weight: number }[]): Weighted[] {
+/** Class weights (N / (K * count))^power (power 0.5: sqrt), times a per-source weight. */
+function weighted(sets: { examples: Example[]; weight: number }[], power: number): Weighted[] {
   const all = sets.flatMap((s) => s.examples);
   const counts = [0, 0, 0];
   for (const e of all) counts[e.label] = (counts[e.label] as number) + 1;
   const present = counts.filter((c) => c > 0).length;
-  const classWeight = counts.map((c) => (c === 0 ? 0 : Math.sqrt(all.length / (present * c))));
+  const classWeight = counts.map((c) => (c === 0 ? 0 : (all.length / (present * c)) ** power));
   return sets.flatMap((s) =>
     s.examples.map((e) => ({ ...e, weight: s.weight * (classWeight[e.label] as number) })),
   );
 }
 
-export function macroF1(gold: ClassId[], predicted: ClassId[]): number {
-  let total = 0;
-  for (let c = 0; c < CLASSES; c++) {
-    let tp = 0;
-    let fp = 0;
-    let fn = 0;
-    gold.forEach((g, i) => {
-      const p = predicted[i];
-      if (p === c && g === c) tp++;
-      else if (p === c) fp++;
-      else if (g === c) fn++;
-    });
-    total += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
-  }
-  return total / CLASSES;
-}
-
-const classOf = { negative: 0, neutral: 1, positive: 2 } as const;
-
-/** 3-class macro-F1 (argmax label) and polar accuracy (sign of the score, ties positive, as --polar). */
-export function evaluate(model: LinearSentimentModel, examples: Example[]) {
-  const predicted: ClassId[] = [];
-  let polarRight = 0;
-  let polarTotal = 0;
-  let noSignal = 0;
-  for (const e of examples) {
-    const s = model.score(e.text);
-    predicted.push(classOf[s.label]);
-    if (s.score === 0 && s.label === 'neutral') noSignal++;
-    if (e.label !== 1) {
-      polarTotal++;
-      if ((s.score < 0 ? 0 : 2) === e.label) polarRight++;
-    }
-  }
-  return {
-    items: examples.length,
-    macroF1: round(macroF1(examples.map((e) => e.label), predicted)),
-    accuracy: round(predicted.filter((p, i) => p === examples[i]?.label).length / examples.length),
-    polarAccuracy: round(polarRight / Math.max(1, polarTotal)),
-    noSignal,
-  };
-}
-
-const round = (x: number) => Math.round(x * 10000) / 10000;
-
 function normalizeEntry(word: string): string | null {
-  const w = word.toLowerCase().replaceAll(/['’]/g, '').replaceAll(/(.)\1\1+/gu, '$1$1');
+  const w = word
+    .toLowerCase()
+    .replaceAll(/['’]/g, '')
+    .replaceAll(/(.)\1\1+/gu, '$1$1');
   return /^[a-z0-9]+$/.test(w) ? w : null;
 }
 
@@ -237,9 +200,13 @@ function build(
   train: Weighted[],
   opts: TrainOptions,
 ): { header: ModelHeader; weights: Int8Array } {
-  const scheme = schemes[lang];
+  const scheme = {
+    ...schemes[lang],
+    ...(opts.charMin ? { charMin: opts.charMin } : {}),
+    ...(opts.charMax ? { charMax: opts.charMax } : {}),
+  };
   const scanner = new FeatureScanner(scheme, opts.bits, lexiconTable(scheme, lexicon));
-  const { w, b } = fit(featurize(scanner, train), opts);
+  const { w, b } = adagrad(featurize(scanner, train), opts);
   const { weights, scales } = quantize(w);
   const mean = ((b[0] as number) + (b[1] as number) + (b[2] as number)) / CLASSES;
   return {
@@ -248,6 +215,7 @@ function build(
       version: 1,
       lang,
       bits: opts.bits,
+      scheme,
       scales,
       bias: Array.from(b, (x) => x - mean),
       lexicon,
@@ -267,6 +235,9 @@ async function main(): Promise<void> {
       epochs: { type: 'string', default: '1' },
       shuffles: { type: 'string', default: '5' },
       'kote-weight': { type: 'string', default: '2' },
+      'char-min': { type: 'string' },
+      'char-max': { type: 'string' },
+      'class-power': { type: 'string', default: '0.5' },
     },
   });
   const data = resolve(values.data);
@@ -277,9 +248,17 @@ async function main(): Promise<void> {
     epochs: Number(values.epochs),
     shuffles: Number(values.shuffles),
     seed: 20261122,
+    ...(values['char-min'] ? { charMin: Number(values['char-min']) } : {}),
+    ...(values['char-max'] ? { charMax: Number(values['char-max']) } : {}),
   };
   mkdirSync(out, { recursive: true });
-  const report: Record<string, unknown> = { options: { ...opts, koteWeight: Number(values['kote-weight']) } };
+  const report: Record<string, unknown> = {
+    options: {
+      ...opts,
+      koteWeight: Number(values['kote-weight']),
+      classPower: Number(values['class-power']),
+    },
+  };
   const save = (lang: 'en' | 'ko', model: { header: ModelHeader; weights: Int8Array }, started: number) => {
     const body = encodeModel(model);
     writeFileSync(modelPath(out, lang), body);
@@ -291,7 +270,12 @@ async function main(): Promise<void> {
   if (values.lang !== 'ko') {
     const started = performance.now();
     const split = semeval(data);
-    const model = build('en', await englishLexiconEntries(), weighted([{ examples: split.train, weight: 1 }]), opts);
+    const model = build(
+      'en',
+      await englishLexiconEntries(),
+      weighted([{ examples: split.train, weight: 1 }], Number(values['class-power'])),
+      opts,
+    );
     const shipped = save('en', model, started);
     report.semevalDev = evaluate(shipped, split.dev);
     report.vaderTweets = evaluate(shipped, vaderTweets(data));
@@ -304,10 +288,13 @@ async function main(): Promise<void> {
     const model = build(
       'ko',
       { ...koreanLexicon, ...symbolLexicon },
-      weighted([
-        { examples: movies.train, weight: 1 },
-        { examples: comments.train, weight: Number(values['kote-weight']) },
-      ]),
+      weighted(
+        [
+          { examples: movies.train, weight: 1 },
+          { examples: comments.train, weight: Number(values['kote-weight']) },
+        ],
+        Number(values['class-power']),
+      ),
       opts,
     );
     const shipped = save('ko', model, started);
@@ -316,7 +303,10 @@ async function main(): Promise<void> {
     report.koteDevNeutralAnsweredNeutral = evaluate(shipped, comments.devNeutral).accuracy;
     report.koTrainItems = { nsmc: movies.train.length, kote: comments.train.length };
   }
-  const reportPath = join(out, values.lang ? `sentiment-metrics-${values.lang}.json` : 'sentiment-metrics.json');
+  const reportPath = join(
+    out,
+    values.lang ? `sentiment-metrics-${values.lang}.json` : 'sentiment-metrics.json',
+  );
   writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
