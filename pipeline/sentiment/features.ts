@@ -42,6 +42,9 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Fibonacci hashing: the top `32 - shift` bits of h * 2^32/phi, one multiply per feature. */
+const bucket = (h: number, shift: number): number => Math.imul(h, 0x9e3779b1) >>> shift;
+
 // Feature families, salted so a word and a char gram of the same letters land apart.
 const UNI = 0x1000;
 const BI = 0x2000;
@@ -190,7 +193,7 @@ export class FeatureScanner {
   readonly indices = new Int32Array(MAX_SCAN * 8 + 64);
   /** Lexicon hits in the last scan (0 when none). */
   lexiconHits = 0;
-  private readonly mask: number;
+  private readonly shift: number;
   private readonly charMin: number;
   private readonly charMax: number;
   private readonly charSpaces: boolean;
@@ -220,7 +223,7 @@ export class FeatureScanner {
     readonly bits: number,
     private readonly lexicon: HashTable,
   ) {
-    this.mask = (1 << bits) - 1;
+    this.shift = 32 - bits;
     this.charMin = scheme.charMin;
     this.charMax = scheme.charMax;
     this.charSpaces = scheme.charSpaces;
@@ -228,7 +231,7 @@ export class FeatureScanner {
   }
 
   private emit(h: number): void {
-    this.indices[this.n++] = fmix(h) & this.mask;
+    this.indices[this.n++] = bucket(h, this.shift);
   }
 
   private score(s: number): void {
@@ -245,12 +248,12 @@ export class FeatureScanner {
     const longest = this.charMax <= pos ? this.charMax : pos + 1;
     const first = this.charMin - 1;
     const idx = this.indices;
-    const mask = this.mask;
+    const shift = this.shift;
     let n = this.n;
     let h = SEED;
     for (let k = 0; k < longest; k++) {
       h = mix(h, ring[(pos - k) & (RING - 1)] as number);
-      if (k >= first) idx[n++] = fmix(h ^ (CHAR + k)) & mask;
+      if (k >= first) idx[n++] = bucket(h ^ (CHAR + k), shift);
       if (this.substring && k > 0) {
         const s = this.lexicon.get(h);
         if (s !== 0) this.score(s);

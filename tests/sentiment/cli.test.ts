@@ -17,7 +17,13 @@ const fmt = (score: number) => (score.toFixed(4) === '-0.0000' ? '0.0000' : scor
 
 describe('earshot sentiment (stdin -> stdout)', () => {
   it('writes one label<TAB>score line per input line, in order, and nothing else', async () => {
-    const texts = ['I love this phone!', '최악의 서비스 ㅡㅡ', '', 'Terrible update, everything broke', '정말 최고예요 ㅋㅋ'];
+    const texts = [
+      'I love this phone!',
+      '최악의 서비스 ㅡㅡ',
+      '',
+      'Terrible update, everything broke',
+      '정말 최고예요 ㅋㅋ',
+    ];
     const input = `\ufeff${texts[0]}\r\n${texts.slice(1).join('\n')}\n`;
     const r = await sentiment([], input);
     expect(r.code).toBe(0);
@@ -62,7 +68,9 @@ describe('earshot sentiment (stdin -> stdout)', () => {
   });
 
   it('streams a large input in order', async () => {
-    const texts = Array.from({ length: 30_000 }, (_, i) => (i % 2 ? `great day number ${i}` : `망했다 ${i} ㅠㅠ`));
+    const texts = Array.from({ length: 30_000 }, (_, i) =>
+      i % 2 ? `great day number ${i}` : `망했다 ${i} ㅠㅠ`,
+    );
     const r = await sentiment(['--polar'], `${texts.join('\n')}\n`);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(texts.length);

@@ -38,7 +38,9 @@ describe('sentiment feature scanner', () => {
     // After a full stop the scope is closed: "good" is back to its plain features.
     const closed = new Set(features(en, 'not. good'));
     const scoped = new Set(features(en, 'not good'));
-    expect(good.filter((f) => closed.has(f)).length).toBeGreaterThan(good.filter((f) => scoped.has(f)).length);
+    expect(good.filter((f) => closed.has(f)).length).toBeGreaterThan(
+      good.filter((f) => scoped.has(f)).length,
+    );
   });
 
   it('counts lexicon hits for words, emoticons, emoji, and Korean substrings without spaces', () => {

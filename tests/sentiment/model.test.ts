@@ -36,10 +36,10 @@ describe('shipped English sentiment model', () => {
     'This app keeps crashing and nobody answers my emails 😡',
   ])('negative: %s', (text) => expect(label(text)).toBe('negative'));
 
-  it.each([
-    'The store opens at 9am on Monday.',
-    'Samsung will announce its quarterly results on Thursday',
-  ])('neutral: %s', (text) => expect(label(text)).toBe('neutral'));
+  it.each(['The store opens at 9am on Monday.', 'Samsung will announce its quarterly results on Thursday'])(
+    'neutral: %s',
+    (text) => expect(label(text)).toBe('neutral'),
+  );
 
   it('flips under negation and weakens or strengthens with intensifiers', () => {
     expect(score('the battery life is not good')).toBeLessThan(score('the battery life is good'));
@@ -120,7 +120,8 @@ describe('loading model files', () => {
   afterAll(tmp.cleanup);
   const load = () => loadSentimentModels(tmp.dir);
   const copyShipped = () => {
-    for (const lang of ['en', 'ko'] as const) copyFileSync(modelPath(defaultModelsDir, lang), modelPath(tmp.dir, lang));
+    for (const lang of ['en', 'ko'] as const)
+      copyFileSync(modelPath(defaultModelsDir, lang), modelPath(tmp.dir, lang));
   };
 
   it('loads a good copy', () => {
