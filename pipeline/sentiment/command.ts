@@ -63,5 +63,10 @@ export async function scoreLines(
 
 export async function sentimentCommand(opts: SentimentCommandOptions): Promise<void> {
   const models = loadSentimentModels();
+  // A reader that stops early (`| head`) closes the pipe: that ends the job, it is not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   await scoreLines(models, opts, process.stdin, process.stdout);
 }

@@ -33,7 +33,7 @@ const RING = 16; // > charMax + a URL's scheme (see the rollback in scan)
 
 const SEED = 0x811c9dc5 | 0;
 const mix = (h: number, c: number): number => Math.imul(h ^ c, 0x01000193);
-/** murmur3's finalizer: spreads FNV's weak low bits before masking. */
+/** murmur3's finalizer: spreads FNV's weak low bits before the lexicon table masks them. */
 function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
