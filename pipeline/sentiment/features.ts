@@ -115,12 +115,13 @@ const PUNCT = 2;
 const EMOJI = 3;
 const JAMO = 4;
 
+/** ASCII classes by table: most characters of most texts are ASCII. Upper case is folded before. */
+const ASCII = Uint8Array.from({ length: 0x80 }, (_, cp) =>
+  cp <= 0x20 || cp === 0x7f ? SPACE : (cp >= 0x30 && cp <= 0x39) || (cp >= 0x61 && cp <= 0x7a) ? WORD : PUNCT,
+);
+
 function classOf(cp: number): number {
-  if (cp < 0x80) {
-    if (cp <= 0x20 || cp === 0x7f) return SPACE;
-    if ((cp >= 0x30 && cp <= 0x39) || (cp >= 0x61 && cp <= 0x7a)) return WORD;
-    return PUNCT;
-  }
+  if (cp < 0x80) return ASCII[cp] as number;
   if (cp === 0xa0 || (cp >= 0x2000 && cp <= 0x200b) || cp === 0x3000 || cp === 0x2028 || cp === 0x2029)
     return SPACE;
   if (cp >= 0x3131 && cp <= 0x318e) return JAMO;
