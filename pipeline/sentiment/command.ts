@@ -18,8 +18,8 @@ function formatScore(score: number): string {
 /**
  * `earshot sentiment`: one `label<TAB>score` line per input line, in order, and nothing else.
  * Streams: reads stdin as it comes, writes in 64 KB blocks and waits when stdout is full, so any
- * input size runs in memory bounded by its longest line. A BOM and a CR are stripped from each line; an empty line is
- * neutral 0 (with --polar, positive 0: --polar never answers neutral).
+ * input size runs in memory bounded by its longest line. A BOM and a CR are stripped from each
+ * line; an empty line is neutral 0 (with --polar, positive 0: --polar never answers neutral).
  */
 export async function scoreLines(
   models: SentimentModels,
