@@ -22,8 +22,9 @@ export interface FeatureScheme {
   lexiconMatch: 'token' | 'substring';
 }
 
+/** English 2-4 grams scored as well as 2-5 on both English dev sets with a quarter fewer features. */
 export const schemes = {
-  en: { charMin: 2, charMax: 5, charSpaces: true, lexiconMatch: 'token' },
+  en: { charMin: 2, charMax: 4, charSpaces: true, lexiconMatch: 'token' },
   ko: { charMin: 1, charMax: 4, charSpaces: false, lexiconMatch: 'substring' },
 } as const satisfies Record<string, FeatureScheme>;
 

@@ -32,7 +32,7 @@ export interface TrainOptions {
 }
 
 /**
- * English has ~470 features a tweet over 45k tweets: 2^18 buckets score as well as 2^20 (measured)
+ * English has ~365 features a tweet over 45k tweets: 2^18 buckets score as well as 2^20 (measured)
  * and keep the weights in cache, which is most of the speed. Korean texts are short and NSMC large:
  * 2^22 was worth +0.003 accuracy there (a 12 MB file).
  */
