@@ -11,6 +11,17 @@
 const P = 67_108_859;
 /** Search nodes before the audit gives up and reports every light pivot as unproven. */
 const BUDGET = 2_000_000;
+/** Light atoms up to which every pair of them is tabled by hash (about 80,000 pairs). */
+const PAIR_TABLE_LIMIT = 400;
+/** Derivable sets reported per starting atom; the caller protects them and audits again. */
+const LEAKS_PER_START = 20;
+
+/** A fixed pseudo-random weight per column (integer mixing), so the hash below has no structure to collide on. */
+function scramble(column: number): number {
+  let h = Math.imul(column + 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) % P;
+}
 
 export interface Audit {
   /** Sets of withheld atoms (column numbers) whose total is derivable and below the minimum, or that could not be proven safe. */
@@ -55,7 +66,8 @@ export function auditWithheld(
     position[c] = i;
   });
   const weights = order.map((c) => atomWeights[c] ?? 0);
-  const rows = atomRows.map((row) => row.map((c) => position[c] ?? 0));
+  // Short rows first: the echelon form then fills in far less on the way (the result is the same).
+  const rows = atomRows.map((row) => row.map((c) => position[c] ?? 0)).sort((a, b) => a.length - b.length);
   const width = weights.length;
   const pivotRow = new Int32Array(width).fill(-1);
   const basis: Float64Array[] = [];
@@ -116,42 +128,86 @@ export function auditWithheld(
     }
   }
 
+  // A fixed pseudo-random linear hash of each kernel row: a derivable set's hashes sum to 0. A sum of 0
+  // otherwise is a 1-in-P coincidence, and every hit is checked exactly, so the hash only finds the last
+  // atom or two of a set by lookup and the search stops that many levels short. Pairs are tabled only
+  // while the table stays small.
+  const light = [...kernelRow.keys()];
+  const pairs = light.length <= PAIR_TABLE_LIMIT;
+  const hash = new Map<number, number>();
+  for (const [c, k] of kernelRow)
+    hash.set(
+      c,
+      k.reduce((h, [free, x]) => mod(h + x * scramble(free)), 0),
+    );
+  const ending = new Map<number, number[][]>();
+  const addEnding = (atoms: number[]) => {
+    const h = mod(atoms.reduce((sum, c) => sum + (hash.get(c) ?? 0), 0));
+    const list = ending.get(h);
+    if (list) list.push(atoms);
+    else ending.set(h, [atoms]);
+  };
+  light.forEach((x, i) => {
+    addEnding([x]);
+    if (!pairs) return;
+    for (const y of light.slice(i + 1))
+      if ((weights[x] ?? 0) + (weights[y] ?? 0) <= minGroupSize - 2) addEnding([x, y]);
+  });
+  const lookedUp = pairs ? 2 : 1;
+
   const leaks: number[][] = [];
   let nodes = 0;
-  for (const start of kernelRow.keys()) {
+  for (const start of light) {
     const chosen = new Set<number>();
     const residual = new Map<number, number>();
+    let sum = 0;
+    let found = 0;
     const shift = (atom: number, sign: 1 | -1) => {
       if (sign === 1) chosen.add(atom);
       else chosen.delete(atom);
+      sum = mod(sum + sign * (hash.get(atom) ?? 0));
       for (const [free, x] of kernelRow.get(atom) ?? []) {
         const y = mod((residual.get(free) ?? 0) + sign * x);
         if (y === 0) residual.delete(free);
         else residual.set(free, y);
       }
     };
-    // The smallest atom of a set starts it, so only later atoms join.
-    const search = (weight: number): boolean => {
-      if (residual.size === 0) return true;
-      if (++nodes > BUDGET) return false;
-      const admissible = (atom: number) =>
-        atom > start && !chosen.has(atom) && weight + (weights[atom] ?? 0) < minGroupSize;
+    const record = () => {
+      leaks.push([...chosen].map((c) => order[c] ?? 0));
+      found++;
+    };
+    // The smallest atom of a set starts it, so only later atoms join. Every set found is recorded (up to
+    // a cap), so one round of the caller can protect them all.
+    const search = (weight: number): void => {
+      if (residual.size === 0) return record();
+      if (++nodes > BUDGET || found >= LEAKS_PER_START) return;
+      const admissible = (atom: number) => atom > start && !chosen.has(atom);
+      for (const end of ending.get(mod(-sum)) ?? []) {
+        const extra = end.reduce((w, c) => w + (weights[c] ?? 0), 0);
+        if (weight + extra >= minGroupSize || !end.every(admissible)) continue;
+        for (const c of end) shift(c, 1);
+        if (residual.size === 0) record();
+        for (const c of end) shift(c, -1);
+      }
+      // Endings looked up need no branch: branch only when one atom more than those could still fit.
+      if (weight + lookedUp + 1 >= minGroupSize) return;
       // Every open column needs one more atom touching it: branch on the one with the fewest choices.
       let options: number[] | undefined;
       for (const free of residual.keys()) {
-        const here = (touching.get(free) ?? []).filter(admissible);
-        if (here.length === 0) return false;
+        const here = (touching.get(free) ?? []).filter(
+          (atom) => admissible(atom) && weight + (weights[atom] ?? 0) + lookedUp < minGroupSize,
+        );
+        if (here.length === 0) return;
         if (options === undefined || here.length < options.length) options = here;
       }
       for (const atom of options ?? []) {
         shift(atom, 1);
-        if (search(weight + (weights[atom] ?? 0))) return true;
+        search(weight + (weights[atom] ?? 0));
         shift(atom, -1);
       }
-      return false;
     };
     shift(start, 1);
-    if (search(weights[start] ?? 0)) leaks.push([...chosen].map((c) => order[c] ?? 0));
+    search(weights[start] ?? 0);
   }
   // Out of budget the search proved nothing: every light atom counts as a leak, so more is withheld.
   if (nodes > BUDGET) for (const c of kernelRow.keys()) leaks.push([order[c] ?? 0]);

@@ -42,6 +42,15 @@ export interface PrivacyPlan {
 }
 
 type Reason = 'small' | 'complementary';
+interface Box {
+  readonly corners: readonly number[];
+  /** People in the corners not withheld yet. */
+  readonly cost: number;
+  /** Every other corner has at least the minimum, so it protects every small group holding the atom. */
+  readonly universal: boolean;
+}
+/** Boxes examined per atom: enough for 8 values in each of 4 dimensions. */
+const BOX_TRIES = 4_096;
 
 /** The smallest group size anyone may configure: a lower one would publish figures about 4 people or fewer. */
 export const MIN_GROUP_SIZE_FLOOR = 5;
@@ -152,6 +161,49 @@ export function planSuppression(
   };
   settle();
 
+  /**
+   * The cheapest box through an atom: one other value per dimension, all 2^k corners present atoms and
+   * none in `avoid`. With every corner withheld, +1/-1 alternating over the corners changes no cell that
+   * leaves a dimension open, so no published cell can tell it apart: any group holding exactly one corner
+   * stays underivable for good (withholding more later only removes equations).
+   */
+  const cheapestBox = (atom: number, avoid: ReadonlySet<number>): Box | undefined => {
+    const alternatives = dimensions.map((_, d) =>
+      Array.from({ length: values[d]?.length ?? 0 }, (_, i) => i + 1).filter((v) => v !== digit(atom, d)),
+    );
+    const choice = new Array<number>(k).fill(0);
+    let best: Box | undefined;
+    let tried = 0;
+    const walk = (d: number): void => {
+      if (tried > BOX_TRIES) return;
+      if (d === k) {
+        tried++;
+        const corners: number[] = [];
+        let cost = 0;
+        let universal = true;
+        for (let mask = 1; mask <= full; mask++) {
+          let id = atom;
+          for (let i = 0; i < k; i++)
+            if (mask & (1 << i)) id += ((choice[i] ?? 0) - digit(atom, i)) * (stride[i] ?? 0);
+          if (!count.has(id) || avoid.has(id)) return;
+          corners.push(id);
+          if (!withheld.has(id)) cost += size(id);
+          if (size(id) < minGroupSize) universal = false;
+        }
+        if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost)) {
+          best = { corners, cost, universal };
+        }
+        return;
+      }
+      for (const v of alternatives[d] ?? []) {
+        choice[d] = v;
+        walk(d + 1);
+      }
+    };
+    walk(0);
+    return best;
+  };
+
   let audit: ReturnType<typeof auditWithheld>;
   let columnsUnder: Map<number, number[]>;
   for (;;) {
@@ -173,12 +225,27 @@ export function planSuppression(
       minGroupSize,
     );
     if (audit.leaks.length === 0) break;
-    const cover = new Set<number>();
     for (const leak of audit.leaks) {
-      const above = leak.flatMap((c) => ancestors(atoms[c] as number));
-      if (above.some((up) => cover.has(up))) continue;
-      // Withhold the smallest published cell over the leak, which removes one of the equations deriving it.
-      const cut = above
+      const group = leak.map((c) => atoms[c] as number);
+      const box = group
+        .map((atom) => cheapestBox(atom, new Set(group)))
+        .reduce<Box | undefined>(
+          (best, b) =>
+            b &&
+            (!best ||
+              (b.universal && !best.universal) ||
+              (b.universal === best.universal && b.cost < best.cost))
+              ? b
+              : best,
+          undefined,
+        );
+      if (box && box.cost > 0) {
+        for (const corner of box.corners) if (!withheld.has(corner)) withhold(corner, 'complementary');
+        continue;
+      }
+      // No box adds anything: withhold the smallest published cell over the group, removing one equation.
+      const cut = group
+        .flatMap(ancestors)
         .filter((up) => !withheld.has(up))
         .reduce<number | undefined>(
           (best, up) =>
@@ -187,7 +254,6 @@ export function planSuppression(
         );
       if (cut === undefined)
         throw new Error('planSuppression: a derivable group has no published cell above it');
-      cover.add(cut);
       withhold(cut, 'complementary');
     }
     settle();
