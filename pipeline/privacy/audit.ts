@@ -192,14 +192,23 @@ export function auditWithheld(
       // Endings looked up need no branch: branch only when one atom more than those could still fit.
       if (weight + lookedUp + 1 >= minGroupSize) return;
       // Every open column needs one more atom touching it: branch on the one with the fewest choices.
-      let options: number[] | undefined;
+      // Touching lists are ascending, so they are read from the end down to the start atom.
+      const fits = (atom: number) =>
+        !chosen.has(atom) && weight + (weights[atom] ?? 0) + lookedUp < minGroupSize;
+      let column = -1;
+      let fewest = Number.POSITIVE_INFINITY;
       for (const free of residual.keys()) {
-        const here = (touching.get(free) ?? []).filter(
-          (atom) => admissible(atom) && weight + (weights[atom] ?? 0) + lookedUp < minGroupSize,
-        );
-        if (here.length === 0) return;
-        if (options === undefined || here.length < options.length) options = here;
+        const list = touching.get(free) ?? [];
+        let n = 0;
+        for (let i = list.length - 1; i >= 0 && n < fewest; i--) {
+          const atom = list[i] ?? 0;
+          if (atom <= start) break;
+          if (fits(atom)) n++;
+        }
+        if (n === 0) return;
+        if (n < fewest) [column, fewest] = [free, n];
       }
+      const options = (touching.get(column) ?? []).filter((atom) => atom > start && fits(atom));
       for (const atom of options ?? []) {
         shift(atom, 1);
         search(weight + (weights[atom] ?? 0));

@@ -142,10 +142,28 @@ export function findLeaks(members: Members, dimensions: readonly string[], plan:
     light.map((c) => [c, kernel.flatMap((z, i) => (z[c] === 0n ? [] : [[i, z[c] as bigint] as const]))]),
   );
   const atomsOf = kernel.map((z) => light.filter((c) => z[c] !== 0n));
+  // An exact integer hash of each atom's kernel entries (fixed odd weights): a set is derivable iff all its
+  // sums are 0, so the last one or two atoms of a set are found by looking up the hash that cancels the
+  // sums so far, and checked exactly; the search itself stops that many levels short.
+  const rho = kernel.map((_, i) => BigInt(2 * ((i * 7919 + 104_729) % 1_000_003) + 1));
+  const hashOf = (c: number) => (entries.get(c) ?? []).reduce((h, [i, x]) => h + x * (rho[i] as bigint), 0n);
+  const pairs = light.length <= 300;
+  const endings = new Map<bigint, number[][]>();
+  const addEnding = (atoms: number[]) => {
+    const h = atoms.reduce((sum, c) => sum + hashOf(c), 0n);
+    endings.set(h, [...(endings.get(h) ?? []), atoms]);
+  };
+  light.forEach((c, i) => {
+    addEnding([c]);
+    if (pairs) for (const d of light.slice(i + 1)) addEnding([c, d]);
+  });
+  const lookedUp = pairs ? 2 : 1;
   for (const start of light) {
     const chosen = new Set([start]);
     const sums = new Map<number, bigint>();
+    let hash = 0n;
     const shift = (c: number, sign: bigint) => {
+      hash += sign * hashOf(c);
       for (const [i, x] of entries.get(c) ?? []) {
         const s = (sums.get(i) ?? 0n) + sign * x;
         if (s === 0n) sums.delete(i);
@@ -154,11 +172,24 @@ export function findLeaks(members: Members, dimensions: readonly string[], plan:
     };
     const dfs = (people: number): boolean => {
       if (sums.size === 0) return true;
-      const allowed = (c: number) => c > start && !chosen.has(c) && people + (weight[c] as number) < min;
+      const allowed = (c: number) => c > start && !chosen.has(c);
+      for (const end of endings.get(-hash) ?? []) {
+        if (!end.every(allowed) || people + end.reduce((w, c) => w + (weight[c] as number), 0) >= min)
+          continue;
+        for (const c of end) shift(c, 1n);
+        if (sums.size === 0) {
+          for (const c of end) chosen.add(c);
+          return true;
+        }
+        for (const c of end) shift(c, -1n);
+      }
+      if (people + lookedUp + 1 >= min) return false;
       // Every unbalanced kernel vector needs one more atom it touches; branch on the one with fewest.
       let options: number[] | undefined;
       for (const i of sums.keys()) {
-        const here = (atomsOf[i] ?? []).filter(allowed);
+        const here = (atomsOf[i] ?? []).filter(
+          (c) => allowed(c) && people + (weight[c] as number) + lookedUp < min,
+        );
         if (here.length === 0) return false;
         if (options === undefined || here.length < options.length) options = here;
       }
