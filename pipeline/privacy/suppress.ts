@@ -25,10 +25,12 @@
  * open, whose values' cells sum to it): the withheld cells of a constraint must be none, or at least two
  * totalling at least the minimum; otherwise the smallest published sibling is withheld too (or, with no
  * sibling left, the parent). Local rules miss derivations that chain several constraints, so an exact
- * audit (audit.ts) then searches every derivable set of withheld atoms lighter than the minimum; for each
- * one found, the smallest published cell over it is withheld and the fixpoint resumes, until the audit
- * is clean. Last, withheld cells the audit shows derivable are published. Everything is ordered by cell
- * number, itself from sorted values, so the plan does not depend on the order of the members.
+ * audit (audit.ts) then searches every derivable set of withheld atoms lighter than the minimum. Each one
+ * found is protected by withholding the atoms of a box around one of its atoms (see cheapestBox: margins
+ * stay published), or where no box fits, the smallest published cell over it; the fixpoint resumes and
+ * the audit runs again, until it is clean. Last, withheld cells the audit shows derivable are published.
+ * Everything is ordered by cell number, itself from sorted values, so the plan does not depend on the
+ * order of the members.
  */
 import { ConfigError } from '../errors.js';
 import { auditWithheld } from './audit.js';
@@ -252,8 +254,8 @@ export function planSuppression(
             best === undefined || size(up) < size(best) || (size(up) === size(best) && up < best) ? up : best,
           undefined,
         );
-      if (cut === undefined)
-        throw new Error('planSuppression: a derivable group has no published cell above it');
+      // Nothing published above the group any more (an earlier cut this round): nothing can derive it.
+      if (cut === undefined) continue;
       withhold(cut, 'complementary');
     }
     settle();

@@ -100,6 +100,13 @@ describe('planSuppression', () => {
     expect(findLeaks(members, dims, plan)).toEqual([]);
   });
 
+  it('settles an organisation the property test once failed on (one dimension with a single value)', () => {
+    const members = makeOrg({ sizes: [1, 2, 3], people: 22, seed: -83108332, skew: 3 });
+    const dims = dimensionsOf({ sizes: [1, 2, 3] });
+    const plan = planSuppression(members, dims, 7);
+    expect(findLeaks(members, dims, plan)).toEqual([]);
+  });
+
   it('the verifier catches a plan that publishes a parent and all but one child', () => {
     const members = [...people(3, { dept: 'a' }), ...people(10, { dept: 'b' })];
     const naive = {
