@@ -45,14 +45,21 @@ export interface PrivacyPlan {
 
 type Reason = 'small' | 'complementary';
 interface Box {
-  readonly corners: readonly number[];
-  /** People in the corners not withheld yet. */
+  /** The cells to withhold: the corners, and above them the cells that keep the box's dimensions fixed. */
+  readonly cells: readonly number[];
+  /** People in those cells not withheld yet. */
   readonly cost: number;
   /** Every other corner has at least the minimum, so it protects every small group holding the atom. */
   readonly universal: boolean;
 }
-/** Boxes examined per atom: enough for 8 values in each of 4 dimensions. */
+/** Boxes examined per atom: every full box for 8 values in each of 4 dimensions, then smaller ones. */
 const BOX_TRIES = 4_096;
+
+function bits(mask: number): number {
+  let n = 0;
+  for (let m = mask; m; m &= m - 1) n++;
+  return n;
+}
 
 /** The smallest group size anyone may configure: a lower one would publish figures about 4 people or fewer. */
 export const MIN_GROUP_SIZE_FLOOR = 5;
@@ -164,45 +171,60 @@ export function planSuppression(
   settle();
 
   /**
-   * The cheapest box through an atom: one other value per dimension, all 2^k corners present atoms and
-   * none in `avoid`. With every corner withheld, +1/-1 alternating over the corners changes no cell that
-   * leaves a dimension open, so no published cell can tell it apart: any group holding exactly one corner
-   * stays underivable for good (withholding more later only removes equations).
+   * The cheapest box through an atom: for a set T of dimensions, one other value for each, all 2^|T|
+   * corners present atoms and none in `avoid`. +1/-1 alternating over the corners leaves every cell that
+   * opens a dimension of T unchanged; the cells that fix all of T (each holds one corner: the corners and
+   * the cells above them opening only dimensions outside T) are withheld, so no published cell can tell
+   * the perturbation apart and a group holding exactly one corner stays underivable for good (withholding
+   * more later only removes equations). Boxes over every dimension withhold atoms alone, so come first.
    */
   const cheapestBox = (atom: number, avoid: ReadonlySet<number>): Box | undefined => {
     const alternatives = dimensions.map((_, d) =>
       Array.from({ length: values[d]?.length ?? 0 }, (_, i) => i + 1).filter((v) => v !== digit(atom, d)),
     );
+    const subsets = Array.from({ length: full }, (_, i) => i + 1).sort((x, y) => bits(y) - bits(x) || x - y);
     const choice = new Array<number>(k).fill(0);
     let best: Box | undefined;
     let tried = 0;
-    const walk = (d: number): void => {
-      if (tried > BOX_TRIES) return;
-      if (d === k) {
+    for (const box of subsets) {
+      const inBox = dimensions.map((_, d) => d).filter((d) => box & (1 << d));
+      const outside = dimensions.map((_, d) => d).filter((d) => !(box & (1 << d)));
+      const walk = (i: number): void => {
+        if (tried > BOX_TRIES) return;
+        if (i < inBox.length) {
+          const d = inBox[i] as number;
+          for (const v of alternatives[d] ?? []) {
+            choice[d] = v;
+            walk(i + 1);
+          }
+          return;
+        }
         tried++;
-        const corners: number[] = [];
+        const cells: number[] = [];
         let cost = 0;
         let universal = true;
-        for (let mask = 1; mask <= full; mask++) {
+        for (let corner = 0; corner < 1 << inBox.length; corner++) {
           let id = atom;
-          for (let i = 0; i < k; i++)
-            if (mask & (1 << i)) id += ((choice[i] ?? 0) - digit(atom, i)) * (stride[i] ?? 0);
-          if (!count.has(id) || avoid.has(id)) return;
-          corners.push(id);
-          if (!withheld.has(id)) cost += size(id);
-          if (size(id) < minGroupSize) universal = false;
+          inBox.forEach((d, j) => {
+            if (corner & (1 << j)) id += ((choice[d] ?? 0) - digit(atom, d)) * (stride[d] ?? 0);
+          });
+          if (corner > 0 && (!count.has(id) || avoid.has(id))) return;
+          if (corner > 0 && size(id) < minGroupSize) universal = false;
+          for (let open = 0; open < 1 << outside.length; open++) {
+            let up = id;
+            outside.forEach((d, j) => {
+              if (open & (1 << j)) up -= digit(atom, d) * (stride[d] ?? 0);
+            });
+            cells.push(up);
+            if (!withheld.has(up)) cost += size(up);
+          }
         }
         if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost)) {
-          best = { corners, cost, universal };
+          best = { cells, cost, universal };
         }
-        return;
-      }
-      for (const v of alternatives[d] ?? []) {
-        choice[d] = v;
-        walk(d + 1);
-      }
-    };
-    walk(0);
+      };
+      walk(0);
+    }
     return best;
   };
 
@@ -242,7 +264,7 @@ export function planSuppression(
           undefined,
         );
       if (box && box.cost > 0) {
-        for (const corner of box.corners) if (!withheld.has(corner)) withhold(corner, 'complementary');
+        for (const cell of box.cells) if (!withheld.has(cell)) withhold(cell, 'complementary');
         continue;
       }
       // No box adds anything: withhold the smallest published cell over the group, removing one equation.
