@@ -218,6 +218,8 @@ export function planSuppression(
             cells.push(up);
             if (!withheld.has(up)) cost += size(up);
           }
+          // No better than the best so far: stop adding up this one.
+          if (best && (best.universal || !universal) && cost >= best.cost) return;
         }
         if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost)) {
           best = { cells, cost, universal };
