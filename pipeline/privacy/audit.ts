@@ -4,12 +4,12 @@
  * published atoms are known and subtracted). A set of withheld atoms is derivable exactly when its
  * indicator lies in the row space of those totals.
  *
- * Arithmetic is modulo the prime P (< 2^26, so every product stays an exact double). A rank can only
- * drop modulo P when P divides every maximal minor of the 0/1 constraint matrix, which for these
- * lattices (small elementary divisors) does not happen; the test verifier redoes it over the rationals.
+ * Arithmetic is modulo the prime P (< 2^26, so every product stays an exact double). It can disagree
+ * with the rationals only where P divides every maximal minor of the 0/1 constraint matrix, which a
+ * 26-bit prime is very unlikely to do; the tests' verifier redoes the attack over the rationals.
  */
 const P = 67_108_859;
-/** Search nodes before the audit gives up and reports every light pivot as unproven. */
+/** Search nodes before the audit gives up and reports every light atom as unproven. */
 const BUDGET = 2_000_000;
 /** Light atoms up to which every pair of them is tabled by hash (about 80,000 pairs). */
 const PAIR_TABLE_LIMIT = 400;
@@ -56,8 +56,8 @@ export function auditWithheld(
   atomRows: readonly (readonly number[])[],
   minGroupSize: number,
 ): Audit {
-  // Heavy atoms first, so elimination makes them the pivots and the search (which starts from light
-  // pivots only) has fewer starts.
+  // Heavy atoms first, so elimination makes them the pivots: light atoms are then mostly free columns,
+  // whose kernel rows are a single entry, which keeps the search narrow.
   const order = atomWeights
     .map((_, c) => c)
     .sort((a, b) => (atomWeights[b] ?? 0) - (atomWeights[a] ?? 0) || a - b);
@@ -179,7 +179,10 @@ export function auditWithheld(
     // The smallest atom of a set starts it, so only later atoms join. Every set found is recorded (up to
     // a cap), so one round of the caller can protect them all.
     const search = (weight: number): void => {
-      if (residual.size === 0) return record();
+      if (residual.size === 0) {
+        record();
+        return;
+      }
       if (++nodes > BUDGET || found >= LEAKS_PER_START) return;
       const admissible = (atom: number) => atom > start && !chosen.has(atom);
       for (const end of ending.get(mod(-sum)) ?? []) {
