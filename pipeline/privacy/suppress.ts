@@ -1,0 +1,308 @@
+/**
+ * Which figures about groups of people may be published (DESIGN.md section 6, "Privacy").
+ *
+ * The model. The dimensions (department, location, level, ...) span a lattice of cells: a cell fixes a
+ * value for some dimensions and means "all" for the others; the empty key is everyone. Atoms are the
+ * cells that fix every dimension. A cell's population is the sum of its atoms' populations, and so is
+ * every additive figure about it (active people, posts, ...): whatever can be derived about populations
+ * can be derived, the same way, about every such figure, so the plan is made on populations alone.
+ * The attacker knows every published (not withheld) cell, knows which combinations are empty (zeros
+ * are treated as public), and combines them with exact linear algebra.
+ *
+ * What "deriving a group" means. A group is any set of people that is a union of atoms; it is derived
+ * when its population is a linear combination of published cells' populations (its atom indicator lies
+ * in their row space). The plan guarantees:
+ *   1. no derivable group has between 1 and minGroupSize - 1 people: this covers every small cell, every
+ *      difference of published cells ("department minus all but one of its teams") and every sum of
+ *      withheld siblings (2 + 2 under a published parent);
+ *   2. no withheld cell is derivable: one whose population follows from the published cells is published
+ *      instead, since withholding it would protect nobody.
+ * Not covered: ranges implied by non-negativity (a published total bounds each part), and non-additive
+ * figures such as medians, which subtraction does not reach.
+ *
+ * The algorithm. Primary suppression withholds every cell below the minimum. Complementary suppression
+ * then runs to a fixpoint over every additive constraint (a published cell and one dimension it leaves
+ * open, whose values' cells sum to it): the withheld cells of a constraint must be none, or at least two
+ * totalling at least the minimum; otherwise the smallest published sibling is withheld too (or, with no
+ * sibling left, the parent). Local rules miss derivations that chain several constraints, so an exact
+ * audit (audit.ts) then searches every derivable set of withheld atoms lighter than the minimum. Each one
+ * found is protected by withholding the atoms of a box around one of its atoms (see cheapestBox: margins
+ * stay published), or where no box fits, the smallest published cell over it; the fixpoint resumes and
+ * the audit runs again, until it is clean. Last, withheld cells the audit shows derivable are published.
+ * Everything is ordered by cell number, itself from sorted values, so the plan does not depend on the
+ * order of the members.
+ */
+import { ConfigError } from '../errors.js';
+import { auditWithheld } from './audit.js';
+
+export type GroupKey = Readonly<Record<string, string>>; // dimension -> value; a dimension absent from the key means "all"
+
+export interface PrivacyPlan {
+  readonly minGroupSize: number;
+  isWithheld(key: GroupKey): boolean;
+  reason(key: GroupKey): 'small' | 'complementary' | null;
+}
+
+type Reason = 'small' | 'complementary';
+interface Box {
+  /** The cells to withhold: the corners, and above them the cells that keep the box's dimensions fixed. */
+  readonly cells: readonly number[];
+  /** People in those cells not withheld yet. */
+  readonly cost: number;
+  /** Every other corner has at least the minimum, so it protects every small group holding the atom. */
+  readonly universal: boolean;
+}
+/** Boxes examined per atom: every full box for 8 values in each of 4 dimensions, then smaller ones. */
+const BOX_TRIES = 4_096;
+
+function bits(mask: number): number {
+  let n = 0;
+  for (let m = mask; m; m &= m - 1) n++;
+  return n;
+}
+
+/** The smallest group size anyone may configure: a lower one would publish figures about 4 people or fewer. */
+export const MIN_GROUP_SIZE_FLOOR = 5;
+
+/**
+ * members: one entry per person in the population, with a value for every dimension ('(none)' for
+ * unknown). Plans over the full lattice of the dimensions (every subset of dimensions, every combination
+ * of values present) so separate requests (by department; by department x level) stay consistent with
+ * each other.
+ */
+export function planSuppression(
+  members: readonly Readonly<Record<string, string>>[],
+  dimensions: readonly string[],
+  minGroupSize: number,
+): PrivacyPlan {
+  if (!Number.isInteger(minGroupSize) || minGroupSize < MIN_GROUP_SIZE_FLOOR) {
+    throw new ConfigError(
+      `minGroupSize must be a whole number of at least ${MIN_GROUP_SIZE_FLOOR}, got ${minGroupSize}`,
+      'minGroupSize',
+    );
+  }
+  if (new Set(dimensions).size !== dimensions.length)
+    throw new Error('planSuppression: a dimension is listed twice');
+
+  // Cell number: a mixed-radix number with one digit per dimension, 0 for "all", 1.. for a value.
+  const values = dimensions.map((d) => {
+    const seen = new Set<string>();
+    members.forEach((m, i) => {
+      const v = m[d];
+      if (typeof v !== 'string')
+        throw new Error(`planSuppression: member ${i} has no value for dimension "${d}"`);
+      seen.add(v);
+    });
+    return [...seen].sort();
+  });
+  const valueCode = values.map((vs) => new Map(vs.map((v, i) => [v, i + 1])));
+  const stride: number[] = [];
+  let span = 1;
+  for (const vs of values) {
+    stride.push(span);
+    span *= vs.length + 1;
+  }
+  if (!Number.isSafeInteger(span)) throw new Error('planSuppression: too many dimension values to plan over');
+  const k = dimensions.length;
+  const full = (1 << k) - 1;
+  const digit = (id: number, d: number) => Math.floor(id / (stride[d] ?? 1)) % ((values[d]?.length ?? 0) + 1);
+
+  const count = new Map<number, number>();
+  const codes = new Array<number>(k);
+  for (const m of members) {
+    for (let d = 0; d < k; d++)
+      codes[d] = (valueCode[d]?.get(m[dimensions[d] as string] as string) ?? 0) * (stride[d] ?? 0);
+    for (let mask = 0; mask <= full; mask++) {
+      let id = 0;
+      for (let d = 0; d < k; d++) if (mask & (1 << d)) id += codes[d] ?? 0;
+      count.set(id, (count.get(id) ?? 0) + 1);
+    }
+  }
+  const size = (id: number) => count.get(id) ?? 0;
+  const isAtom = (id: number) => dimensions.every((_, d) => digit(id, d) !== 0);
+  /** Every cell strictly above this one: it with one or more of its fixed dimensions opened to "all". */
+  const ancestors = (id: number): number[] => {
+    const fixed = dimensions.map((_, d) => d).filter((d) => digit(id, d) !== 0);
+    const out: number[] = [];
+    for (let mask = 1; mask < 1 << fixed.length; mask++) {
+      let up = id;
+      fixed.forEach((d, i) => {
+        if (mask & (1 << i)) up -= digit(id, d) * (stride[d] ?? 0);
+      });
+      out.push(up);
+    }
+    return out;
+  };
+
+  const withheld = new Map<number, Reason>();
+  const queue: [number, number][] = [];
+  const withhold = (id: number, reason: Reason) => {
+    withheld.set(id, reason);
+    // The constraints this cell is a child of may now need another withheld sibling.
+    for (let d = 0; d < k; d++) {
+      const v = digit(id, d);
+      if (v !== 0) queue.push([id - v * (stride[d] ?? 0), d]);
+    }
+  };
+  const ids = [...count.keys()].sort((a, b) => a - b);
+  for (const id of ids) if (size(id) < minGroupSize) withhold(id, 'small');
+
+  let done = 0;
+  const settle = () => {
+    for (; done < queue.length; done++) {
+      const [parent, d] = queue[done] as [number, number];
+      if (withheld.has(parent)) continue;
+      const children: number[] = [];
+      for (let v = 1; v <= (values[d]?.length ?? 0); v++) {
+        const child = parent + v * (stride[d] ?? 0);
+        if (count.has(child)) children.push(child);
+      }
+      const hidden = children.filter((c) => withheld.has(c));
+      const hiddenSize = hidden.reduce((s, c) => s + size(c), 0);
+      if (hidden.length === 0 || (hidden.length >= 2 && hiddenSize >= minGroupSize)) continue;
+      const spare = children.filter((c) => !withheld.has(c));
+      const cheapest = spare.reduce<number | undefined>(
+        (best, c) => (best === undefined || size(c) < size(best) ? c : best),
+        undefined,
+      );
+      withhold(cheapest ?? parent, 'complementary');
+    }
+  };
+  settle();
+
+  /**
+   * The cheapest box through an atom: for a set T of dimensions, one other value for each, all 2^|T|
+   * corners present atoms and none in `avoid`. +1/-1 alternating over the corners leaves every cell that
+   * opens a dimension of T unchanged; the cells that fix all of T (each holds one corner: the corners and
+   * the cells above them opening only dimensions outside T) are withheld, so no published cell can tell
+   * the perturbation apart and a group holding exactly one corner stays underivable for good (withholding
+   * more later only removes equations). Boxes over every dimension withhold atoms alone, so come first.
+   */
+  const cheapestBox = (atom: number, avoid: ReadonlySet<number>): Box | undefined => {
+    const alternatives = dimensions.map((_, d) =>
+      Array.from({ length: values[d]?.length ?? 0 }, (_, i) => i + 1).filter((v) => v !== digit(atom, d)),
+    );
+    const subsets = Array.from({ length: full }, (_, i) => i + 1).sort((x, y) => bits(y) - bits(x) || x - y);
+    const choice = new Array<number>(k).fill(0);
+    let best: Box | undefined;
+    let tried = 0;
+    for (const box of subsets) {
+      const inBox = dimensions.map((_, d) => d).filter((d) => box & (1 << d));
+      const outside = dimensions.map((_, d) => d).filter((d) => !(box & (1 << d)));
+      const walk = (i: number): void => {
+        if (tried > BOX_TRIES) return;
+        if (i < inBox.length) {
+          const d = inBox[i] as number;
+          for (const v of alternatives[d] ?? []) {
+            choice[d] = v;
+            walk(i + 1);
+          }
+          return;
+        }
+        tried++;
+        const cells: number[] = [];
+        let cost = 0;
+        let universal = true;
+        for (let corner = 0; corner < 1 << inBox.length; corner++) {
+          let id = atom;
+          inBox.forEach((d, j) => {
+            if (corner & (1 << j)) id += ((choice[d] ?? 0) - digit(atom, d)) * (stride[d] ?? 0);
+          });
+          if (corner > 0 && (!count.has(id) || avoid.has(id))) return;
+          if (corner > 0 && size(id) < minGroupSize) universal = false;
+          for (let open = 0; open < 1 << outside.length; open++) {
+            let up = id;
+            outside.forEach((d, j) => {
+              if (open & (1 << j)) up -= digit(atom, d) * (stride[d] ?? 0);
+            });
+            cells.push(up);
+            if (!withheld.has(up)) cost += size(up);
+          }
+          // No better than the best so far: stop adding up this one.
+          if (best && (best.universal || !universal) && cost >= best.cost) return;
+        }
+        if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost)) {
+          best = { cells, cost, universal };
+        }
+      };
+      walk(0);
+    }
+    return best;
+  };
+
+  let audit: ReturnType<typeof auditWithheld>;
+  let columnsUnder: Map<number, number[]>;
+  for (;;) {
+    const atoms = ids.filter((id) => withheld.has(id) && isAtom(id));
+    columnsUnder = new Map(atoms.map((a, c) => [a, [c]]));
+    atoms.forEach((atom, c) => {
+      for (const up of ancestors(atom)) {
+        const list = columnsUnder.get(up);
+        if (list) list.push(c);
+        else columnsUnder.set(up, [c]);
+      }
+    });
+    const rows = ids
+      .filter((id) => !withheld.has(id) && columnsUnder.has(id))
+      .map((id) => columnsUnder.get(id) ?? []);
+    audit = auditWithheld(
+      atoms.map((a) => size(a)),
+      rows,
+      minGroupSize,
+    );
+    if (audit.leaks.length === 0) break;
+    for (const leak of audit.leaks) {
+      const group = leak.map((c) => atoms[c] as number);
+      const box = group
+        .map((atom) => cheapestBox(atom, new Set(group)))
+        .reduce<Box | undefined>(
+          (best, b) =>
+            b &&
+            (!best ||
+              (b.universal && !best.universal) ||
+              (b.universal === best.universal && b.cost < best.cost))
+              ? b
+              : best,
+          undefined,
+        );
+      if (box && box.cost > 0) {
+        for (const cell of box.cells) if (!withheld.has(cell)) withhold(cell, 'complementary');
+        continue;
+      }
+      // No box adds anything: withhold the smallest published cell over the group, removing one equation.
+      const cut = group
+        .flatMap(ancestors)
+        .filter((up) => !withheld.has(up))
+        .reduce<number | undefined>(
+          (best, up) =>
+            best === undefined || size(up) < size(best) || (size(up) === size(best) && up < best) ? up : best,
+          undefined,
+        );
+      // Nothing published above the group any more (an earlier cut this round): nothing can derive it.
+      if (cut === undefined) continue;
+      withhold(cut, 'complementary');
+    }
+    settle();
+  }
+  for (const [id, reason] of [...withheld]) {
+    if (reason === 'complementary' && audit.isDerivable(columnsUnder.get(id) ?? [])) withheld.delete(id);
+  }
+
+  const cellOf = (key: GroupKey): number | undefined => {
+    let id = 0;
+    for (const [dimension, value] of Object.entries(key)) {
+      const d = dimensions.indexOf(dimension);
+      if (d < 0)
+        throw new Error(`privacy plan: unknown dimension "${dimension}" (known: ${dimensions.join(', ')})`);
+      const code = valueCode[d]?.get(value);
+      if (code === undefined) return undefined;
+      id += code * (stride[d] ?? 0);
+    }
+    return count.has(id) ? id : undefined;
+  };
+  const reason = (key: GroupKey): Reason | null => {
+    const id = cellOf(key);
+    return id === undefined ? 'small' : (withheld.get(id) ?? null);
+  };
+  return Object.freeze({ minGroupSize, isWithheld: (key: GroupKey) => reason(key) !== null, reason });
+}
