@@ -75,6 +75,16 @@ const fileSchema = z.strictObject({
       maxRateLimitWaitSeconds: z.number().int().min(0).max(86_400).default(900),
     })
     .default({ maxRateLimitWaitSeconds: 900 }),
+  privacy: z
+    .strictObject({
+      /** Figures about fewer people than this are withheld (DESIGN.md section 6); never below 5. */
+      minGroupSize: z
+        .number()
+        .int()
+        .min(5, 'must be 5 or more: smaller groups let a reader single people out (DESIGN.md section 6)')
+        .default(5),
+    })
+    .default({ minGroupSize: 5 }),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -99,6 +109,8 @@ export interface Config {
   topics: readonly Topic[];
   sources: readonly SourceConfig[];
   maxRateLimitWaitMs: number;
+  /** Adoption figures about fewer people than this are withheld; at least 5. */
+  minGroupSize: number;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -264,5 +276,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     topics: file.topics,
     sources,
     maxRateLimitWaitMs: file.collection.maxRateLimitWaitSeconds * 1000,
+    minGroupSize: file.privacy.minGroupSize,
   });
 }

@@ -1,0 +1,140 @@
+import { UserError } from '../errors.js';
+import { type GroupKey, type PrivacyPlan, planSuppression } from '../privacy/suppress.js';
+import type { Store } from '../store.js';
+
+/** What figures can be broken down by; `leader` (manager or executive) is planned but chosen by the report. */
+export const GROUP_DIMENSIONS = ['department', 'location', 'level'] as const;
+export type Dimension = (typeof GROUP_DIMENSIONS)[number];
+/** Every dimension a figure is ever published by: privacy is planned over all of them at once. */
+export const PLANNED_DIMENSIONS = [...GROUP_DIMENSIONS, 'leader'] as const;
+
+/** A reporting window of whole days in the reporting time zone, both ends included. */
+export interface Window {
+  start: string;
+  end: string;
+  days: number;
+  timeZone: string;
+}
+
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+export function checkDay(day: string, field: string): string {
+  if (!ISO_DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || addDays(day, 0) !== day)
+    throw new UserError(`${field}: "${day}" is not a day; use YYYY-MM-DD, e.g. 2026-04-10`);
+  return day;
+}
+
+/** A DATE literal for SQL; days are checked before they get here, so the literal is safe. */
+export const sqlDay = (day: string) => `DATE '${checkDay(day, 'day')}'`;
+export const sqlText = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** The local day of an instant column in the reporting time zone (the store runs in UTC). */
+export const localDay = (column: string, timeZone: string) => `CAST(timezone(${sqlText(timeZone)}, ${column}) AS DATE)`;
+
+/**
+ * The latest day with any adoption data: daily activity days as the vendor reports them, and the
+ * local day of interactions and threads.
+ */
+export async function latestDataDay(store: Store, timeZone: string): Promise<string | null> {
+  const [row] = await store.query(`SELECT greatest(
+      (SELECT max(activity_date) FROM activity_daily),
+      (SELECT max(${localDay('event_ts', timeZone)}) FROM interactions),
+      (SELECT max(${localDay('created_ts', timeZone)}) FROM threads)) AS d`);
+  return row?.d instanceof Date ? row.d.toISOString().slice(0, 10) : null;
+}
+
+export async function resolveWindow(
+  store: Store,
+  args: { days: number; asOf?: string | undefined; timeZone: string },
+): Promise<Window> {
+  if (!Number.isInteger(args.days) || args.days < 7 || args.days > 366)
+    throw new UserError(`window: ${args.days} days is not between 7 and 366; use e.g. 28d`);
+  const end = args.asOf ? checkDay(args.asOf, 'as-of') : await latestDataDay(store, args.timeZone);
+  if (!end) throw new UserError('no adoption data yet: import activity first (earshot import auto <files>)');
+  return { start: addDays(end, -(args.days - 1)), end, days: args.days, timeZone: args.timeZone };
+}
+
+/**
+ * The eligible employees of [start, end] with their groups on the last day (DESIGN.md section 6):
+ * in the directory during the whole span (history from its first day, hired by then, not left before
+ * its last day) and not reported unlicensed by every platform whose export says so. A person who
+ * moved department during the span counts in the department they belong to on its last day.
+ * Columns: employee_id, department, location, level, leader ('yes'/'no').
+ */
+export function eligibleSql(start: string, end: string): string {
+  const s = sqlDay(start);
+  const e = sqlDay(end);
+  return `(SELECT e.employee_id,
+      coalesce(h.department, '(none)') AS department, coalesce(h.location, '(none)') AS location,
+      coalesce(h.level, '(none)') AS level,
+      CASE WHEN h.is_manager OR h.is_executive THEN 'yes' ELSE 'no' END AS leader
+    FROM employees e
+    JOIN employee_history h ON h.employee_id = e.employee_id AND h.valid_from <= ${e}
+      AND (h.valid_to IS NULL OR h.valid_to > ${e})
+    WHERE (e.hire_date IS NULL OR e.hire_date <= ${s})
+      AND (e.term_date IS NULL OR e.term_date >= ${e})
+      AND (SELECT min(x.valid_from) FROM employee_history x WHERE x.employee_id = e.employee_id) <= ${s}
+      AND e.employee_id NOT IN (
+        SELECT employee_id FROM (
+          SELECT employee_id, is_licensed, row_number() OVER (
+            PARTITION BY employee_id, platform ORDER BY period_end DESC, period_days) AS rn
+          FROM activity_period
+          WHERE is_licensed IS NOT NULL AND employee_id IS NOT NULL AND period_end <= ${e})
+        WHERE rn = 1 GROUP BY employee_id HAVING NOT bool_or(is_licensed)))`;
+}
+
+/** Group values of whoever an employee was on a day (for interactions: departments at the time). */
+export function historyOnSql(employeeColumn: string, dayExpr: string, alias: string): string {
+  return `LEFT JOIN employee_history ${alias} ON ${alias}.employee_id = ${employeeColumn}
+    AND ${alias}.valid_from <= ${dayExpr} AND (${alias}.valid_to IS NULL OR ${alias}.valid_to > ${dayExpr})`;
+}
+
+export interface Population {
+  window: Window;
+  plan: PrivacyPlan;
+  size: number;
+}
+
+/** The window's eligible population and the privacy plan over every dimension ever published. */
+export async function planPopulation(store: Store, window: Window, minGroupSize: number): Promise<Population> {
+  const rows = await store.query(`SELECT department, location, level, leader FROM ${eligibleSql(window.start, window.end)}`);
+  const members = rows.map((r) => ({
+    department: String(r.department),
+    location: String(r.location),
+    level: String(r.level),
+    leader: String(r.leader),
+  }));
+  return { window, plan: memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize)), size: members.length };
+}
+
+/** One answer per key: the report asks about the same groups from several sections. */
+function memoPlan(plan: PrivacyPlan): PrivacyPlan {
+  const cache = new Map<string, 'small' | 'complementary' | null>();
+  const reason = (key: GroupKey) => {
+    const id = JSON.stringify(Object.entries(key).sort());
+    if (!cache.has(id)) cache.set(id, plan.reason(key));
+    return cache.get(id) ?? null;
+  };
+  return { minGroupSize: plan.minGroupSize, reason, isWithheld: (key) => reason(key) !== null };
+}
+
+export function checkDimensions(by: readonly string[]): Dimension[] {
+  const out: Dimension[] = [];
+  for (const d of by) {
+    if (!(GROUP_DIMENSIONS as readonly string[]).includes(d))
+      throw new UserError(`by: "${d}" is not one of ${GROUP_DIMENSIONS.join(', ')}`);
+    if (!out.includes(d as Dimension)) out.push(d as Dimension);
+  }
+  return out;
+}
+
+/** The group key of a result row grouped by `dims`. */
+export function keyOf(row: Record<string, unknown>, dims: readonly string[]): GroupKey {
+  return Object.fromEntries(dims.map((d) => [d, String(row[d])]));
+}
+
+export const keyId = (key: GroupKey) => JSON.stringify(Object.entries(key).sort());
