@@ -58,33 +58,45 @@ export async function resolveWindow(
   return { start: addDays(end, -(args.days - 1)), end, days: args.days, timeZone: args.timeZone };
 }
 
+/** Employees reported unlicensed by every platform whose latest export up to `endExpr` says so. */
+function unlicensedSql(endExpr: string): string {
+  return `(SELECT employee_id FROM (
+      SELECT employee_id, is_licensed, row_number() OVER (
+        PARTITION BY employee_id, platform ORDER BY period_end DESC, period_days) AS rn
+      FROM activity_period
+      WHERE is_licensed IS NOT NULL AND employee_id IS NOT NULL AND period_end <= ${endExpr})
+    WHERE rn = 1 GROUP BY employee_id HAVING NOT bool_or(is_licensed))`;
+}
+
 /**
- * The eligible employees of [start, end] with their groups on the last day (DESIGN.md section 6):
- * in the directory during the whole span (history from its first day, hired by then, not left before
- * its last day) and not reported unlicensed by every platform whose export says so. A person who
- * moved department during the span counts in the department they belong to on its last day.
- * Columns: employee_id, department, location, level, leader ('yes'/'no').
+ * Eligible employees of the spans in `spans` (a relation with columns span_start, span_end and any
+ * others, which are kept), with their groups on each span's last day (DESIGN.md section 6): in the
+ * directory during the whole span (history from its first day, hired by then, not left before its
+ * last day) and not reported unlicensed (as of `licensedAsOf`) by every platform whose export says
+ * so. A person who moved department during a span counts where they are on its last day.
+ * Columns: the span's, employee_id, department, location, level, leader ('yes'/'no').
  */
-export function eligibleSql(start: string, end: string): string {
-  const s = sqlDay(start);
-  const e = sqlDay(end);
-  return `(SELECT e.employee_id,
+export function eligibleSpansSql(spans: string, licensedAsOf: string): string {
+  return `(SELECT sp.*, e.employee_id,
       coalesce(h.department, '(none)') AS department, coalesce(h.location, '(none)') AS location,
       coalesce(h.level, '(none)') AS level,
       CASE WHEN h.is_manager OR h.is_executive THEN 'yes' ELSE 'no' END AS leader
-    FROM employees e
-    JOIN employee_history h ON h.employee_id = e.employee_id AND h.valid_from <= ${e}
-      AND (h.valid_to IS NULL OR h.valid_to > ${e})
-    WHERE (e.hire_date IS NULL OR e.hire_date <= ${s})
-      AND (e.term_date IS NULL OR e.term_date >= ${e})
-      AND (SELECT min(x.valid_from) FROM employee_history x WHERE x.employee_id = e.employee_id) <= ${s}
-      AND e.employee_id NOT IN (
-        SELECT employee_id FROM (
-          SELECT employee_id, is_licensed, row_number() OVER (
-            PARTITION BY employee_id, platform ORDER BY period_end DESC, period_days) AS rn
-          FROM activity_period
-          WHERE is_licensed IS NOT NULL AND employee_id IS NOT NULL AND period_end <= ${e})
-        WHERE rn = 1 GROUP BY employee_id HAVING NOT bool_or(is_licensed)))`;
+    FROM ${spans} sp
+    JOIN employees e ON (e.hire_date IS NULL OR e.hire_date <= sp.span_start)
+      AND (e.term_date IS NULL OR e.term_date >= sp.span_end)
+    JOIN (SELECT employee_id, min(valid_from) AS first_day FROM employee_history GROUP BY 1) fs
+      ON fs.employee_id = e.employee_id AND fs.first_day <= sp.span_start
+    JOIN employee_history h ON h.employee_id = e.employee_id AND h.valid_from <= sp.span_end
+      AND (h.valid_to IS NULL OR h.valid_to > sp.span_end)
+    WHERE e.employee_id NOT IN ${unlicensedSql(licensedAsOf)})`;
+}
+
+/** The eligible employees of one span [start, end]: see eligibleSpansSql. */
+export function eligibleSql(start: string, end: string): string {
+  return eligibleSpansSql(
+    `(SELECT ${sqlDay(start)} AS span_start, ${sqlDay(end)} AS span_end)`,
+    sqlDay(end),
+  );
 }
 
 /** Group values of whoever an employee was on a day (for interactions: departments at the time). */
