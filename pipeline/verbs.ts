@@ -7,6 +7,7 @@ import {
   type ProgressEvent,
   type RunnerDeps,
 } from '../collectors/runner.js';
+import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -301,6 +302,20 @@ export const remoteVerbs = {
       files: z.array(z.object({ name: z.string().min(1), content: z.string() })).min(1),
     }),
     run: importVerb,
+  },
+  'adoption-report': {
+    args: z.object({
+      days: z.number().int().optional(),
+      by: z.array(z.string()).optional(),
+      asOf: z.string().optional(),
+      rollout: z.string().optional(),
+    }),
+    run: (svc: Services, args: AdoptionReportArgs) =>
+      adoptionReport(
+        svc.store,
+        { timezone: svc.config.timezone, minGroupSize: svc.config.minGroupSize },
+        args,
+      ),
   },
 } as const;
 

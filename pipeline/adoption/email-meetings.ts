@@ -71,7 +71,10 @@ export async function emailMeetingChange(
     FROM people p JOIN per USING (employee_id) LEFT JOIN adopters a USING (employee_id)
     WHERE pre_e IS NOT NULL AND post_e IS NOT NULL AND pre_m IS NOT NULL AND post_m IS NOT NULL
     GROUP BY ALL`);
-  const groups = new Map<string, { key: GroupKey; yes?: (typeof rows)[number]; no?: (typeof rows)[number] }>();
+  const groups = new Map<
+    string,
+    { key: GroupKey; yes?: (typeof rows)[number]; no?: (typeof rows)[number] }
+  >();
   for (const row of rows) {
     const key = keyOf(row, dims);
     const g = groups.get(keyId(key)) ?? { key };

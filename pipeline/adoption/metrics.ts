@@ -272,7 +272,13 @@ function tieFigures(dims: readonly string[], r: Row | undefined, out: Record<str
 function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<string, Figure>): void {
   const ev = (v: number | null) => figure(v, 'event', 'threads');
   const questions = num(r?.questions);
-  const names = ['questions', 'answered_share', 'answered_24h_share', 'median_hours_to_reply', 'p90_hours_to_reply'];
+  const names = [
+    'questions',
+    'answered_share',
+    'answered_24h_share',
+    'median_hours_to_reply',
+    'p90_hours_to_reply',
+  ];
   // The figures describe the askers' questions: fewer askers than the minimum would describe them.
   if (questions > 0 && num(r?.askers) < pop.plan.minGroupSize) {
     for (const name of names) out[name] = withheldFigure('small', 'event', 'threads');
@@ -317,7 +323,11 @@ export async function windowMetrics(
 }
 
 /** Interactions between each two groups of `dims` (silos), published only when both groups are. */
-export async function tiesBetween(store: Store, pop: Population, dims: readonly Dimension[]): Promise<TieBetween[]> {
+export async function tiesBetween(
+  store: Store,
+  pop: Population,
+  dims: readonly Dimension[],
+): Promise<TieBetween[]> {
   if (dims.length === 0) return [];
   const rows = await betweenRows(store, pop, dims);
   return rows.map((r) => {
@@ -327,7 +337,9 @@ export async function tiesBetween(store: Store, pop: Population, dims: readonly 
     return {
       a,
       b,
-      interactions: reason ? withheldFigure(reason, 'event', EVENTS) : figure(num(r.interactions), 'event', EVENTS),
+      interactions: reason
+        ? withheldFigure(reason, 'event', EVENTS)
+        : figure(num(r.interactions), 'event', EVENTS),
     };
   });
 }

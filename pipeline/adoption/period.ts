@@ -1,7 +1,15 @@
 import type { GroupKey } from '../privacy/suppress.js';
 import type { Store } from '../store.js';
 import { type Figure, figure, ratio } from './figures.js';
-import { addDays, type Dimension, eligibleSql, keyOf, type Population, sqlDay, sqlText } from './population.js';
+import {
+  addDays,
+  type Dimension,
+  eligibleSql,
+  keyOf,
+  type Population,
+  sqlDay,
+  sqlText,
+} from './population.js';
 
 /**
  * Rates from vendor period totals (activity_period), for platforms that give no daily rows: the
@@ -12,10 +20,19 @@ export interface PeriodRates {
   platform: string;
   period_days: number;
   period_end: string;
-  groups: { key: GroupKey; withheld: 'small' | 'complementary' | null; active_rate?: Figure; participation_rate?: Figure }[];
+  groups: {
+    key: GroupKey;
+    withheld: 'small' | 'complementary' | null;
+    active_rate?: Figure;
+    participation_rate?: Figure;
+  }[];
 }
 
-export async function periodRates(store: Store, pop: Population, dims: readonly Dimension[]): Promise<PeriodRates[]> {
+export async function periodRates(
+  store: Store,
+  pop: Population,
+  dims: readonly Dimension[],
+): Promise<PeriodRates[]> {
   const { end, days } = pop.window;
   const periods = await store.query(`SELECT platform, period_days, period_end FROM (
       SELECT DISTINCT platform, period_days, period_end FROM activity_period WHERE period_end <= ${sqlDay(end)})

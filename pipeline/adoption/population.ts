@@ -33,7 +33,8 @@ export const sqlDay = (day: string) => `DATE '${checkDay(day, 'day')}'`;
 export const sqlText = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** The local day of an instant column in the reporting time zone (the store runs in UTC). */
-export const localDay = (column: string, timeZone: string) => `CAST(timezone(${sqlText(timeZone)}, ${column}) AS DATE)`;
+export const localDay = (column: string, timeZone: string) =>
+  `CAST(timezone(${sqlText(timeZone)}, ${column}) AS DATE)`;
 
 /**
  * The latest day with any adoption data: daily activity days as the vendor reports them, and the
@@ -93,10 +94,7 @@ export function eligibleSpansSql(spans: string, licensedAsOf: string): string {
 
 /** The eligible employees of one span [start, end]: see eligibleSpansSql. */
 export function eligibleSql(start: string, end: string): string {
-  return eligibleSpansSql(
-    `(SELECT ${sqlDay(start)} AS span_start, ${sqlDay(end)} AS span_end)`,
-    sqlDay(end),
-  );
+  return eligibleSpansSql(`(SELECT ${sqlDay(start)} AS span_start, ${sqlDay(end)} AS span_end)`, sqlDay(end));
 }
 
 /** Group values of whoever an employee was on a day (for interactions: departments at the time). */
@@ -112,15 +110,25 @@ export interface Population {
 }
 
 /** The window's eligible population and the privacy plan over every dimension ever published. */
-export async function planPopulation(store: Store, window: Window, minGroupSize: number): Promise<Population> {
-  const rows = await store.query(`SELECT department, location, level, leader FROM ${eligibleSql(window.start, window.end)}`);
+export async function planPopulation(
+  store: Store,
+  window: Window,
+  minGroupSize: number,
+): Promise<Population> {
+  const rows = await store.query(
+    `SELECT department, location, level, leader FROM ${eligibleSql(window.start, window.end)}`,
+  );
   const members = rows.map((r) => ({
     department: String(r.department),
     location: String(r.location),
     level: String(r.level),
     leader: String(r.leader),
   }));
-  return { window, plan: memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize)), size: members.length };
+  return {
+    window,
+    plan: memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize)),
+    size: members.length,
+  };
 }
 
 /** One answer per key: the report asks about the same groups from several sections. */

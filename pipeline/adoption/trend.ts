@@ -1,7 +1,15 @@
 import type { GroupKey } from '../privacy/suppress.js';
 import type { Store } from '../store.js';
 import { type Figure, figure, ratio, withheldFigure } from './figures.js';
-import { addDays, type Dimension, eligibleSpansSql, keyId, keyOf, type Population, sqlDay } from './population.js';
+import {
+  addDays,
+  type Dimension,
+  eligibleSpansSql,
+  keyId,
+  keyOf,
+  type Population,
+  sqlDay,
+} from './population.js';
 import { fitLine, predict } from './stats.js';
 
 export const FORECAST_WEEKS = 4;
@@ -111,7 +119,12 @@ export async function weeklyTrend(
       const forecast = fit
         ? Array.from({ length: FORECAST_WEEKS }, (_, i) => {
             const p = predict(fit, series.length + i);
-            return { week: addDays(last, 7 * (i + 1)), participation_rate: p.value, low: p.low, high: p.high };
+            return {
+              week: addDays(last, 7 * (i + 1)),
+              participation_rate: p.value,
+              low: p.low,
+              high: p.high,
+            };
           })
         : [];
       return {

@@ -19,7 +19,8 @@ export function planSuppression(
 ): PrivacyPlan {
   const size = (key: GroupKey): number => {
     for (const d of Object.keys(key))
-      if (!dimensions.includes(d)) throw new Error(`"${d}" is not a planned dimension (${dimensions.join(', ')})`);
+      if (!dimensions.includes(d))
+        throw new Error(`"${d}" is not a planned dimension (${dimensions.join(', ')})`);
     return members.filter((m) => Object.entries(key).every(([d, v]) => m[d] === v)).length;
   };
   const reason = (key: GroupKey) => (size(key) < minGroupSize ? ('small' as const) : null);
