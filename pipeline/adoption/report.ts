@@ -221,34 +221,52 @@ export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
     );
 
   const em = report.emailMeetings.find((e) => Object.keys(e.key).length === 0);
-  const parts: string[] = [];
+  const measured: { en: string; ko: string; stem: string }[] = [];
+  const hidden: { en: string; ko: string }[] = [];
   for (const [name, label, labelKo] of [
-    ['emails_sent', 'emails sent', '보낸 이메일'],
-    ['meetings_attended', 'meetings attended', '참석한 회의'],
+    ['emails_sent', 'emails sent', '보낸 이메일은'],
+    ['meetings_attended', 'meetings attended', '참석한 회의는'],
   ] as const) {
     const d = em?.[name];
     if (!d) continue;
     if (d.withheld || d.value === null || d.value === undefined) {
-      parts.push(ko ? `${labelKo} 변화는 ${withheld}` : `the change in ${label} is ${withheld}`);
+      hidden.push({ en: label, ko: labelKo });
       continue;
     }
     const clear = (d.low ?? 0) > 0 || (d.high ?? 0) < 0;
-    const rel = d.relative === null || d.relative === undefined ? '' : ` (${signed(d.relative * 100)}%)`;
-    const ci = `${(d.low ?? 0).toFixed(1)}~${(d.high ?? 0).toFixed(1)}`;
-    parts.push(
-      ko
-        ? `주간 ${labelKo}는 비도입자에 비해 ${signed(d.value)}건${rel} 달라졌습니다(95% 신뢰구간 ${ci}, ${clear ? '통계적으로 뚜렷한 차이' : '통계적으로 뚜렷한 차이는 아님'})`
-        : `weekly ${label} changed by ${signed(d.value)}${rel} (95% CI ${ci.replace('~', ' to ')}: ${clear ? 'a clear difference' : 'not clearly different from no change'})`,
-    );
+    const rel = d.relative === null || d.relative === undefined ? '' : `${signed(d.relative * 100)}%; `;
+    const low = (d.low ?? 0).toFixed(1);
+    const high = (d.high ?? 0).toFixed(1);
+    const relKo =
+      d.relative === null || d.relative === undefined ? '' : `(${Math.abs(d.relative * 100).toFixed(1)}%)`;
+    measured.push({
+      en: `changed their weekly ${label} by ${signed(d.value)} (${rel}95% CI ${low} to ${high}: ${clear ? 'a clear difference' : 'not clearly different from no change'})`,
+      ko: `${labelKo} 주당 ${Math.abs(d.value).toFixed(1)}건${relKo}`,
+      stem: `${d.value < 0 ? '줄었' : d.value > 0 ? '늘었' : '같았'}|(95% 신뢰구간 ${low}~${high}, ${clear ? '통계적으로 뚜렷한 차이' : '통계적으로 뚜렷한 차이는 아님'})`,
+    });
   }
-  if (em && parts.length)
+  if (em && measured.length) {
+    const koText = measured
+      .map((m, i) => {
+        const [verb, ci] = m.stem.split('|');
+        return `${m.ko} ${verb}${i === measured.length - 1 ? '습니다' : '고'}${ci}`;
+      })
+      .join(', ');
     say(
       'email-meetings',
-      ko
-        ? `도입(${em.rollout}) 후 네트워크를 쓴 직원의 ${parts.join('. ')}.`
-        : `Since rollout (${em.rollout}), compared with non-adopters, for employees who used the network ${parts.join('; ')}.`,
+      lang === 'ko'
+        ? `도입(${em.rollout}) 이후 네트워크를 쓴 직원을 쓰지 않은 직원과 비교하면, ${koText}.`
+        : `Since rollout (${em.rollout}), compared with employees who did not use the network, those who did ${measured.map((m) => m.en).join('; and ')}.`,
     );
-  else
+  }
+  if (em && hidden.length)
+    say(
+      'email-meetings',
+      lang === 'ko'
+        ? `${hidden.map((h) => h.ko.replace(/[은는]$/, '')).join('·')} 변화는 ${withheld}`
+        : `The change in ${hidden.map((h) => h.en).join(' and ')} is ${withheld}`,
+    );
+  if (!em || (!measured.length && !hidden.length))
     say(
       'email-meetings',
       ko
