@@ -5,11 +5,12 @@ import {
   type Dimension,
   eligibleSql,
   historyOnSql,
+  inWindowSql,
   keyId,
   keyOf,
-  localDay,
   type Population,
   sqlDay,
+  windowInteractionsSql,
 } from './population.js';
 
 /** Persona rule factor (DESIGN.md section 6): gives > K x receives, or the other way round. */
@@ -37,7 +38,7 @@ export interface TieBetween {
 
 /** Per-person facts of the window, one row per eligible employee (stays inside the database). */
 function personSql(pop: Population): string {
-  const { start, end, days, timeZone } = pop.window;
+  const { start, end, days } = pop.window;
   const s = sqlDay(start);
   const e = sqlDay(end);
   const blocks = Math.floor(days / 7);
@@ -57,11 +58,9 @@ function personSql(pop: Population): string {
         FILTER (WHERE active AND datediff('day', activity_date, ${e}) < ${blocks * 7}) AS active_blocks
     FROM daily GROUP BY employee_id),
   ev AS (
-    SELECT from_employee_id AS f, to_employee_id AS t, ${localDay('event_ts', timeZone)} AS d
-    FROM interactions
-    WHERE from_employee_id IS NOT NULL AND to_employee_id IS NOT NULL AND from_employee_id <> to_employee_id
-      AND ${localDay('event_ts', timeZone)} BETWEEN ${s} AND ${e}
-      AND from_employee_id IN (SELECT employee_id FROM people) AND to_employee_id IN (SELECT employee_id FROM people)),
+    SELECT from_employee_id AS f, to_employee_id AS t, d
+    FROM ${windowInteractionsSql(pop.window)} i
+    WHERE from_employee_id IN (SELECT employee_id FROM people) AND to_employee_id IN (SELECT employee_id FROM people)),
   receives AS (SELECT t AS employee_id, count(*) AS n FROM ev GROUP BY t),
   with_leader AS (
     SELECT DISTINCT x.me AS employee_id
@@ -118,7 +117,7 @@ async function participationRows(store: Store, pop: Population, dims: readonly D
 }
 
 async function tieRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const { start, end, timeZone } = pop.window;
+  const { start, end } = pop.window;
   // Each end of an interaction, with its groups at the time; an interaction touches the groups of
   // both ends, once when both ends are in the same group.
   const v = (alias: string, d: string) => `coalesce(${alias}.${d}, '(none)')`;
@@ -130,11 +129,10 @@ async function tieRows(store: Store, pop: Population, dims: readonly Dimension[]
         ${v('ha', 'location')} AS a_location, ${v('hb', 'location')} AS b_location,
         ${dims.map((d) => `${v('ha', d)} AS a_g_${d}, ${v('hb', d)} AS b_g_${d}`).join(', ')}${dims.length ? ',' : ''}
         ${same} AS internal
-      FROM (SELECT *, ${localDay('event_ts', timeZone)} AS d FROM interactions) i
+      FROM ${windowInteractionsSql(pop.window)} i
       ${historyOnSql('i.from_employee_id', 'i.d', 'ha')}
       ${historyOnSql('i.to_employee_id', 'i.d', 'hb')}
-      WHERE i.from_employee_id <> i.to_employee_id AND i.d BETWEEN ${sqlDay(start)} AND ${sqlDay(end)}
-        AND i.from_employee_id IN (SELECT employee_id FROM people) AND i.to_employee_id IN (SELECT employee_id FROM people)),
+      WHERE i.from_employee_id IN (SELECT employee_id FROM people) AND i.to_employee_id IN (SELECT employee_id FROM people)),
     ends AS (
       SELECT ${dims.map((d) => `a_g_${d} AS ${d}`).join(', ')}${dims.length ? ',' : ''} * FROM ev
       UNION ALL
@@ -160,22 +158,21 @@ async function tieRows(store: Store, pop: Population, dims: readonly Dimension[]
 }
 
 async function betweenRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const { start, end, timeZone } = pop.window;
+  const { start, end } = pop.window;
   const v = (alias: string, d: string) => `coalesce(${alias}.${d}, '(none)')`;
   const a = `[${dims.map((d) => v('ha', d)).join(', ')}]`;
   const b = `[${dims.map((d) => v('hb', d)).join(', ')}]`;
   return store.query(`WITH people AS ${eligibleSql(start, end)}
     SELECT least(${a}, ${b}) AS a, greatest(${a}, ${b}) AS b, count(*) AS interactions
-    FROM (SELECT *, ${localDay('event_ts', timeZone)} AS d FROM interactions) i
+    FROM ${windowInteractionsSql(pop.window)} i
     ${historyOnSql('i.from_employee_id', 'i.d', 'ha')}
     ${historyOnSql('i.to_employee_id', 'i.d', 'hb')}
-    WHERE i.from_employee_id <> i.to_employee_id AND i.d BETWEEN ${sqlDay(start)} AND ${sqlDay(end)}
-      AND i.from_employee_id IN (SELECT employee_id FROM people) AND i.to_employee_id IN (SELECT employee_id FROM people)
+    WHERE i.from_employee_id IN (SELECT employee_id FROM people) AND i.to_employee_id IN (SELECT employee_id FROM people)
     GROUP BY 1, 2 ORDER BY 1, 2`);
 }
 
 async function responsivenessRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const { start, end, timeZone } = pop.window;
+  const { start, end } = pop.window;
   return store.query(`WITH people AS ${eligibleSql(start, end)},
     q AS (
       SELECT p.*, t.author_employee_id AS author,
@@ -184,7 +181,7 @@ async function responsivenessRows(store: Store, pop: Population, dims: readonly 
           AND t.first_reply_employee_id IS DISTINCT FROM t.author_employee_id AS by_other,
         epoch(t.first_reply_ts - t.created_ts) / 3600.0 AS hours
       FROM threads t JOIN people p ON p.employee_id = t.author_employee_id
-      WHERE t.is_question AND ${localDay('t.created_ts', timeZone)} BETWEEN ${sqlDay(start)} AND ${sqlDay(end)})
+      WHERE t.is_question AND ${inWindowSql('t.created_ts', pop.window)})
     SELECT ${select(dims)} count(*) AS questions, count(DISTINCT author) AS askers,
       count(*) FILTER (WHERE by_other) AS answered,
       count(*) FILTER (WHERE by_other AND hours <= 24) AS answered_24h,

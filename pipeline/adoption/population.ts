@@ -37,14 +37,31 @@ export const localDay = (column: string, timeZone: string) =>
   `CAST(timezone(${sqlText(timeZone)}, ${column}) AS DATE)`;
 
 /**
+ * Instants whose local day falls in the window. The UTC bounds come first (a day either side covers
+ * every zone) so DuckDB skips most rows by their min/max before converting any to local time.
+ */
+export function inWindowSql(column: string, window: Window): string {
+  return `${column} >= CAST(${sqlDay(addDays(window.start, -1))} AS TIMESTAMPTZ)
+    AND ${column} < CAST(${sqlDay(addDays(window.end, 2))} AS TIMESTAMPTZ)
+    AND ${localDay(column, window.timeZone)} BETWEEN ${sqlDay(window.start)} AND ${sqlDay(window.end)}`;
+}
+
+/** The window's interactions between two different people, with the local day as `d`. */
+export function windowInteractionsSql(window: Window): string {
+  return `(SELECT *, ${localDay('event_ts', window.timeZone)} AS d FROM interactions
+    WHERE from_employee_id IS NOT NULL AND to_employee_id IS NOT NULL AND from_employee_id <> to_employee_id
+      AND ${inWindowSql('event_ts', window)})`;
+}
+
+/**
  * The latest day with any adoption data: daily activity days as the vendor reports them, and the
  * local day of interactions and threads.
  */
 export async function latestDataDay(store: Store, timeZone: string): Promise<string | null> {
   const [row] = await store.query(`SELECT greatest(
       (SELECT max(activity_date) FROM activity_daily),
-      (SELECT max(${localDay('event_ts', timeZone)}) FROM interactions),
-      (SELECT max(${localDay('created_ts', timeZone)}) FROM threads)) AS d`);
+      ${localDay('(SELECT max(event_ts) FROM interactions)', timeZone)},
+      ${localDay('(SELECT max(created_ts) FROM threads)', timeZone)}) AS d`);
   return row?.d instanceof Date ? row.d.toISOString().slice(0, 10) : null;
 }
 
