@@ -1,7 +1,14 @@
 import type { GroupKey } from '../privacy/suppress.js';
-import type { Store } from '../store.js';
 import type { Grain, WithheldReason } from './figures.js';
-import { type Dimension, eligibleSql, keyId, keyOf, type Population, sqlDay } from './population.js';
+import {
+  type Db,
+  type Dimension,
+  groupingSets,
+  keyId,
+  keyOf,
+  type Population,
+  sqlDay,
+} from './population.js';
 import { welchDifference } from './stats.js';
 
 const SOURCE = 'comm_volume_weekly+activity_daily';
@@ -31,8 +38,8 @@ export interface GroupEmailMeetings {
 }
 
 /** The first day with daily activity, taken as the rollout when none is given. */
-export async function defaultRollout(store: Store): Promise<string | null> {
-  const [r] = await store.query('SELECT min(activity_date) AS d FROM activity_daily');
+export async function defaultRollout(db: Db): Promise<string | null> {
+  const [r] = await db.query('SELECT min(activity_date) AS d FROM activity_daily');
   return r?.d instanceof Date ? r.d.toISOString().slice(0, 10) : null;
 }
 
@@ -44,17 +51,14 @@ export async function defaultRollout(store: Store): Promise<string | null> {
  * have at least the minimum group size, or the figure is withheld.
  */
 export async function emailMeetingChange(
-  store: Store,
   pop: Population,
   dims: readonly Dimension[],
   rollout: string,
 ): Promise<GroupEmailMeetings[]> {
-  const { start, end } = pop.window;
   const r = sqlDay(rollout);
-  const e = sqlDay(end);
+  const e = sqlDay(pop.window.end);
   const select = dims.length ? `${dims.map((d) => `p.${d}`).join(', ')},` : '';
-  const rows = await store.query(`WITH people AS ${eligibleSql(start, end)},
-    adopters AS (
+  const rows = await pop.db.query(`WITH adopters AS (
       SELECT DISTINCT employee_id FROM activity_daily
       WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${r} AND ${e}
         AND coalesce(posts, 0) + coalesce(replies, 0) + coalesce(reactions, 0) > 0),
@@ -65,12 +69,13 @@ export async function emailMeetingChange(
         avg(meetings_attended) FILTER (WHERE week_start + 6 < ${r}) AS pre_m,
         avg(meetings_attended) FILTER (WHERE week_start >= ${r} AND week_start + 6 <= ${e}) AS post_m
       FROM comm_volume_weekly GROUP BY 1)
-    SELECT ${select} a.employee_id IS NOT NULL AS adopter, count(*) AS n,
+    SELECT ${select} adopter, count(*) AS n,
       avg(post_e - pre_e) AS de, var_samp(post_e - pre_e) AS ve, avg(pre_e) AS pre_e,
       avg(post_m - pre_m) AS dm, var_samp(post_m - pre_m) AS vm, avg(pre_m) AS pre_m
-    FROM people p JOIN per USING (employee_id) LEFT JOIN adopters a USING (employee_id)
+    FROM (SELECT p.*, a.employee_id IS NOT NULL AS adopter FROM w_people p LEFT JOIN adopters a USING (employee_id)) p
+      JOIN per USING (employee_id)
     WHERE pre_e IS NOT NULL AND post_e IS NOT NULL AND pre_m IS NOT NULL AND post_m IS NOT NULL
-    GROUP BY ALL`);
+    ${groupingSets(dims, ['adopter'])}`);
   const groups = new Map<
     string,
     { key: GroupKey; yes?: (typeof rows)[number]; no?: (typeof rows)[number] }

@@ -1,9 +1,8 @@
 import type { GroupKey } from '../privacy/suppress.js';
-import type { Row, Store } from '../store.js';
+import type { Row } from '../store.js';
 import { type Figure, figure, guarded, ratio, withheldFigure } from './figures.js';
 import {
   type Dimension,
-  eligibleSql,
   historyOnSql,
   inWindowSql,
   keyId,
@@ -36,38 +35,47 @@ export interface TieBetween {
   interactions: Figure;
 }
 
-/** Per-person facts of the window, one row per eligible employee (stays inside the database). */
-function personSql(pop: Population): string {
+/**
+ * Builds the window's temp tables on the population's connection, once per report: w_events (the
+ * window's interactions between eligible people, each end with its groups at the time) and
+ * w_person (per-person facts; it never leaves the database). windowMetrics and tiesBetween read them.
+ */
+export async function prepareWindow(pop: Population): Promise<void> {
   const { start, end, days } = pop.window;
   const s = sqlDay(start);
   const e = sqlDay(end);
   const blocks = Math.floor(days / 7);
   const n = (c: string) => `coalesce(${c}, 0)`;
-  return `people AS ${eligibleSql(start, end)},
-  daily AS (
-    SELECT employee_id, activity_date,
-      ${n('posts')} AS posts, ${n('replies')} + ${n('reactions')} AS rr,
-      (${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0 AS active
-    FROM activity_daily
-    WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${s} AND ${e}),
-  act AS (
-    SELECT employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
-      count(DISTINCT activity_date) FILTER (WHERE active) AS active_days,
-      -- 7-day blocks counted back from the last day, for WAU
-      count(DISTINCT datediff('day', activity_date, ${e}) // 7)
-        FILTER (WHERE active AND datediff('day', activity_date, ${e}) < ${blocks * 7}) AS active_blocks
-    FROM daily GROUP BY employee_id),
-  ev AS (
-    SELECT from_employee_id AS f, to_employee_id AS t, d
+  const side = (alias: string, x: string) =>
+    ['department', 'location', 'level']
+      .map((d) => `coalesce(${alias}.${d}, '(none)') AS ${x}_${d}`)
+      .concat(`coalesce(${alias}.is_manager OR ${alias}.is_executive, false) AS ${x}_leader`)
+      .join(', ');
+  await pop.db.query(`CREATE TEMP TABLE w_events AS
+    SELECT i.from_employee_id AS f, i.to_employee_id AS t, i.d, ${side('ha', 'a')}, ${side('hb', 'b')}
     FROM ${windowInteractionsSql(pop.window)} i
-    WHERE from_employee_id IN (SELECT employee_id FROM people) AND to_employee_id IN (SELECT employee_id FROM people)),
-  receives AS (SELECT t AS employee_id, count(*) AS n FROM ev GROUP BY t),
-  with_leader AS (
-    SELECT DISTINCT x.me AS employee_id
-    FROM (SELECT f AS me, t AS other, d FROM ev UNION ALL SELECT t, f, d FROM ev) x
-    ${historyOnSql('x.other', 'x.d', 'lh')}
-    WHERE lh.is_manager OR lh.is_executive),
-  person AS (
+    JOIN w_people pa ON pa.employee_id = i.from_employee_id
+    JOIN w_people pb ON pb.employee_id = i.to_employee_id
+    ${historyOnSql('i.from_employee_id', 'i.d', 'ha')}
+    ${historyOnSql('i.to_employee_id', 'i.d', 'hb')}`);
+  await pop.db.query(`CREATE TEMP TABLE w_person AS
+    WITH daily AS (
+      SELECT employee_id, activity_date,
+        ${n('posts')} AS posts, ${n('replies')} + ${n('reactions')} AS rr,
+        (${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0 AS active
+      FROM activity_daily
+      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${s} AND ${e}),
+    act AS (
+      SELECT employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
+        count(DISTINCT activity_date) FILTER (WHERE active) AS active_days,
+        -- 7-day blocks counted back from the last day, for WAU
+        count(DISTINCT datediff('day', activity_date, ${e}) // 7)
+          FILTER (WHERE active AND datediff('day', activity_date, ${e}) < ${blocks * 7}) AS active_blocks
+      FROM daily GROUP BY employee_id),
+    receives AS (SELECT t AS employee_id, count(*) AS n FROM w_events GROUP BY t),
+    with_leader AS (
+      SELECT f AS employee_id FROM w_events WHERE b_leader
+      UNION SELECT t FROM w_events WHERE a_leader)
     SELECT p.*, coalesce(a.active, false) AS active,
       coalesce(a.posts, 0) + coalesce(a.rr, 0) AS contributions,
       coalesce(a.active_days, 0) AS active_days, coalesce(a.active_blocks, 0) AS active_blocks,
@@ -79,10 +87,10 @@ function personSql(pop: Population): string {
         WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) > ${PERSONA_K} * coalesce(r.n, 0)
           THEN CASE WHEN coalesce(a.posts, 0) >= coalesce(a.rr, 0) THEN 'broadcaster' ELSE 'responder' END
         ELSE 'engager' END AS persona
-    FROM people p
+    FROM w_people p
     LEFT JOIN act a USING (employee_id)
     LEFT JOIN receives r USING (employee_id)
-    LEFT JOIN with_leader w USING (employee_id))`;
+    LEFT JOIN with_leader w USING (employee_id)`);
 }
 
 const cols = (dims: readonly string[], prefix = '') => dims.map((d) => `${prefix}${d}`).join(', ');
@@ -90,13 +98,12 @@ const groupBy = (dims: readonly string[]) => (dims.length ? `GROUP BY ${cols(dim
 const partition = (dims: readonly string[]) => (dims.length ? `PARTITION BY ${cols(dims)}` : '');
 const select = (dims: readonly string[]) => (dims.length ? `${cols(dims)},` : '');
 
-async function participationRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  return store.query(`WITH ${personSql(pop)},
-    ranked AS (
+async function participationRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  return pop.db.query(`WITH ranked AS (
       SELECT *, row_number() OVER (${partition(dims)} ORDER BY contributions) AS rk_asc,
         row_number() OVER (${partition(dims)} ORDER BY contributions DESC) AS rk_desc,
         count(*) OVER (${partition(dims)}) AS n
-      FROM person)
+      FROM w_person)
     SELECT ${select(dims)} count(*) AS eligible,
       count(*) FILTER (WHERE active) AS active,
       count(*) FILTER (WHERE contributions > 0) AS participants,
@@ -116,34 +123,23 @@ async function participationRows(store: Store, pop: Population, dims: readonly D
     FROM ranked ${groupBy(dims)}`);
 }
 
-async function tieRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const { start, end } = pop.window;
-  // Each end of an interaction, with its groups at the time; an interaction touches the groups of
-  // both ends, once when both ends are in the same group.
-  const v = (alias: string, d: string) => `coalesce(${alias}.${d}, '(none)')`;
-  const same = dims.map((d) => `${v('ha', d)} = ${v('hb', d)}`).join(' AND ') || 'true';
-  return store.query(`WITH people AS ${eligibleSql(start, end)},
-    ev AS (
-      SELECT i.from_employee_id AS f, i.to_employee_id AS t,
-        ${v('ha', 'department')} AS a_department, ${v('hb', 'department')} AS b_department,
-        ${v('ha', 'location')} AS a_location, ${v('hb', 'location')} AS b_location,
-        ${dims.map((d) => `${v('ha', d)} AS a_g_${d}, ${v('hb', d)} AS b_g_${d}`).join(', ')}${dims.length ? ',' : ''}
-        ${same} AS internal
-      FROM ${windowInteractionsSql(pop.window)} i
-      ${historyOnSql('i.from_employee_id', 'i.d', 'ha')}
-      ${historyOnSql('i.to_employee_id', 'i.d', 'hb')}
-      WHERE i.from_employee_id IN (SELECT employee_id FROM people) AND i.to_employee_id IN (SELECT employee_id FROM people)),
+async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  // An interaction touches the groups of both its ends (at the time), once when they are the same.
+  const same = dims.map((d) => `a_${d} = b_${d}`).join(' AND ') || 'true';
+  const as = (x: string) => dims.map((d) => `${x}_${d} AS ${d}`).join(', ') + (dims.length ? ',' : '');
+  return pop.db.query(`WITH ev AS (SELECT *, ${same} AS internal FROM w_events),
     ends AS (
-      SELECT ${dims.map((d) => `a_g_${d} AS ${d}`).join(', ')}${dims.length ? ',' : ''} * FROM ev
+      SELECT ${as('a')} * FROM ev
       UNION ALL
-      SELECT ${dims.map((d) => `b_g_${d} AS ${d}`).join(', ')}${dims.length ? ',' : ''} * FROM ev WHERE NOT internal),
+      SELECT ${as('b')} * FROM ev WHERE NOT internal),
     pairs AS (
-      SELECT least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way FROM ev GROUP BY 1, 2),
+      SELECT least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way FROM w_events GROUP BY 1, 2),
+    -- Pairs belong to the groups of both people on the window's last day.
     pair_ends AS (
-      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN people p ON p.employee_id = pr.x
+      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.x
       UNION ALL
-      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN people p ON p.employee_id = pr.y
-        JOIN people q ON q.employee_id = pr.x
+      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.y
+        JOIN w_people q ON q.employee_id = pr.x
       WHERE ${dims.map((d) => `p.${d} IS DISTINCT FROM q.${d}`).join(' OR ') || 'false'}),
     tie_counts AS (
       SELECT ${select(dims)} count(*) AS interactions,
@@ -157,30 +153,21 @@ async function tieRows(store: Store, pop: Population, dims: readonly Dimension[]
     SELECT * FROM tie_counts ${dims.length ? `FULL JOIN pair_counts USING (${cols(dims)})` : 'CROSS JOIN pair_counts'}`);
 }
 
-async function betweenRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const { start, end } = pop.window;
-  const v = (alias: string, d: string) => `coalesce(${alias}.${d}, '(none)')`;
-  const a = `[${dims.map((d) => v('ha', d)).join(', ')}]`;
-  const b = `[${dims.map((d) => v('hb', d)).join(', ')}]`;
-  return store.query(`WITH people AS ${eligibleSql(start, end)}
-    SELECT least(${a}, ${b}) AS a, greatest(${a}, ${b}) AS b, count(*) AS interactions
-    FROM ${windowInteractionsSql(pop.window)} i
-    ${historyOnSql('i.from_employee_id', 'i.d', 'ha')}
-    ${historyOnSql('i.to_employee_id', 'i.d', 'hb')}
-    WHERE i.from_employee_id IN (SELECT employee_id FROM people) AND i.to_employee_id IN (SELECT employee_id FROM people)
-    GROUP BY 1, 2 ORDER BY 1, 2`);
+async function betweenRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  const a = `[${dims.map((d) => `a_${d}`).join(', ')}]`;
+  const b = `[${dims.map((d) => `b_${d}`).join(', ')}]`;
+  return pop.db.query(`SELECT least(${a}, ${b}) AS a, greatest(${a}, ${b}) AS b, count(*) AS interactions
+    FROM w_events GROUP BY 1, 2 ORDER BY 1, 2`);
 }
 
-async function responsivenessRows(store: Store, pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const { start, end } = pop.window;
-  return store.query(`WITH people AS ${eligibleSql(start, end)},
-    q AS (
+async function responsivenessRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  return pop.db.query(`WITH q AS (
       SELECT p.*, t.author_employee_id AS author,
         t.first_reply_ts IS NOT NULL AND t.first_reply_user IS NOT NULL
           AND lower(t.first_reply_user) <> lower(t.author_user)
           AND t.first_reply_employee_id IS DISTINCT FROM t.author_employee_id AS by_other,
         epoch(t.first_reply_ts - t.created_ts) / 3600.0 AS hours
-      FROM threads t JOIN people p ON p.employee_id = t.author_employee_id
+      FROM threads t JOIN w_people p ON p.employee_id = t.author_employee_id
       WHERE t.is_question AND ${inWindowSql('t.created_ts', pop.window)})
     SELECT ${select(dims)} count(*) AS questions, count(DISTINCT author) AS askers,
       count(*) FILTER (WHERE by_other) AS answered,
@@ -292,15 +279,11 @@ function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<
  * Every window figure for the company (dims empty) or each group of `dims`, withheld where the
  * privacy plan says. Groups come out sorted by their values.
  */
-export async function windowMetrics(
-  store: Store,
-  pop: Population,
-  dims: readonly Dimension[],
-): Promise<GroupMetrics[]> {
+export async function windowMetrics(pop: Population, dims: readonly Dimension[]): Promise<GroupMetrics[]> {
   const [participation, ties, responsiveness] = await Promise.all([
-    participationRows(store, pop, dims),
-    tieRows(store, pop, dims),
-    responsivenessRows(store, pop, dims),
+    participationRows(pop, dims),
+    tieRows(pop, dims),
+    responsivenessRows(pop, dims),
   ]);
   const byKey = (rows: Row[]) => new Map(rows.map((r) => [keyId(keyOf(r, dims)), r]));
   const tieMap = byKey(ties);
@@ -320,13 +303,9 @@ export async function windowMetrics(
 }
 
 /** Interactions between each two groups of `dims` (silos), published only when both groups are. */
-export async function tiesBetween(
-  store: Store,
-  pop: Population,
-  dims: readonly Dimension[],
-): Promise<TieBetween[]> {
+export async function tiesBetween(pop: Population, dims: readonly Dimension[]): Promise<TieBetween[]> {
   if (dims.length === 0) return [];
-  const rows = await betweenRows(store, pop, dims);
+  const rows = await betweenRows(pop, dims);
   return rows.map((r) => {
     const a = Object.fromEntries(dims.map((d, i) => [d, String((r.a as unknown[])[i])]));
     const b = Object.fromEntries(dims.map((d, i) => [d, String((r.b as unknown[])[i])]));

@@ -1,10 +1,10 @@
 import type { GroupKey } from '../privacy/suppress.js';
-import type { Store } from '../store.js';
 import { type Figure, figure, ratio } from './figures.js';
 import {
   addDays,
   type Dimension,
   eligibleSql,
+  groupingSets,
   keyOf,
   type Population,
   sqlDay,
@@ -28,13 +28,9 @@ export interface PeriodRates {
   }[];
 }
 
-export async function periodRates(
-  store: Store,
-  pop: Population,
-  dims: readonly Dimension[],
-): Promise<PeriodRates[]> {
+export async function periodRates(pop: Population, dims: readonly Dimension[]): Promise<PeriodRates[]> {
   const { end, days } = pop.window;
-  const periods = await store.query(`SELECT platform, period_days, period_end FROM (
+  const periods = await pop.db.query(`SELECT platform, period_days, period_end FROM (
       SELECT DISTINCT platform, period_days, period_end FROM activity_period WHERE period_end <= ${sqlDay(end)})
     QUALIFY row_number() OVER (PARTITION BY platform ORDER BY period_end DESC, abs(period_days - ${days}), period_days) = 1
     ORDER BY platform`);
@@ -44,7 +40,7 @@ export async function periodRates(
     const periodDays = Number(p.period_days);
     const periodEnd = (p.period_end as Date).toISOString().slice(0, 10);
     const select = dims.length ? `${dims.map((d) => `e.${d}`).join(', ')},` : '';
-    const rows = await store.query(`SELECT ${select} count(*) AS eligible,
+    const rows = await pop.db.query(`SELECT ${select} count(*) AS eligible,
         count(*) FILTER (WHERE coalesce(a.active_days, 0) > 0 OR a.last_activity_date > ${sqlDay(periodEnd)} - ${periodDays}
           OR coalesce(a.posts, 0) + coalesce(a.replies, 0) + coalesce(a.reactions, 0) + coalesce(a.reads, 0)
             + coalesce(a.chat_messages, 0) + coalesce(a.channel_messages, 0) + coalesce(a.calls, 0)
@@ -58,7 +54,7 @@ export async function periodRates(
         FROM activity_period
         WHERE platform = ${sqlText(platform)} AND period_days = ${periodDays} AND period_end = ${sqlDay(periodEnd)}
           AND employee_id IS NOT NULL GROUP BY 1) a USING (employee_id)
-      ${dims.length ? 'GROUP BY ALL' : ''}`);
+      ${groupingSets(dims)}`);
     const source = `activity_period ${platform} D${periodDays} to ${periodEnd}`;
     out.push({
       platform,

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { type GroupKey, type PrivacyPlan, planSuppression } from '../privacy/suppress.js';
-import type { Store } from '../store.js';
+import { plainRows, type Row, type Store } from '../store.js';
 
 /** What figures can be broken down by; `leader` (manager or executive) is planned but chosen by the report. */
 export const GROUP_DIMENSIONS = ['department', 'location', 'level'] as const;
@@ -41,7 +41,8 @@ export const localDay = (column: string, timeZone: string) =>
  * and the one after its last day, so no row is converted to local time just to be filtered.
  */
 export function inWindowSql(column: string, window: Window): string {
-  const midnight = (day: string) => `timezone(${sqlText(window.timeZone)}, CAST(${sqlDay(day)} AS TIMESTAMP))`;
+  const midnight = (day: string) =>
+    `timezone(${sqlText(window.timeZone)}, CAST(${sqlDay(day)} AS TIMESTAMP))`;
   return `${column} >= ${midnight(window.start)} AND ${column} < ${midnight(addDays(window.end, 1))}`;
 }
 
@@ -125,32 +126,47 @@ export function historyOnSql(employeeColumn: string, dayExpr: string, alias: str
     AND ${alias}.valid_from <= ${dayExpr} AND ${openEnd(alias)} > ${dayExpr}`;
 }
 
+/** Where the report's queries run: a Store, or the report's own connection with its temp tables. */
+export interface Db {
+  query(sql: string): Promise<Row[]>;
+}
+
 export interface Population {
   window: Window;
   plan: PrivacyPlan;
   size: number;
+  /** A private connection holding temp table w_people (the eligible employees of the window). */
+  db: Db;
+  close(): void;
 }
 
-/** The window's eligible population and the privacy plan over every dimension ever published. */
-export async function planPopulation(
+/**
+ * The window's eligible population and the privacy plan over every dimension ever published. The
+ * people are kept in a temp table of a connection of the report's own (temp tables are private to
+ * a connection, so concurrent reports never see each other's); `close` drops it all.
+ */
+export async function openPopulation(
   store: Store,
   window: Window,
   minGroupSize: number,
 ): Promise<Population> {
-  const rows = await store.query(
-    `SELECT department, location, level, leader FROM ${eligibleSql(window.start, window.end)}`,
-  );
-  const members = rows.map((r) => ({
-    department: String(r.department),
-    location: String(r.location),
-    level: String(r.level),
-    leader: String(r.leader),
-  }));
-  return {
-    window,
-    plan: memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize)),
-    size: members.length,
-  };
+  const conn = await store.connect();
+  const db: Db = { query: async (sql) => plainRows(await conn.runAndReadAll(sql)) };
+  try {
+    await conn.run(`CREATE TEMP TABLE w_people AS SELECT * FROM ${eligibleSql(window.start, window.end)}`);
+    const rows = await db.query('SELECT department, location, level, leader FROM w_people');
+    const members = rows.map((r) => ({
+      department: String(r.department),
+      location: String(r.location),
+      level: String(r.level),
+      leader: String(r.leader),
+    }));
+    const plan = memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize));
+    return { window, plan, size: members.length, db, close: () => conn.closeSync() };
+  } catch (err) {
+    conn.closeSync();
+    throw err;
+  }
 }
 
 /** One answer per key: the report asks about the same groups from several sections. */
@@ -174,9 +190,24 @@ export function checkDimensions(by: readonly string[]): Dimension[] {
   return out;
 }
 
-/** The group key of a result row grouped by `dims`. */
+/**
+ * The group key of a result row grouped by `dims`. A NULL dimension is the "all" of a grouping set
+ * (real values are never NULL: unknown is '(none)'), so it is left out of the key.
+ */
 export function keyOf(row: Record<string, unknown>, dims: readonly string[]): GroupKey {
-  return Object.fromEntries(dims.map((d) => [d, String(row[d])]));
+  return Object.fromEntries(
+    dims.filter((d) => row[d] !== null && row[d] !== undefined).map((d) => [d, String(row[d])]),
+  );
+}
+
+/** GROUP BY the company and, when there are dims, each group of them too (the company's dims are NULL). */
+export function groupingSets(dims: readonly string[], always: readonly string[] = []): string {
+  const set = (cols: readonly string[]) => `(${cols.join(', ')})`;
+  return dims.length
+    ? `GROUP BY GROUPING SETS (${set(always)}, ${set([...always, ...dims])})`
+    : always.length
+      ? `GROUP BY ${always.join(', ')}`
+      : '';
 }
 
 export const keyId = (key: GroupKey) => JSON.stringify(Object.entries(key).sort());

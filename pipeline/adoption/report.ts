@@ -1,13 +1,13 @@
 import type { Store } from '../store.js';
 import { defaultRollout, emailMeetingChange, type GroupEmailMeetings } from './email-meetings.js';
 import type { Figure } from './figures.js';
-import { type GroupMetrics, type TieBetween, tiesBetween, windowMetrics } from './metrics.js';
+import { type GroupMetrics, prepareWindow, type TieBetween, tiesBetween, windowMetrics } from './metrics.js';
 import { type PeriodRates, periodRates } from './period.js';
 import {
   checkDay,
   checkDimensions,
   type Dimension,
-  planPopulation,
+  openPopulation,
   resolveWindow,
   type Window,
 } from './population.js';
@@ -54,33 +54,33 @@ export async function adoptionReport(
     asOf: args.asOf,
     timeZone: settings.timezone,
   });
-  const pop = await planPopulation(store, window, settings.minGroupSize);
-  const rollout = args.rollout ? checkDay(args.rollout, 'rollout') : await defaultRollout(store);
-  const both = async <T>(fn: (dims: readonly Dimension[]) => Promise<T[]>) => {
-    const [company, groups] = await Promise.all([fn([]), by.length ? fn(by) : Promise.resolve([])]);
-    return [...company, ...groups];
-  };
-  const [metrics, between, trend, emailMeetings, period] = await Promise.all([
-    both((dims) => windowMetrics(store, pop, dims)),
-    tiesBetween(store, pop, by),
-    both((dims) => weeklyTrend(store, pop, dims)),
-    rollout ? both((dims) => emailMeetingChange(store, pop, dims, rollout)) : Promise.resolve([]),
-    both((dims) => periodRates(store, pop, dims)),
-  ]);
-  const [company, ...groups] = metrics;
-  return {
-    window,
-    minGroupSize: pop.plan.minGroupSize,
-    by,
-    benchmark: BENCHMARK,
-    // An empty population still yields one (withheld) company row.
-    company: company ?? { key: {}, withheld: 'small' },
-    groups,
-    between,
-    trend,
-    emailMeetings,
-    period,
-  };
+  const pop = await openPopulation(store, window, settings.minGroupSize);
+  try {
+    const rollout = args.rollout ? checkDay(args.rollout, 'rollout') : await defaultRollout(pop.db);
+    await prepareWindow(pop);
+    // One connection runs one query at a time: in sequence, as cheap as in Promise.all.
+    const metrics = [...(await windowMetrics(pop, [])), ...(by.length ? await windowMetrics(pop, by) : [])];
+    const between = await tiesBetween(pop, by);
+    const trend = await weeklyTrend(pop, by);
+    const emailMeetings = rollout ? await emailMeetingChange(pop, by, rollout) : [];
+    const period = await periodRates(pop, by);
+    const [company, ...groups] = metrics;
+    return {
+      window,
+      minGroupSize: pop.plan.minGroupSize,
+      by,
+      benchmark: BENCHMARK,
+      // An empty population still yields one (withheld) company row.
+      company: company ?? { key: {}, withheld: 'small' },
+      groups,
+      between,
+      trend,
+      emailMeetings,
+      period,
+    };
+  } finally {
+    pop.close();
+  }
 }
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;

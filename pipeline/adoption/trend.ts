@@ -1,10 +1,10 @@
 import type { GroupKey } from '../privacy/suppress.js';
-import type { Store } from '../store.js';
 import { type Figure, figure, ratio, withheldFigure } from './figures.js';
 import {
   addDays,
   type Dimension,
   eligibleSpansSql,
+  groupingSets,
   keyId,
   keyOf,
   type Population,
@@ -50,7 +50,6 @@ function mondayOf(day: string): string {
  * interval.
  */
 export async function weeklyTrend(
-  store: Store,
   pop: Population,
   dims: readonly Dimension[],
   weeks = 12,
@@ -60,7 +59,7 @@ export async function weeklyTrend(
   const lastMonday = addDays(mondayOf(addDays(end, 1)), -7);
   const firstMonday = addDays(lastMonday, -7 * (weeks - 1));
   const select = dims.length ? `${dims.join(', ')},` : '';
-  const rows = await store.query(`WITH spans AS (
+  const rows = await pop.db.query(`WITH spans AS (
       SELECT CAST(ws AS DATE) AS span_start, CAST(ws AS DATE) + 6 AS span_end
       FROM range(${sqlDay(firstMonday)}, ${sqlDay(lastMonday)} + 1, INTERVAL 7 DAY) t(ws)),
     people AS ${eligibleSpansSql('spans', sqlDay(end))},
@@ -75,9 +74,9 @@ export async function weeklyTrend(
     SELECT ${select} span_start, count(*) AS eligible,
       count(*) FILTER (WHERE w.active) AS active, count(*) FILTER (WHERE w.participant) AS participants
     FROM people p LEFT JOIN weekly w USING (span_start, employee_id)
-    GROUP BY ALL ORDER BY span_start`);
+    ${groupingSets(dims, ['span_start'])} ORDER BY span_start`);
   // A week where the group had no data at all yet is left out rather than shown as zero.
-  const firstData = await store.query(
+  const firstData = await pop.db.query(
     `SELECT CAST(date_trunc('week', min(activity_date)) AS DATE) AS d FROM activity_daily WHERE activity_date <= ${sqlDay(end)}`,
   );
   const dataFrom = firstData[0]?.d instanceof Date ? firstData[0].d.toISOString().slice(0, 10) : lastMonday;
