@@ -3,7 +3,7 @@ import type { Row } from '../store.js';
 import { type Figure, figure, guarded, ratio, withheldFigure } from './figures.js';
 import {
   type Dimension,
-  historyOnSql,
+  historyAtSql,
   inWindowSql,
   keyId,
   keyOf,
@@ -52,12 +52,12 @@ export async function prepareWindow(pop: Population): Promise<void> {
       .concat(`coalesce(${alias}.is_manager OR ${alias}.is_executive, false) AS ${x}_leader`)
       .join(', ');
   await pop.db.query(`CREATE TEMP TABLE w_events AS
-    SELECT i.from_employee_id AS f, i.to_employee_id AS t, i.d, ${side('ha', 'a')}, ${side('hb', 'b')}
+    SELECT i.from_employee_id AS f, i.to_employee_id AS t, ${side('ha', 'a')}, ${side('hb', 'b')}
     FROM ${windowInteractionsSql(pop.window)} i
     JOIN w_people pa ON pa.employee_id = i.from_employee_id
     JOIN w_people pb ON pb.employee_id = i.to_employee_id
-    ${historyOnSql('i.from_employee_id', 'i.d', 'ha')}
-    ${historyOnSql('i.to_employee_id', 'i.d', 'hb')}`);
+    ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', pop.window.timeZone)}
+    ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', pop.window.timeZone)}`);
   await pop.db.query(`CREATE TEMP TABLE w_person AS
     WITH daily AS (
       SELECT employee_id, activity_date,
@@ -154,10 +154,8 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
 }
 
 async function betweenRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
-  const a = `[${dims.map((d) => `a_${d}`).join(', ')}]`;
-  const b = `[${dims.map((d) => `b_${d}`).join(', ')}]`;
-  return pop.db.query(`SELECT least(${a}, ${b}) AS a, greatest(${a}, ${b}) AS b, count(*) AS interactions
-    FROM w_events GROUP BY 1, 2 ORDER BY 1, 2`);
+  const ends = dims.flatMap((d) => [`a_${d}`, `b_${d}`]).join(', ');
+  return pop.db.query(`SELECT ${ends}, count(*) AS interactions FROM w_events GROUP BY ALL`);
 }
 
 async function responsivenessRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
@@ -305,17 +303,25 @@ export async function windowMetrics(pop: Population, dims: readonly Dimension[])
 /** Interactions between each two groups of `dims` (silos), published only when both groups are. */
 export async function tiesBetween(pop: Population, dims: readonly Dimension[]): Promise<TieBetween[]> {
   if (dims.length === 0) return [];
-  const rows = await betweenRows(pop, dims);
-  return rows.map((r) => {
-    const a = Object.fromEntries(dims.map((d, i) => [d, String((r.a as unknown[])[i])]));
-    const b = Object.fromEntries(dims.map((d, i) => [d, String((r.b as unknown[])[i])]));
-    const reason = pop.plan.reason(a) ?? pop.plan.reason(b);
-    return {
-      a,
-      b,
-      interactions: reason
-        ? withheldFigure(reason, 'event', EVENTS)
-        : figure(num(r.interactions), 'event', EVENTS),
-    };
-  });
+  // Both directions of a pair of groups are one entry: add (a, b) and (b, a) up.
+  const pairs = new Map<string, { a: GroupKey; b: GroupKey; n: number }>();
+  for (const r of await betweenRows(pop, dims)) {
+    const end = (x: 'a' | 'b'): GroupKey => Object.fromEntries(dims.map((d) => [d, String(r[`${x}_${d}`])]));
+    const ends = [end('a'), end('b')];
+    const [a, b] = ends.sort((x, y) => keyId(x).localeCompare(keyId(y))) as [GroupKey, GroupKey];
+    const id = `${keyId(a)}|${keyId(b)}`;
+    const entry = pairs.get(id) ?? { a, b, n: 0 };
+    entry.n += Number(r.interactions);
+    pairs.set(id, entry);
+  }
+  return [...pairs.values()]
+    .sort((x, y) => `${keyId(x.a)}|${keyId(x.b)}`.localeCompare(`${keyId(y.a)}|${keyId(y.b)}`))
+    .map(({ a, b, n }) => {
+      const reason = pop.plan.reason(a) ?? pop.plan.reason(b);
+      return {
+        a,
+        b,
+        interactions: reason ? withheldFigure(reason, 'event', EVENTS) : figure(n, 'event', EVENTS),
+      };
+    });
 }

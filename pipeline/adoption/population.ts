@@ -46,9 +46,9 @@ export function inWindowSql(column: string, window: Window): string {
   return `${column} >= ${midnight(window.start)} AND ${column} < ${midnight(addDays(window.end, 1))}`;
 }
 
-/** The window's interactions between two different people, with the local day as `d`. */
+/** The window's interactions between two different people. */
 export function windowInteractionsSql(window: Window): string {
-  return `(SELECT *, ${localDay('event_ts', window.timeZone)} AS d FROM interactions
+  return `(SELECT * FROM interactions
     WHERE from_employee_id IS NOT NULL AND to_employee_id IS NOT NULL AND from_employee_id <> to_employee_id
       AND ${inWindowSql('event_ts', window)})`;
 }
@@ -120,10 +120,21 @@ export function eligibleSql(start: string, end: string): string {
  */
 const openEnd = (alias: string) => `coalesce(${alias}.valid_to, DATE '9999-12-31')`;
 
-/** Group values of whoever an employee was on a day (for interactions: departments at the time). */
-export function historyOnSql(employeeColumn: string, dayExpr: string, alias: string): string {
-  return `LEFT JOIN employee_history ${alias} ON ${alias}.employee_id = ${employeeColumn}
-    AND ${alias}.valid_from <= ${dayExpr} AND ${openEnd(alias)} > ${dayExpr}`;
+/**
+ * Group values of whoever an employee was at an instant (for interactions: departments at the
+ * time). The history's days become instants of the reporting zone, so the few history rows are
+ * converted instead of every interaction.
+ */
+export function historyAtSql(
+  employeeColumn: string,
+  instant: string,
+  alias: string,
+  timeZone: string,
+): string {
+  const at = (day: string) => `timezone(${sqlText(timeZone)}, CAST(${day} AS TIMESTAMP))`;
+  return `LEFT JOIN (SELECT *, ${at('valid_from')} AS from_ts,
+      coalesce(${at('valid_to')}, CAST('infinity' AS TIMESTAMPTZ)) AS to_ts FROM employee_history) ${alias}
+    ON ${alias}.employee_id = ${employeeColumn} AND ${alias}.from_ts <= ${instant} AND ${alias}.to_ts > ${instant}`;
 }
 
 /** Where the report's queries run: a Store, or the report's own connection with its temp tables. */
