@@ -14,8 +14,9 @@ import { memoryLogger, tempDir } from '../helpers/store.js';
 import { adoptionFixtures } from '../imports/helpers.js';
 import { openCanonical } from './helpers.js';
 
-// The built CLI, as a user runs it: `npm test` builds first.
-describe('earshot report adoption', () => {
+// The built CLI, as a user runs it: `npm test` builds first. Each test spawns a few processes,
+// which on a busy machine take longer than the default 30 s.
+describe('earshot report adoption', { timeout: 120_000 }, () => {
   let dir: string;
   let cleanup: () => void;
   let env: NodeJS.ProcessEnv;
