@@ -236,7 +236,7 @@ h1 { font-size: 16pt; margin: 0 0 2pt; } h2 { font-size: 11pt; margin: 10pt 0 4p
 .bar i, .bar b { position: absolute; top: -2pt; height: 12pt; border-left: 2px solid #c60; } .bar b { border-color: #06c; }
 table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #eee; padding: 2pt 4pt; text-align: left; }
 .withheld { color: #888; font-style: italic; } .fc { color: #555; } ul { margin: 0; padding-left: 14pt; }
-.cols { display: flex; gap: 12pt; } .cols > div { flex: 1; } footer { color: #666; font-size: 8pt; margin-top: 8pt; }
+.groups td, .groups th { font-size: 8pt; padding: 1pt 3pt; } .cols { display: flex; gap: 12pt; } .cols > div { flex: 1; } footer { color: #666; font-size: 8pt; margin-top: 8pt; }
 </style></head><body>
 <h1>${L.title}</h1>
 <div class="meta">${L.window}: ${escapeHtml(w.start)} – ${escapeHtml(w.end)} (${w.days}d, ${L.tz} ${escapeHtml(w.timeZone)})${size}</div>
@@ -252,7 +252,7 @@ table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px so
     .join('')}</ul>
 <div class="cols">
 <div><h2>${L.trend}</h2><table><tr><th>${L.week}</th><th>${L.participation}</th></tr>${weeks}${forecast}</table></div>
-${report.groups.length ? `<div><h2>${L.groups}</h2><table><tr><th>${L.group}</th><th>${L.participation}</th><th>${L.active}</th><th>${L.leaders}</th><th>${L.crossDept}</th><th>${L.answered}</th></tr>${groupRows}</table></div>` : ''}
+${report.groups.length ? `<div><h2>${L.groups}</h2><table class="groups"><tr><th>${L.group}</th><th>${L.participation}</th><th>${L.active}</th><th>${L.leaders}</th><th>${L.crossDept}</th><th>${L.answered}</th></tr>${groupRows}</table></div>` : ''}
 </div>
 ${period ? `<h2>${L.period}</h2><ul>${period}</ul>` : ''}
 <footer>${escapeHtml(L.notes)} (min ${report.minGroupSize})</footer>
