@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { reportSection, SECTIONS, type Section } from '../pipeline/adoption/render.js';
+import { adoptionReport } from '../pipeline/adoption/report.js';
 import { UserError } from '../pipeline/errors.js';
 import type { Logger } from '../pipeline/logger.js';
 import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js';
@@ -72,6 +74,28 @@ export function createApp(deps: AppDeps): express.Express {
     if (!Object.hasOwn(mentionCharts, chart)) throw new UserError(`unknown chart ${req.params.chart}`, 404);
     const query = parseMetricQuery(req.query as Record<string, unknown>, services.now());
     res.json(await mentionCharts[chart](services.store, services.config.timezone, query));
+  });
+
+  // Leadership aggregates (DESIGN.md section 6); guarded by the local token until sign-in exists.
+  app.get('/api/adoption/:section', requireLocalToken(deps.getLocalToken), async (req, res) => {
+    const section = req.params.section as Section;
+    if (!SECTIONS.includes(section))
+      throw new UserError(
+        `unknown adoption section ${req.params.section}; one of ${SECTIONS.join(', ')}`,
+        404,
+      );
+    const q = (name: string) =>
+      typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined;
+    const window = q('window');
+    const days = window === undefined ? undefined : Number(/^(\d+)d?$/.exec(window)?.[1] ?? Number.NaN);
+    if (days !== undefined && Number.isNaN(days))
+      throw new UserError(`window: "${window}" is not a number of days; use e.g. 28d`, 400);
+    const report = await adoptionReport(
+      services.store,
+      { timezone: services.config.timezone, minGroupSize: services.config.minGroupSize },
+      { days, by: q('by')?.split(',').filter(Boolean), asOf: q('asOf'), rollout: q('rollout') },
+    );
+    res.json(reportSection(report, section, q('lang') === 'ko' ? 'ko' : 'en'));
   });
 
   // Every CLI verb that touches the database comes here while the server owns the file. The answer

@@ -5,6 +5,8 @@ import { Command, Option } from 'commander';
 import { importers } from '../collectors/imports/registry.js';
 import type { ImportOutcome } from '../collectors/imports/write.js';
 import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
+import { renderReport } from './adoption/render.js';
+import type { AdoptionReport } from './adoption/report.js';
 import type { Alert } from './alerts/records.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
@@ -469,6 +471,47 @@ program
       );
     }
   });
+
+program
+  .command('report')
+  .description('reports for leadership')
+  .command('adoption')
+  .description(
+    'adoption of the internal network: rates against benchmarks, leaders, silos, trend (aggregates only)',
+  )
+  .option('--window <days>', 'window length, e.g. 28d', '28d')
+  .option('--by <dims>', 'break down by department, location, level (comma-separated; combined)')
+  .option('--as-of <day>', 'last day of the window, YYYY-MM-DD (default: the latest day with data)')
+  .option('--rollout <day>', 'first day the network was in use, for the email/meeting change')
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['json', 'csv', 'html']).default('json'),
+  )
+  .addOption(new Option('--lang <lang>', 'language of the sentences').choices(['en', 'ko']).default('en'))
+  .action(
+    async (opts: {
+      window: string;
+      by?: string;
+      asOf?: string;
+      rollout?: string;
+      format: 'json' | 'csv' | 'html';
+      lang: 'en' | 'ko';
+    }) => {
+      const m = /^(\d+)d?$/.exec(opts.window.trim());
+      if (!m) throw new UserError(`--window: "${opts.window}" is not a number of days; use e.g. 28d`);
+      const report = await runVerb<AdoptionReport>(runtime(), 'adoption-report', {
+        days: Number(m[1]),
+        by: opts.by
+          ? opts.by
+              .split(',')
+              .map((d) => d.trim())
+              .filter(Boolean)
+          : [],
+        asOf: opts.asOf,
+        rollout: opts.rollout,
+      });
+      process.stdout.write(renderReport(report, opts.format, opts.lang));
+    },
+  );
 
 try {
   await program.parseAsync();

@@ -85,6 +85,16 @@ const fileSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  privacy: z
+    .strictObject({
+      /** Figures about fewer people than this are withheld (DESIGN.md section 6); never below 5. */
+      minGroupSize: z
+        .number()
+        .int()
+        .min(5, 'must be 5 or more: smaller groups let a reader single people out (DESIGN.md section 6)')
+        .default(5),
+    })
+    .default({ minGroupSize: 5 }),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -114,6 +124,8 @@ export interface Config {
   webhooks?: readonly Webhook[];
   /** Where alert links point (no trailing slash). */
   publicUrl?: string;
+  /** Adoption figures about fewer people than this are withheld; at least 5. */
+  minGroupSize: number;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -292,5 +304,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     alerts: file.alerts,
     webhooks,
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    minGroupSize: file.privacy.minGroupSize,
   });
 }

@@ -7,6 +7,7 @@ import {
   type ProgressEvent,
   type RunnerDeps,
 } from '../collectors/runner.js';
+import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import type { Config, SourceConfig } from './config.js';
@@ -328,6 +329,20 @@ export const remoteVerbs = {
     run: importVerb,
   },
   ...alertVerbs,
+  'adoption-report': {
+    args: z.object({
+      days: z.number().int().optional(),
+      by: z.array(z.string()).optional(),
+      asOf: z.string().optional(),
+      rollout: z.string().optional(),
+    }),
+    run: (svc: Services, args: AdoptionReportArgs) =>
+      adoptionReport(
+        svc.store,
+        { timezone: svc.config.timezone, minGroupSize: svc.config.minGroupSize },
+        args,
+      ),
+  },
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;

@@ -25,6 +25,7 @@ beforeEach(async () => {
       topics: [],
       sources: [h.source],
       maxRateLimitWaitMs: 0,
+      minGroupSize: 5,
     },
     store: h.store,
     logger: h.mem.logger,

@@ -40,6 +40,7 @@ function config(topics: Topic[]): Config {
     topics,
     sources: [],
     maxRateLimitWaitMs: 0,
+    minGroupSize: 5,
   };
 }
 

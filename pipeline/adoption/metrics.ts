@@ -1,0 +1,327 @@
+import type { GroupKey } from '../privacy/suppress.js';
+import type { Row } from '../store.js';
+import { type Figure, figure, guarded, ratio, withheldFigure } from './figures.js';
+import {
+  type Dimension,
+  historyAtSql,
+  inWindowSql,
+  keyId,
+  keyOf,
+  type Population,
+  sqlDay,
+  windowInteractionsSql,
+} from './population.js';
+
+/** Persona rule factor (DESIGN.md section 6): gives > K x receives, or the other way round. */
+export const PERSONA_K = 2;
+export const PERSONAS = ['observer', 'catalyst', 'broadcaster', 'responder', 'engager', 'inactive'] as const;
+
+const DAILY = 'activity_daily';
+const EVENTS = 'interactions';
+
+/** Every window figure of one group (the company when the key is empty). */
+export interface GroupMetrics {
+  key: GroupKey;
+  /** The whole group is withheld: no figure about it, not even its size, is given. */
+  withheld: 'small' | 'complementary' | null;
+  eligible?: number;
+  figures?: Record<string, Figure>;
+}
+
+export interface TieBetween {
+  a: GroupKey;
+  b: GroupKey;
+  /** Interactions in either direction between the two groups (membership at the time). */
+  interactions: Figure;
+}
+
+/**
+ * Builds the window's temp tables on the population's connection, once per report: w_events (the
+ * window's interactions between eligible people, each end with its groups at the time) and
+ * w_person (per-person facts; it never leaves the database). windowMetrics and tiesBetween read them.
+ */
+export async function prepareWindow(pop: Population): Promise<void> {
+  const { start, end, days } = pop.window;
+  const s = sqlDay(start);
+  const e = sqlDay(end);
+  const blocks = Math.floor(days / 7);
+  const n = (c: string) => `coalesce(${c}, 0)`;
+  const side = (alias: string, x: string) =>
+    ['department', 'location', 'level']
+      .map((d) => `coalesce(${alias}.${d}, '(none)') AS ${x}_${d}`)
+      .concat(`coalesce(${alias}.is_manager OR ${alias}.is_executive, false) AS ${x}_leader`)
+      .join(', ');
+  await pop.db.query(`CREATE TEMP TABLE w_events AS
+    SELECT i.from_employee_id AS f, i.to_employee_id AS t, ${side('ha', 'a')}, ${side('hb', 'b')}
+    FROM ${windowInteractionsSql(pop.window)} i
+    JOIN w_people pa ON pa.employee_id = i.from_employee_id
+    JOIN w_people pb ON pb.employee_id = i.to_employee_id
+    ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', pop.window.timeZone)}
+    ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', pop.window.timeZone)}`);
+  await pop.db.query(`CREATE TEMP TABLE w_person AS
+    WITH daily AS (
+      SELECT employee_id, activity_date,
+        ${n('posts')} AS posts, ${n('replies')} + ${n('reactions')} AS rr,
+        (${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0 AS active
+      FROM activity_daily
+      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${s} AND ${e}),
+    act AS (
+      SELECT employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
+        count(DISTINCT activity_date) FILTER (WHERE active) AS active_days,
+        -- 7-day blocks counted back from the last day, for WAU
+        count(DISTINCT datediff('day', activity_date, ${e}) // 7)
+          FILTER (WHERE active AND datediff('day', activity_date, ${e}) < ${blocks * 7}) AS active_blocks
+      FROM daily GROUP BY employee_id),
+    receives AS (SELECT t AS employee_id, count(*) AS n FROM w_events GROUP BY t),
+    with_leader AS (
+      SELECT f AS employee_id FROM w_events WHERE b_leader
+      UNION SELECT t FROM w_events WHERE a_leader)
+    SELECT p.*, coalesce(a.active, false) AS active,
+      coalesce(a.posts, 0) + coalesce(a.rr, 0) AS contributions,
+      coalesce(a.active_days, 0) AS active_days, coalesce(a.active_blocks, 0) AS active_blocks,
+      w.employee_id IS NOT NULL AS with_leader,
+      CASE
+        WHEN NOT coalesce(a.active, false) THEN 'inactive'
+        WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) = 0 AND coalesce(r.n, 0) = 0 THEN 'observer'
+        WHEN coalesce(r.n, 0) > ${PERSONA_K} * (coalesce(a.posts, 0) + coalesce(a.rr, 0)) THEN 'catalyst'
+        WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) > ${PERSONA_K} * coalesce(r.n, 0)
+          THEN CASE WHEN coalesce(a.posts, 0) >= coalesce(a.rr, 0) THEN 'broadcaster' ELSE 'responder' END
+        ELSE 'engager' END AS persona
+    FROM w_people p
+    LEFT JOIN act a USING (employee_id)
+    LEFT JOIN receives r USING (employee_id)
+    LEFT JOIN with_leader w USING (employee_id)`);
+}
+
+const cols = (dims: readonly string[], prefix = '') => dims.map((d) => `${prefix}${d}`).join(', ');
+const groupBy = (dims: readonly string[]) => (dims.length ? `GROUP BY ${cols(dims)}` : '');
+const partition = (dims: readonly string[]) => (dims.length ? `PARTITION BY ${cols(dims)}` : '');
+const select = (dims: readonly string[]) => (dims.length ? `${cols(dims)},` : '');
+
+async function participationRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  return pop.db.query(`WITH ranked AS (
+      SELECT *, row_number() OVER (${partition(dims)} ORDER BY contributions) AS rk_asc,
+        row_number() OVER (${partition(dims)} ORDER BY contributions DESC) AS rk_desc,
+        count(*) OVER (${partition(dims)}) AS n
+      FROM w_person)
+    SELECT ${select(dims)} count(*) AS eligible,
+      count(*) FILTER (WHERE active) AS active,
+      count(*) FILTER (WHERE contributions > 0) AS participants,
+      sum(active_days) AS active_days, sum(active_blocks) AS active_blocks,
+      count(*) FILTER (WHERE leader = 'yes') AS leaders,
+      count(*) FILTER (WHERE leader = 'yes' AND contributions > 0) AS leaders_participating,
+      count(*) FILTER (WHERE leader = 'no') AS others,
+      count(*) FILTER (WHERE leader = 'no' AND contributions > 0) AS others_participating,
+      count(*) FILTER (WHERE leader = 'no' AND with_leader) AS others_with_leader,
+      ${PERSONAS.map((p) => `count(*) FILTER (WHERE persona = '${p}') AS persona_${p}`).join(', ')},
+      sum(contributions) AS contributions,
+      -- Gini from ascending ranks: sum((2i - n - 1) x_i) / (n sum x)
+      sum((2 * rk_asc - n - 1) * contributions) AS gini_num,
+      ceil(max(n) * 0.01) AS top1_people, ceil(max(n) * 0.10) AS top10_people,
+      sum(contributions) FILTER (WHERE rk_desc <= ceil(n * 0.01)) AS top1_contributions,
+      sum(contributions) FILTER (WHERE rk_desc <= ceil(n * 0.10)) AS top10_contributions
+    FROM ranked ${groupBy(dims)}`);
+}
+
+async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  // An interaction touches the groups of both its ends (at the time), once when they are the same.
+  const same = dims.map((d) => `a_${d} = b_${d}`).join(' AND ') || 'true';
+  const as = (x: string) => dims.map((d) => `${x}_${d} AS ${d}`).join(', ') + (dims.length ? ',' : '');
+  return pop.db.query(`WITH ev AS (SELECT *, ${same} AS internal FROM w_events),
+    ends AS (
+      SELECT ${as('a')} * FROM ev
+      UNION ALL
+      SELECT ${as('b')} * FROM ev WHERE NOT internal),
+    pairs AS (
+      SELECT least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way FROM w_events GROUP BY 1, 2),
+    -- Pairs belong to the groups of both people on the window's last day.
+    pair_ends AS (
+      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.x
+      UNION ALL
+      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.y
+        JOIN w_people q ON q.employee_id = pr.x
+      WHERE ${dims.map((d) => `p.${d} IS DISTINCT FROM q.${d}`).join(' OR ') || 'false'}),
+    tie_counts AS (
+      SELECT ${select(dims)} count(*) AS interactions,
+        count(*) FILTER (WHERE a_department <> b_department) AS cross_department,
+        count(*) FILTER (WHERE a_location <> b_location) AS cross_location,
+        count(*) FILTER (WHERE NOT internal) AS external
+      FROM ends ${groupBy(dims)}),
+    pair_counts AS (
+      SELECT ${select(dims)} count(*) AS pairs, count(*) FILTER (WHERE two_way) AS two_way
+      FROM pair_ends ${groupBy(dims)})
+    SELECT * FROM tie_counts ${dims.length ? `FULL JOIN pair_counts USING (${cols(dims)})` : 'CROSS JOIN pair_counts'}`);
+}
+
+async function betweenRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  const ends = dims.flatMap((d) => [`a_${d}`, `b_${d}`]).join(', ');
+  return pop.db.query(`SELECT ${ends}, count(*) AS interactions FROM w_events GROUP BY ALL`);
+}
+
+async function responsivenessRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  return pop.db.query(`WITH q AS (
+      SELECT p.*, t.author_employee_id AS author,
+        t.first_reply_ts IS NOT NULL AND t.first_reply_user IS NOT NULL
+          AND lower(t.first_reply_user) <> lower(t.author_user)
+          AND t.first_reply_employee_id IS DISTINCT FROM t.author_employee_id AS by_other,
+        epoch(t.first_reply_ts - t.created_ts) / 3600.0 AS hours
+      FROM threads t JOIN w_people p ON p.employee_id = t.author_employee_id
+      WHERE t.is_question AND ${inWindowSql('t.created_ts', pop.window)})
+    SELECT ${select(dims)} count(*) AS questions, count(DISTINCT author) AS askers,
+      count(*) FILTER (WHERE by_other) AS answered,
+      count(*) FILTER (WHERE by_other AND hours <= 24) AS answered_24h,
+      median(hours) FILTER (WHERE by_other) AS median_hours,
+      quantile_cont(hours, 0.9) FILTER (WHERE by_other) AS p90_hours
+    FROM q ${groupBy(dims)}`);
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+
+function participationFigures(pop: Population, key: GroupKey, r: Row, out: Record<string, Figure>): void {
+  const { plan, window } = pop;
+  const eligible = num(r.eligible);
+  const daily = (v: number | null) => figure(v, 'daily', DAILY);
+  const mau = num(r.active);
+  const dau = num(r.active_days) / window.days;
+  const blocks = Math.floor(window.days / 7);
+  const wau = num(r.active_blocks) / blocks;
+  out.active_rate = daily(ratio(mau, eligible));
+  out.participation_rate = daily(ratio(num(r.participants), eligible));
+  out.dau = daily(dau);
+  out.wau = daily(wau);
+  out.mau = daily(mau);
+  out.dau_mau = daily(ratio(dau, mau));
+  out.wau_mau = daily(ratio(wau, mau));
+
+  // 90-9-1: each share is about the people in its band, so a band of fewer than the minimum is
+  // withheld, and then the other two as well (the three add up to 1).
+  const total = num(r.contributions);
+  const top1 = num(r.top1_people);
+  const next9 = num(r.top10_people) - top1;
+  const bands = { top1_share: top1, next9_share: next9, rest90_share: eligible - top1 - next9 };
+  const smallBand = Object.values(bands).some((people) => people < plan.minGroupSize);
+  const shares = {
+    top1_share: ratio(num(r.top1_contributions), total),
+    next9_share: ratio(num(r.top10_contributions) - num(r.top1_contributions), total),
+    rest90_share: ratio(total - num(r.top10_contributions), total),
+  };
+  for (const [name, people] of Object.entries(bands))
+    out[name] = smallBand
+      ? withheldFigure(people < plan.minGroupSize ? 'small' : 'complementary', 'daily', DAILY)
+      : daily(shares[name as keyof typeof shares]);
+  out.gini = daily(total > 0 ? num(r.gini_num) / (eligible * total) : null);
+
+  const leaders = { ...key, leader: 'yes' };
+  const others = { ...key, leader: 'no' };
+  out.leader_participation_rate = guarded(
+    plan,
+    leaders,
+    () => ratio(num(r.leaders_participating), num(r.leaders)),
+    'daily',
+    DAILY,
+  );
+  out.others_participation_rate = guarded(
+    plan,
+    others,
+    () => ratio(num(r.others_participating), num(r.others)),
+    'daily',
+    DAILY,
+  );
+  out.others_interacted_with_leader = guarded(
+    plan,
+    others,
+    () => ratio(num(r.others_with_leader), num(r.others)),
+    'event',
+    EVENTS,
+  );
+  for (const p of PERSONAS)
+    out[`persona_${p}`] = figure(ratio(num(r[`persona_${p}`]), eligible), 'daily', `${DAILY}+${EVENTS}`);
+}
+
+function tieFigures(dims: readonly string[], r: Row | undefined, out: Record<string, Figure>): void {
+  const ev = (v: number | null) => figure(v, 'event', EVENTS);
+  const n = num(r?.interactions);
+  const ei = (external: number) => ratio(external - (n - external), n);
+  out.interactions = ev(n);
+  out.cross_department_share = ev(ratio(num(r?.cross_department), n));
+  out.ei_department = ev(ei(num(r?.cross_department)));
+  out.cross_location_share = ev(ratio(num(r?.cross_location), n));
+  out.ei_location = ev(ei(num(r?.cross_location)));
+  if (dims.length) out.ei_group = ev(ei(num(r?.external)));
+  out.reciprocity = ev(ratio(num(r?.two_way), num(r?.pairs)));
+}
+
+function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<string, Figure>): void {
+  const ev = (v: number | null) => figure(v, 'event', 'threads');
+  const questions = num(r?.questions);
+  const names = [
+    'questions',
+    'answered_share',
+    'answered_24h_share',
+    'median_hours_to_reply',
+    'p90_hours_to_reply',
+  ];
+  // The figures describe the askers' questions: fewer askers than the minimum would describe them.
+  if (questions > 0 && num(r?.askers) < pop.plan.minGroupSize) {
+    for (const name of names) out[name] = withheldFigure('small', 'event', 'threads');
+    return;
+  }
+  out.questions = ev(questions);
+  out.answered_share = ev(ratio(num(r?.answered), questions));
+  out.answered_24h_share = ev(ratio(num(r?.answered_24h), questions));
+  out.median_hours_to_reply = ev(r?.median_hours === null || r === undefined ? null : num(r.median_hours));
+  out.p90_hours_to_reply = ev(r?.p90_hours === null || r === undefined ? null : num(r.p90_hours));
+}
+
+/**
+ * Every window figure for the company (dims empty) or each group of `dims`, withheld where the
+ * privacy plan says. Groups come out sorted by their values.
+ */
+export async function windowMetrics(pop: Population, dims: readonly Dimension[]): Promise<GroupMetrics[]> {
+  const [participation, ties, responsiveness] = await Promise.all([
+    participationRows(pop, dims),
+    tieRows(pop, dims),
+    responsivenessRows(pop, dims),
+  ]);
+  const byKey = (rows: Row[]) => new Map(rows.map((r) => [keyId(keyOf(r, dims)), r]));
+  const tieMap = byKey(ties);
+  const respMap = byKey(responsiveness);
+  return participation
+    .map((r) => {
+      const key = keyOf(r, dims);
+      const reason = pop.plan.reason(key);
+      if (reason) return { key, withheld: reason };
+      const figures: Record<string, Figure> = {};
+      participationFigures(pop, key, r, figures);
+      tieFigures(dims, tieMap.get(keyId(key)), figures);
+      responsivenessFigures(pop, respMap.get(keyId(key)), figures);
+      return { key, withheld: null, eligible: num(r.eligible), figures };
+    })
+    .sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
+}
+
+/** Interactions between each two groups of `dims` (silos), published only when both groups are. */
+export async function tiesBetween(pop: Population, dims: readonly Dimension[]): Promise<TieBetween[]> {
+  if (dims.length === 0) return [];
+  // Both directions of a pair of groups are one entry: add (a, b) and (b, a) up.
+  const pairs = new Map<string, { a: GroupKey; b: GroupKey; n: number }>();
+  for (const r of await betweenRows(pop, dims)) {
+    const end = (x: 'a' | 'b'): GroupKey => Object.fromEntries(dims.map((d) => [d, String(r[`${x}_${d}`])]));
+    const ends = [end('a'), end('b')];
+    const [a, b] = ends.sort((x, y) => keyId(x).localeCompare(keyId(y))) as [GroupKey, GroupKey];
+    const id = `${keyId(a)}|${keyId(b)}`;
+    const entry = pairs.get(id) ?? { a, b, n: 0 };
+    entry.n += Number(r.interactions);
+    pairs.set(id, entry);
+  }
+  return [...pairs.values()]
+    .sort((x, y) => `${keyId(x.a)}|${keyId(x.b)}`.localeCompare(`${keyId(y.a)}|${keyId(y.b)}`))
+    .map(({ a, b, n }) => {
+      const reason = pop.plan.reason(a) ?? pop.plan.reason(b);
+      return {
+        a,
+        b,
+        interactions: reason ? withheldFigure(reason, 'event', EVENTS) : figure(n, 'event', EVENTS),
+      };
+    });
+}

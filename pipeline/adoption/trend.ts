@@ -1,0 +1,138 @@
+import type { GroupKey } from '../privacy/suppress.js';
+import { type Figure, figure, ratio, withheldFigure } from './figures.js';
+import {
+  addDays,
+  type Dimension,
+  eligibleSpansSql,
+  groupingSets,
+  keyId,
+  keyOf,
+  type Population,
+  sqlDay,
+} from './population.js';
+import { fitLine, predict } from './stats.js';
+
+export const FORECAST_WEEKS = 4;
+
+export interface TrendWeek {
+  /** Monday the week starts (weeks run Monday to Sunday). */
+  week: string;
+  active_rate: Figure;
+  participation_rate: Figure;
+}
+
+export interface TrendForecast {
+  week: string;
+  participation_rate: number;
+  low: number;
+  high: number;
+}
+
+export interface GroupTrend {
+  key: GroupKey;
+  withheld: 'small' | 'complementary' | null;
+  weeks?: TrendWeek[];
+  /** Participation rate per week on a fitted straight line: change per week, and the next 4 weeks. */
+  fit?: { slope_per_week: number; grain: 'daily'; source: 'activity_daily' } | null;
+  forecast?: TrendForecast[];
+}
+
+/** Monday of the week holding `day`. */
+function mondayOf(day: string): string {
+  const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7;
+  return addDays(day, -weekday);
+}
+
+/**
+ * Weekly active and participation rates (daily grain) over the last `weeks` complete weeks up to
+ * the window's last day, each week with its own eligible employees; then a least-squares line
+ * through the published weeks' participation rates and a 4-week forecast with a 95% prediction
+ * interval.
+ */
+export async function weeklyTrend(
+  pop: Population,
+  dims: readonly Dimension[],
+  weeks = 12,
+): Promise<GroupTrend[]> {
+  const { end } = pop.window;
+  // The last complete week ends on the Sunday on or before the window's last day.
+  const lastMonday = addDays(mondayOf(addDays(end, 1)), -7);
+  const firstMonday = addDays(lastMonday, -7 * (weeks - 1));
+  const select = dims.length ? `${dims.join(', ')},` : '';
+  const rows = await pop.db.query(`WITH spans AS (
+      SELECT CAST(ws AS DATE) AS span_start, CAST(ws AS DATE) + 6 AS span_end
+      FROM range(${sqlDay(firstMonday)}, ${sqlDay(lastMonday)} + 1, INTERVAL 7 DAY) t(ws)),
+    people AS ${eligibleSpansSql('spans', sqlDay(end))},
+    weekly AS (
+      SELECT CAST(date_trunc('week', activity_date) AS DATE) AS span_start, employee_id,
+        bool_or(coalesce(posts, 0) + coalesce(replies, 0) + coalesce(reactions, 0) + coalesce(reads, 0)
+          + coalesce(chat_messages, 0) + coalesce(channel_messages, 0) + coalesce(meetings_attended, 0) > 0) AS active,
+        sum(coalesce(posts, 0) + coalesce(replies, 0) + coalesce(reactions, 0)) > 0 AS participant
+      FROM activity_daily
+      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${sqlDay(firstMonday)} AND ${sqlDay(lastMonday)} + 6
+      GROUP BY 1, 2)
+    SELECT ${select} span_start, count(*) AS eligible,
+      count(*) FILTER (WHERE w.active) AS active, count(*) FILTER (WHERE w.participant) AS participants
+    FROM people p LEFT JOIN weekly w USING (span_start, employee_id)
+    ${groupingSets(dims, ['span_start'])} ORDER BY span_start`);
+  // A week where the group had no data at all yet is left out rather than shown as zero.
+  const firstData = await pop.db.query(
+    `SELECT CAST(date_trunc('week', min(activity_date)) AS DATE) AS d FROM activity_daily WHERE activity_date <= ${sqlDay(end)}`,
+  );
+  const dataFrom = firstData[0]?.d instanceof Date ? firstData[0].d.toISOString().slice(0, 10) : lastMonday;
+  const groups = new Map<string, { key: GroupKey; rows: typeof rows }>();
+  for (const r of rows) {
+    const key = keyOf(r, dims);
+    const id = keyId(key);
+    if (!groups.has(id)) groups.set(id, { key, rows: [] });
+    groups.get(id)?.rows.push(r);
+  }
+  return [...groups.values()]
+    .map(({ key, rows: mine }): GroupTrend => {
+      const reason = pop.plan.reason(key);
+      if (reason) return { key, withheld: reason };
+      const daily = (v: number | null) => figure(v, 'daily', 'activity_daily');
+      const series: TrendWeek[] = mine
+        .map((r) => ({ row: r, week: (r.span_start as Date).toISOString().slice(0, 10) }))
+        .filter((r) => r.week >= dataFrom)
+        .map(({ row: r, week }) => {
+          const eligible = Number(r.eligible);
+          // That week's own population may be smaller than the window's.
+          if (eligible < pop.plan.minGroupSize)
+            return {
+              week,
+              active_rate: withheldFigure('small', 'daily', 'activity_daily'),
+              participation_rate: withheldFigure('small', 'daily', 'activity_daily'),
+            };
+          return {
+            week,
+            active_rate: daily(ratio(Number(r.active), eligible)),
+            participation_rate: daily(ratio(Number(r.participants), eligible)),
+          };
+        });
+      const points = series.flatMap((w, x) =>
+        w.participation_rate.value === null ? [] : [{ x, y: w.participation_rate.value }],
+      );
+      const fit = fitLine(points);
+      const last = series.at(-1)?.week ?? lastMonday;
+      const forecast = fit
+        ? Array.from({ length: FORECAST_WEEKS }, (_, i) => {
+            const p = predict(fit, series.length + i);
+            return {
+              week: addDays(last, 7 * (i + 1)),
+              participation_rate: p.value,
+              low: p.low,
+              high: p.high,
+            };
+          })
+        : [];
+      return {
+        key,
+        withheld: null,
+        weeks: series,
+        fit: fit ? { slope_per_week: fit.slope, grain: 'daily', source: 'activity_daily' } : null,
+        forecast,
+      };
+    })
+    .sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
+}

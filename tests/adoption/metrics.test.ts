@@ -1,0 +1,205 @@
+/**
+ * Golden figures on the canonical fixture set. Every expected number is worked out by hand from the
+ * fixture rows in the comment next to it. The directory: 12 people, all hired in 2020, none left;
+ * leaders (is_manager or is_executive) E001, E005, E006, E010; departments Sales {E001, E002, E008,
+ * E011}, R&D {E003, E004, E006, E009, E012}, HR {E007, E010}, Executive {E005}; Seoul {E001, E002,
+ * E005, E007, E009, E010}, Busan {E003, E004, E006, E008, E011, E012}.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdoptionReport } from '../../pipeline/adoption/report.js';
+import type { Store } from '../../pipeline/store.js';
+import { openCanonical, report, value } from './helpers.js';
+
+let store: Store;
+let cleanup: () => void;
+let r28: AdoptionReport;
+beforeAll(async () => {
+  ({ store, cleanup } = await openCanonical());
+  r28 = await report(store, { by: ['department'] });
+});
+afterAll(() => cleanup());
+
+describe('window metrics, 28 days, company', () => {
+  it('ends on the latest day with data, in the reporting zone', () => {
+    // Latest activity_date is 2026-04-10 (the last interaction and thread are earlier).
+    // 28 days ending there start on 2026-03-14.
+    expect(r28.window).toEqual({ start: '2026-03-14', end: '2026-04-10', days: 28, timeZone: 'Asia/Seoul' });
+    expect(r28.company.eligible).toBe(12);
+  });
+
+  it('active, participation, DAU/WAU/MAU and stickiness from daily rows', () => {
+    const f = r28.company.figures;
+    // activity_daily rows from 03-14 to 04-10 with any count > 0: everyone but E004 (whose two rows
+    // are in February) -> 11 of 12.
+    expect(value(f, 'active_rate')).toBeCloseTo(11 / 12, 10);
+    // posts + replies + reactions > 0 in the window: E001 (22), E005 (15), E006 (12), E008 (5),
+    // E009 (1), E010 (2) -> 6 of 12.
+    expect(value(f, 'participation_rate')).toBeCloseTo(6 / 12, 10);
+    // Active days per person: E001 17, E002 11, E003 5, E005 20, E006 14, E007 10, E008 8, E009 7,
+    // E010 4, E011 9, E012 3 = 108 person-days over 28 days.
+    expect(value(f, 'dau')).toBeCloseTo(108 / 28, 10);
+    // Distinct active people in the 7-day blocks 04-04..04-10: 11, 03-28..04-03: 9,
+    // 03-21..03-27: 10, 03-14..03-20: 9 -> 39 / 4.
+    expect(value(f, 'wau')).toBeCloseTo(39 / 4, 10);
+    expect(value(f, 'mau')).toBe(11);
+    expect(value(f, 'dau_mau')).toBeCloseTo(108 / 28 / 11, 10);
+    expect(value(f, 'wau_mau')).toBeCloseTo(39 / 4 / 11, 10);
+    for (const name of ['active_rate', 'dau', 'mau'])
+      expect(f?.[name]).toMatchObject({ grain: 'daily', source: 'activity_daily' });
+  });
+
+  it('Gini and 90-9-1 (bands of one person are withheld)', () => {
+    const f = r28.company.figures;
+    // Contributions ascending: six zeros, then 1, 2, 5, 12, 15, 22 (sum 57). Gini =
+    // sum((2i - 13) x_i) / (12 * 57) = (1*1 + 3*2 + 5*5 + 7*12 + 9*15 + 11*22) / 684 = 493 / 684.
+    expect(value(f, 'gini')).toBeCloseTo(493 / 684, 10);
+    // Top 1% and next 9% of 12 people are one person each: withheld, and the rest follows from them.
+    expect(f?.top1_share).toMatchObject({ value: null, withheld: 'small' });
+    expect(f?.next9_share).toMatchObject({ value: null, withheld: 'small' });
+    expect(f?.rest90_share).toMatchObject({ value: null, withheld: 'complementary' });
+  });
+
+  it('leaders vs others: the four leaders are withheld, everyone else is shown', () => {
+    const f = r28.company.figures;
+    expect(f?.leader_participation_rate).toMatchObject({ value: null, withheld: 'small' });
+    // Others: E002, E003, E004, E007, E008, E009, E011, E012; of them E008 and E009 contributed.
+    expect(value(f, 'others_participation_rate')).toBeCloseTo(2 / 8, 10);
+    // Interactions in the window touching a leader from a non-leader: only E007 -> E006 (03-16 21:10Z,
+    // 03-17 in Seoul). 1 of 8.
+    expect(value(f, 'others_interacted_with_leader')).toBeCloseTo(1 / 8, 10);
+  });
+
+  it('ties, E-I and reciprocity from interactions at the time', () => {
+    const f = r28.company.figures;
+    // In the window (Seoul days): E007>E006, E006>E005, E005>E006, E002>E009, E009>E002, E010>E005,
+    // E007>E008, E006>E001, E001>E006 = 9, all between departments.
+    expect(value(f, 'interactions')).toBe(9);
+    expect(value(f, 'cross_department_share')).toBe(1);
+    expect(value(f, 'ei_department')).toBe(1);
+    // Same location: E002-E009 twice and E010>E005 (Seoul) -> 3 internal, 6 external.
+    expect(value(f, 'cross_location_share')).toBeCloseTo(6 / 9, 10);
+    expect(value(f, 'ei_location')).toBeCloseTo((6 - 3) / 9, 10);
+    // Pairs: E006-E007, E005-E006 (both ways), E002-E009 (both ways), E005-E010, E007-E008,
+    // E001-E006 (both ways) -> 3 of 6.
+    expect(value(f, 'reciprocity')).toBeCloseTo(3 / 6, 10);
+    expect(f?.reciprocity).toMatchObject({ grain: 'event', source: 'interactions' });
+  });
+
+  it('personas with k = 2 (gives = posts+replies+reactions, receives = interactions received)', () => {
+    const f = r28.company.figures;
+    // Received in the window: E006 3, E005 2, E001/E002/E008/E009 1.
+    // Observer (active, gives 0, receives 0): E003, E007, E011, E012 -> 4
+    // Catalyst: E002 (gives 0 < receives 1) -> 1
+    // Responder (gives > 2 x receives, replies+reactions > posts): E001 22 vs 1, E005 15 vs 2,
+    //   E006 12 vs 3, E008 5 vs 1, E010 2 vs 0 -> 5
+    // Engager: E009 (1 vs 1) -> 1; Inactive: E004 -> 1; Broadcaster: none.
+    expect(value(f, 'persona_observer')).toBeCloseTo(4 / 12, 10);
+    expect(value(f, 'persona_catalyst')).toBeCloseTo(1 / 12, 10);
+    expect(value(f, 'persona_responder')).toBeCloseTo(5 / 12, 10);
+    expect(value(f, 'persona_engager')).toBeCloseTo(1 / 12, 10);
+    expect(value(f, 'persona_inactive')).toBeCloseTo(1 / 12, 10);
+    expect(value(f, 'persona_broadcaster')).toBe(0);
+  });
+
+  it('responsiveness is withheld when fewer than 5 people asked', () => {
+    // Questions created 03-14..04-10: T0012 (E006), T0013, T0016 (E005), T0015, T0019 (E001), T0017
+    // (E008): four askers.
+    expect(r28.company.figures?.answered_share).toMatchObject({ value: null, withheld: 'small' });
+  });
+});
+
+describe('groups', () => {
+  it('R&D (5 people) is shown; Sales (4), HR (2), Executive (1) are withheld with no numbers', () => {
+    const byName = new Map(r28.groups.map((g) => [g.key.department, g]));
+    expect([...byName.keys()].sort()).toEqual(['Executive', 'HR', 'R&D', 'Sales']);
+    for (const d of ['Sales', 'HR', 'Executive'])
+      expect(byName.get(d)).toEqual({ key: { department: d }, withheld: 'small' });
+    const rd = byName.get('R&D');
+    expect(rd?.eligible).toBe(5);
+    // R&D active in the window: E003, E006, E009, E012 (not E004) -> 4 of 5; contributed: E006, E009.
+    expect(value(rd?.figures, 'active_rate')).toBeCloseTo(4 / 5, 10);
+    expect(value(rd?.figures, 'participation_rate')).toBeCloseTo(2 / 5, 10);
+    // Interactions touching R&D: E007>E006, E006>E005, E005>E006, E002>E009, E009>E002, E006>E001,
+    // E001>E006 = 7, none inside R&D: E-I of the group = (7 - 0) / 7.
+    expect(value(rd?.figures, 'interactions')).toBe(7);
+    expect(value(rd?.figures, 'ei_group')).toBe(1);
+  });
+
+  it('ties between two groups are withheld when either group is', () => {
+    // Every department but R&D is withheld, and no interaction is inside R&D.
+    expect(r28.between.length).toBeGreaterThan(0);
+    for (const t of r28.between) expect(t.interactions).toMatchObject({ value: null, withheld: 'small' });
+  });
+});
+
+describe('responsiveness over 54 days', () => {
+  it('answered share, within 24 h, median and p90 hours', async () => {
+    const r = await report(store, { days: 54 });
+    // 2026-02-16..04-10: 13 questions (T0001, 2, 5, 6, 9, 10, 11, 12, 13, 15, 16, 17, 19) by
+    // E008, E001, E006, E009, E005: five askers.
+    const f = r.company.figures;
+    expect(value(f, 'questions')).toBe(13);
+    // Answered by someone else: T0002 16h10m, T0005 0h10m, T0006 4h10m, T0009 29h10m, T0010 23h10m,
+    // T0012 11h10m, T0013 4h10m, T0016 17h10m, T0017 20h10m -> 9 of 13; within 24 h: all but T0009.
+    expect(value(f, 'answered_share')).toBeCloseTo(9 / 13, 10);
+    expect(value(f, 'answered_24h_share')).toBeCloseTo(8 / 13, 10);
+    // Sorted hours: 0.17, 4.17, 4.17, 11.17, 16.17, 17.17, 20.17, 23.17, 29.17: median the 5th.
+    expect(value(f, 'median_hours_to_reply')).toBeCloseTo(16 + 10 / 60, 6);
+    // p90 (linear): position 8 x 0.9 = 7.2 -> 23.17 + 0.2 x (29.17 - 23.17) = 24.37.
+    expect(value(f, 'p90_hours_to_reply')).toBeCloseTo(23 + 10 / 60 + 0.2 * 6, 6);
+    expect(f?.median_hours_to_reply).toMatchObject({ grain: 'event', source: 'threads' });
+  });
+});
+
+describe('weekly trend and forecast', () => {
+  it('complete weeks from the first data week, a least-squares slope and 4 forecast weeks', () => {
+    const t = r28.trend.find((g) => Object.keys(g.key).length === 0);
+    // Weeks (Monday) 02-16 .. 03-30; the week of 04-06 is not over on 04-10. People who posted,
+    // replied or reacted each week: 3 (E001 E006 E008), 3 (E001 E006 E009), 2 (E001 E002),
+    // 2 (E001 E005), 4 (E001 E005 E006 E009), 3 (E001 E005 E008), 3 (E001 E005 E008), of 12.
+    expect(t?.weeks?.map((w) => w.week)).toEqual([
+      '2026-02-16',
+      '2026-02-23',
+      '2026-03-02',
+      '2026-03-09',
+      '2026-03-16',
+      '2026-03-23',
+      '2026-03-30',
+    ]);
+    expect(t?.weeks?.map((w) => Math.round((w.participation_rate.value ?? -1) * 12))).toEqual([
+      3, 3, 2, 2, 4, 3, 3,
+    ]);
+    // Slope: sum((x - 3) c) / sum((x - 3)^2) / 12 = (-9 - 6 - 2 + 0 + 4 + 6 + 9) / 28 / 12 = 2 / 336.
+    expect(t?.fit?.slope_per_week).toBeCloseTo(2 / 336, 10);
+    // Intercept: mean 20/84 - 3 x 2/336; the 4th forecast week is x = 10.
+    const intercept = 20 / 84 - (3 * 2) / 336;
+    expect(t?.forecast).toHaveLength(4);
+    expect(t?.forecast?.[3]?.week).toBe('2026-04-27');
+    expect(t?.forecast?.[3]?.participation_rate).toBeCloseTo(intercept + (10 * 2) / 336, 10);
+    const last = t?.forecast?.[3];
+    expect(
+      (last?.low ?? 1) < (last?.participation_rate ?? 0) &&
+        (last?.participation_rate ?? 1) < (last?.high ?? 0),
+    ).toBe(true);
+  });
+});
+
+describe('email/meeting change', () => {
+  it('difference in differences between adopters and non-adopters with a Welch 95% CI', () => {
+    const e = r28.emailMeetings.find((g) => Object.keys(g.key).length === 0);
+    // Rollout = first activity day 2026-02-16. Before: weeks 01-19..02-09 (4); after: 02-16..03-30 (7).
+    // Adopters (contributed 02-16..04-10): E001 E002 E005 E006 E008 E009 E010; others: E003 E004 E007
+    // E011 E012. Change in mean emails sent per person (after - before):
+    //   adopters -12.0357, 0.3571, -8.75, -11.4286, -11.1071, 4, -0.7143 -> mean -5.66837
+    //   others 2.1429, -0.1429, 0.6071, -0.1071, -1.6429 -> mean 0.17143
+    //   DiD = -5.83980. Variances 44.5211 (n 7) and 1.8861 (n 5): se = sqrt(6.36016 + 0.37722)
+    //   = 2.59565; Welch df 6.70 -> t(6) = 2.447; CI -5.8398 -/+ 6.3516.
+    expect(e?.rollout).toBe('2026-02-16');
+    expect(e?.emails_sent?.value).toBeCloseTo(-5.8398, 4);
+    expect(e?.emails_sent?.low).toBeCloseTo(-12.1914, 3);
+    expect(e?.emails_sent?.high).toBeCloseTo(0.5118, 3);
+    // Meetings attended: adopters mean -0.97449, others 0.5 -> -1.47449.
+    expect(e?.meetings_attended?.value).toBeCloseTo(-1.47449, 4);
+    expect(e?.emails_sent).toMatchObject({ grain: 'weekly', source: 'comm_volume_weekly+activity_daily' });
+  });
+});
