@@ -212,7 +212,8 @@ describe('the why', () => {
       await mention('repost', 1000, { repost: true });
       await mention('copy', 900);
       await c.run(
-        `INSERT INTO mention_scores VALUES ('rss', 'copy', 'en', 'detected', 'neutral', 0, 'm', 'rss', 'b', now())`,
+        `INSERT INTO mention_scores (source, native_id, lang, lang_origin, sentiment, sentiment_score, sentiment_model, copy_of_source, copy_of_id, scored_at)
+         VALUES ('rss', 'copy', 'en', 'detected', 'neutral', 0, 'm', 'rss', 'b', now())`,
       );
     });
     clock.set(hourAt(170));
