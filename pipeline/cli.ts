@@ -357,6 +357,22 @@ alerts
   });
 
 program
+  .command('sentiment')
+  .description('score stdin, one text per line: writes `label<TAB>score` per line (no database needed)')
+  .addOption(
+    new Option('--lang <lang>', 'model to use; auto picks per line by script')
+      .choices(['en', 'ko', 'auto'])
+      .default('auto'),
+  )
+  .option('--polar', 'two classes: the sign of the score decides, never neutral')
+  // A bad flag exits 2 (commander's default is 1), as scripts feeding this command expect.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { lang: 'en' | 'ko' | 'auto'; polar?: boolean }) => {
+    const { sentimentCommand } = await import('./sentiment/command.js');
+    await sentimentCommand({ lang: opts.lang, polar: opts.polar === true });
+  });
+
+program
   .command('sql')
   .description('run one read-only SELECT against the database')
   .argument('<query>', 'a single SELECT statement')
