@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { UserError } from '../pipeline/errors.js';
 import type { Logger } from '../pipeline/logger.js';
+import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js';
 import { redact } from '../pipeline/secrets.js';
 import { remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
@@ -65,6 +66,13 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Local token for now, like /api/status; sign-in replaces it in a later issue.
   app.use(alertRoutes(services, requireLocalToken(deps.getLocalToken)));
+  // Mention charts, read from the rollups; local token until sign-in exists.
+  app.get('/api/mentions/:chart', requireLocalToken(deps.getLocalToken), async (req, res) => {
+    const chart = req.params.chart as keyof typeof mentionCharts;
+    if (!Object.hasOwn(mentionCharts, chart)) throw new UserError(`unknown chart ${req.params.chart}`, 404);
+    const query = parseMetricQuery(req.query as Record<string, unknown>, services.now());
+    res.json(await mentionCharts[chart](services.store, services.config.timezone, query));
+  });
 
   // Every CLI verb that touches the database comes here while the server owns the file. The answer
   // is NDJSON: progress events, then one result or error line.

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 import { projectRoot } from './paths.js';
 import { progressDisplay } from './progress.js';
 import { callServer, findServer } from './remote.js';
+import type { ScoreResult } from './scoring/score.js';
 import { redact } from './secrets.js';
 import { serve } from './serve.js';
 import { openServices } from './services.js';
@@ -370,6 +371,24 @@ program
   .action(async (opts: { lang: 'en' | 'ko' | 'auto'; polar?: boolean }) => {
     const { sentimentCommand } = await import('./sentiment/command.js');
     await sentimentCommand({ lang: opts.lang, polar: opts.polar === true });
+  });
+
+program
+  .command('score')
+  .description('score new mentions (language, sentiment, copies), re-tag and refresh rollups; a backfill')
+  .option('--rescore', 're-score, in bulk, mentions a previous sentiment model version scored')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (opts: { rescore?: boolean; json?: boolean }) => {
+    const r = await runVerb<ScoreResult>(runtime(), 'score', { rescore: opts.rescore === true });
+    if (opts.json) out(JSON.stringify(r, null, 2));
+    else
+      out(
+        `scored ${r.scored} (${r.copies} copies), re-scored ${r.rescored}, tagged ${r.tagged}; ` +
+          `rollups: ${r.rollups.days} day(s)${r.rollups.topics.length > 0 ? `, topics ${r.rollups.topics.join(', ')}` : ''}` +
+          (r.outdated > 0
+            ? `\n${r.outdated} mention(s) scored by an older model: run \`earshot score --rescore\``
+            : ''),
+      );
   });
 
 program

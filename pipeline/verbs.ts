@@ -11,6 +11,7 @@ import { alertVerbs } from './alerts/verbs.js';
 import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
+import { type ScoreResult, scoreNew } from './scoring/score.js';
 import { sourceSchedules } from './settings.js';
 import { type QueryResult, runReadOnlyQuery } from './sql-guard.js';
 import type { Store } from './store.js';
@@ -132,6 +133,12 @@ export async function collect(
       svc.logger.warn({ topic: t.topicId, error: t.error }, 'topic query does not parse');
   } catch (err) {
     svc.logger.error({ err: errorMessage(err) }, 'tagging new mentions failed');
+  }
+  // Scoring is derived too, and bookmarked per step: a failure is logged and the next run catches up.
+  try {
+    await score(svc, {});
+  } catch (err) {
+    svc.logger.error({ err: errorMessage(err) }, 'scoring new mentions failed');
   }
   return results.flat();
 }
@@ -255,6 +262,14 @@ export async function status(svc: Services): Promise<SourceStatus[]> {
   });
 }
 
+/** Scores new mentions, re-tags and refreshes rollups; `rescore` also re-scores older model versions. */
+export function score(svc: Services, args: { rescore?: boolean | undefined }): Promise<ScoreResult> {
+  return scoreNew(
+    { store: svc.store, timezone: svc.config.timezone, logger: svc.logger, now: svc.now },
+    { rescore: args.rescore === true },
+  );
+}
+
 export async function sql(svc: Services, args: { query: string }): Promise<QueryResult> {
   return runReadOnlyQuery(svc.store, args.query);
 }
@@ -283,6 +298,7 @@ export const remoteVerbs = {
   check: { args: z.object({ source: z.string().optional() }), run: check },
   status: { args: z.object({}), run: (svc: Services) => status(svc) },
   sql: { args: z.object({ query: z.string().min(1) }), run: sql },
+  score: { args: z.object({ rescore: z.boolean().optional() }), run: score },
   topics: { args: z.object({}), run: (svc: Services) => listTopics(svc.store) },
   'topic-save': {
     // Validated in full by saveTopic (the config's topic schema), so errors read the same everywhere.

@@ -21,6 +21,12 @@ CREATE TABLE mention_scores (
   -- sources); NULL for originals. Copies stay listed but count once in volume, share of voice, spikes.
   copy_of_source VARCHAR,
   copy_of_id VARCHAR,
+  -- the mention's URL normalised (scheme, www., m./amp variants, trailing slash, tracking parameters
+  -- dropped): one article reached through several sources has one canonical URL
+  canonical_url VARCHAR,
+  -- hash of the folded title (publisher suffix dropped) or, without a title, of the text's first
+  -- words; NULL when too short to say anything. Equal signatures across sources mark a copy.
+  text_sig VARCHAR,
   scored_at TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (source, native_id)
 );
@@ -65,9 +71,17 @@ CREATE TABLE rollup_authors_daily (
   PRIMARY KEY (topic_id, day, source, author_id)
 );
 
--- Which mentions contain which normalised term: text search without the fts extension.
+-- Which mentions contain which normalised term (folded, Korean particle stripped, stop words
+-- dropped): text search without the fts extension. Written with the mention's scores.
 CREATE TABLE mention_terms (
   term VARCHAR NOT NULL,
   source VARCHAR NOT NULL,
   native_id VARCHAR NOT NULL
+);
+
+-- Local hours (reporting time zone) whose rollups are out of date: queued in the transaction that
+-- scores or re-scores their mentions, emptied in the transaction that recomputes them, so a crash
+-- between the two never loses a change.
+CREATE TABLE rollup_dirty (
+  hour_start TIMESTAMPTZ PRIMARY KEY
 );

@@ -1,11 +1,12 @@
 import { topicSchema } from '../config.js';
 import { UserError } from '../errors.js';
+import { deleteTopicRollups, refreshTopicRollups } from '../scoring/rollups.js';
 import { type Store, timestamptz } from '../store.js';
 import { type TopicTagResult, tagMentions } from './tag.js';
 
 /**
  * Adds or edits a topic at run time (origin 'user', so the config file no longer overrides it) and
- * re-tags the stored mentions for that topic only: other topics' tags stay as they are, and
+ * re-tags the stored mentions for that topic only (and rebuilds its rollups): other topics' tags stay as they are, and
  * nothing is collected again. A bad query is refused with its position before anything changes.
  */
 export async function saveTopic(store: Store, input: unknown, now: Date): Promise<TopicTagResult> {
@@ -27,6 +28,7 @@ export async function saveTopic(store: Store, input: unknown, now: Date): Promis
     ),
   );
   const [result] = await tagMentions(store, [t.id]);
+  await refreshTopicRollups(store, [t.id]);
   return result ?? { topicId: t.id, tagged: 0, scanned: 0 };
 }
 
@@ -34,6 +36,7 @@ export async function saveTopic(store: Store, input: unknown, now: Date): Promis
 export async function deleteTopic(store: Store, id: string): Promise<boolean> {
   return store.write(async (conn) => {
     await conn.run('DELETE FROM mention_topics WHERE topic_id = $1', [id]);
+    await deleteTopicRollups(conn, id);
     const deleted = await conn.runAndReadAll('DELETE FROM topics WHERE id = $1 RETURNING id', [id]);
     return deleted.currentRowCount > 0;
   });

@@ -1,0 +1,390 @@
+/**
+ * Mention metrics (DESIGN.md section 5), one query per chart, read from the rollups only: a chart
+ * never scans raw mentions. Buckets are hours or days of the reporting time zone; volume counts
+ * originals once (reposts and syndicated copies are reported apart). Text search reads the term
+ * index and returns the matching mentions themselves.
+ */
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { textTerms } from '../scoring/terms.js';
+import { type Row, type Store, timestamptz } from '../store.js';
+
+export interface MetricQuery {
+  /** Topic id; '*' (every mention) when absent. */
+  topic: string;
+  /** Comparison set, for share of voice. */
+  set: string | null;
+  from: Date;
+  to: Date;
+  grain: 'hour' | 'day';
+  /** Volume only: one series per source, language or sentiment. */
+  by: 'source' | 'lang' | 'sentiment' | null;
+  /** Text search words. */
+  q: string | null;
+  limit: number;
+}
+
+const DAY_MS = 86_400_000;
+
+const instant = (field: string) =>
+  z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), `${field}: use an ISO 8601 time like 2026-11-20T00:00:00Z`)
+    .transform((s) => new Date(s));
+
+const querySchema = z.object({
+  topic: z.string().min(1).default('*'),
+  set: z.string().min(1).optional(),
+  from: instant('from').optional(),
+  to: instant('to').optional(),
+  grain: z.enum(['hour', 'day'], { message: 'grain: use hour or day' }).default('hour'),
+  by: z.enum(['source', 'lang', 'sentiment'], { message: 'by: use source, lang or sentiment' }).optional(),
+  q: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(20),
+});
+
+/** Parses a chart's query string; `to` defaults to now and `from` to seven days before `to`. */
+export function parseMetricQuery(raw: Record<string, unknown>, now: Date): MetricQuery {
+  const parsed = querySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? 'query';
+    const message = issue?.message ?? 'is not valid';
+    throw new UserError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, 400);
+  }
+  const p = parsed.data;
+  const to = p.to ?? now;
+  const from = p.from ?? new Date(to.getTime() - 7 * DAY_MS);
+  if (from >= to) throw new UserError('from: must be before to', 400);
+  return {
+    topic: p.topic,
+    set: p.set ?? null,
+    from,
+    to,
+    grain: p.grain,
+    by: p.by ?? null,
+    q: p.q ?? null,
+    limit: p.limit,
+  };
+}
+
+const num = (v: unknown) => Number(v ?? 0);
+const iso = (v: unknown) => (v as Date).toISOString();
+
+/** SQL for a bucket start (an instant) from hour_start: the local hour or the local day. */
+function bucket(grain: 'hour' | 'day'): string {
+  return grain === 'hour' ? 'hour_start' : "timezone($tz, date_trunc('day', timezone($tz, hour_start)))";
+}
+
+/** A bucket's local label ("2026-11-21" or "2026-11-21 09:00") in the reporting time zone. */
+function label(grain: 'hour' | 'day'): string {
+  return `strftime(timezone($tz, ${bucket(grain)}), '${grain === 'hour' ? '%Y-%m-%d %H:00' : '%Y-%m-%d'}')`;
+}
+
+function window(q: MetricQuery, tz: string) {
+  return { tz, from: timestamptz(q.from), to: timestamptz(q.to) };
+}
+
+async function topicExists(store: Store, topic: string): Promise<void> {
+  if (topic === '*') return;
+  const rows = await store.query('SELECT 1 FROM topics WHERE id = $1', [topic]);
+  if (rows.length === 0) throw new UserError(`topic: no topic "${topic}"`, 404);
+}
+
+/** Volume per hour or day (originals, reposts, copies, engagement, reach), optionally per dimension. */
+export async function volume(store: Store, tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const key = q.by === null ? 'NULL' : q.by;
+  const rows = await store.query(
+    `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, ${key} AS key,
+       sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
+       sum(engagement) AS engagement, sum(reach) AS reach
+     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $from AND hour_start < $to
+     GROUP BY ALL ORDER BY start, key`,
+    { ...window(q, tz), topic: q.topic },
+  );
+  return {
+    topic: q.topic,
+    grain: q.grain,
+    by: q.by,
+    timezone: tz,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    points: rows.map((r) => ({
+      start: iso(r.start),
+      label: String(r.label),
+      ...(q.by === null ? {} : { key: String(r.key) }),
+      mentions: num(r.mentions),
+      reposts: num(r.reposts),
+      copies: num(r.copies),
+      engagement: num(r.engagement),
+      reach: num(r.reach),
+    })),
+    total: rows.reduce((s, r) => s + num(r.mentions), 0),
+  };
+}
+
+/** Each topic's volume over its comparison set's volume, in total and per bucket. */
+export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
+  if (q.set === null) throw new UserError('set: name the comparison set, e.g. ?set=phones', 400);
+  const topics = await store.query('SELECT id, name FROM topics WHERE comparison_set = $1 ORDER BY id', [
+    q.set,
+  ]);
+  if (topics.length === 0) throw new UserError(`set: no topic belongs to the comparison set "${q.set}"`, 404);
+  const rows = await store.query(
+    `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, r.topic_id, sum(r.mentions) AS mentions
+     FROM rollup_hourly r JOIN topics t ON t.id = r.topic_id
+     WHERE t.comparison_set = $set AND r.hour_start >= $from AND r.hour_start < $to
+     GROUP BY ALL ORDER BY start, r.topic_id`,
+    { ...window(q, tz), set: q.set },
+  );
+  const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
+  const totals = new Map<string, number>();
+  const perBucket = new Map<string, number>();
+  for (const r of rows) {
+    totals.set(String(r.topic_id), (totals.get(String(r.topic_id)) ?? 0) + num(r.mentions));
+    perBucket.set(iso(r.start), (perBucket.get(iso(r.start)) ?? 0) + num(r.mentions));
+  }
+  const total = [...totals.values()].reduce((a, b) => a + b, 0);
+  return {
+    set: q.set,
+    grain: q.grain,
+    timezone: tz,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    total,
+    topics: topics.map((t) => {
+      const n = totals.get(String(t.id)) ?? 0;
+      return { topic: String(t.id), name: String(t.name), mentions: n, share: share(n, total) };
+    }),
+    points: rows.map((r) => ({
+      start: iso(r.start),
+      label: String(r.label),
+      topic: String(r.topic_id),
+      mentions: num(r.mentions),
+      share: share(num(r.mentions), perBucket.get(iso(r.start)) ?? 0),
+    })),
+  };
+}
+
+const net = (pos: number, neg: number) =>
+  pos + neg === 0 ? null : Math.round(((pos - neg) / (pos + neg)) * 10_000) / 10_000;
+
+/** Positive, negative and neutral originals per bucket, with net sentiment (pos - neg) / (pos + neg). */
+export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const rows = await store.query(
+    `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label,
+       sum(mentions) FILTER (WHERE sentiment = 'positive') AS positive,
+       sum(mentions) FILTER (WHERE sentiment = 'negative') AS negative,
+       sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
+     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $from AND hour_start < $to
+     GROUP BY ALL ORDER BY start`,
+    { ...window(q, tz), topic: q.topic },
+  );
+  const points = rows.map((r) => ({
+    start: iso(r.start),
+    label: String(r.label),
+    positive: num(r.positive),
+    negative: num(r.negative),
+    neutral: num(r.neutral),
+    net: net(num(r.positive), num(r.negative)),
+  }));
+  const pos = points.reduce((s, p) => s + p.positive, 0);
+  const neg = points.reduce((s, p) => s + p.negative, 0);
+  return {
+    topic: q.topic,
+    grain: q.grain,
+    timezone: tz,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    net: net(pos, neg),
+    points,
+  };
+}
+
+// A term trends only when it appears this often in the recent window and its rise is significant:
+// Dunning's log-likelihood G2 above 10.83 (p < 0.001 for one degree of freedom).
+const MIN_RECENT = 3;
+const MIN_LLR = 10.83;
+// The baseline is the span of this many recent windows right before it.
+const BASELINE_WINDOWS = 7;
+
+/** Dunning's G2 for a count `a` of `c` recent mentions against `b` of `d` baseline mentions. */
+export function logLikelihood(a: number, c: number, b: number, d: number): number {
+  const e1 = (c * (a + b)) / (c + d);
+  const e2 = (d * (a + b)) / (c + d);
+  const part = (o: number, e: number) => (o === 0 || e === 0 ? 0 : o * Math.log(o / e));
+  return 2 * (part(a, e1) + part(b, e2));
+}
+
+/**
+ * Terms whose share of the topic's mentions rose most in [from, to) against the baseline window
+ * just before it (seven times as long), with a floor: at least 3 recent mentions and G2 >= 10.83.
+ */
+export async function trendingTerms(store: Store, _tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const span = q.to.getTime() - q.from.getTime();
+  const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
+  const params = {
+    from: timestamptz(q.from),
+    to: timestamptz(q.to),
+    base: timestamptz(baseFrom),
+    topic: q.topic,
+  };
+  const [totals] = await store.query(
+    `SELECT sum(mentions) FILTER (WHERE hour_start >= $from) AS recent,
+            sum(mentions) FILTER (WHERE hour_start < $from) AS baseline
+     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $base AND hour_start < $to`,
+    params,
+  );
+  const c = num(totals?.recent);
+  const d = num(totals?.baseline);
+  const rows = await store.query(
+    `SELECT term, coalesce(sum(mentions) FILTER (WHERE hour_start >= $from), 0) AS recent,
+            coalesce(sum(mentions) FILTER (WHERE hour_start < $from), 0) AS baseline
+     FROM rollup_terms_hourly WHERE topic_id = $topic AND hour_start >= $base AND hour_start < $to
+     GROUP BY term HAVING recent >= ${MIN_RECENT}`,
+    params,
+  );
+  const terms = rows
+    .map((r) => {
+      const a = num(r.recent);
+      const b = num(r.baseline);
+      // Smoothed so a term absent from the baseline has a finite rise.
+      const ratio = (a + 0.5) / (c + 1) / ((b + 0.5) / (d + 1));
+      return {
+        term: String(r.term),
+        recent: a,
+        baseline: b,
+        rise: Math.round(ratio * 100) / 100,
+        llr: logLikelihood(a, c, b, d),
+      };
+    })
+    .filter((t) => c > 0 && t.recent / c > (d === 0 ? 0 : t.baseline / d) && t.llr >= MIN_LLR)
+    .sort((x, y) => y.llr - x.llr || x.term.localeCompare(y.term))
+    .slice(0, q.limit)
+    .map((t) => ({ ...t, llr: Math.round(t.llr * 100) / 100 }));
+  return {
+    topic: q.topic,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    baselineFrom: baseFrom.toISOString(),
+    mentions: { recent: c, baseline: d },
+    terms,
+  };
+}
+
+function leader(r: Row) {
+  return {
+    source: String(r.source),
+    authorId: String(r.author_id),
+    handle: r.handle === null || r.handle === undefined ? null : String(r.handle),
+    name: r.name === null || r.name === undefined ? null : String(r.name),
+    mentions: num(r.mentions),
+    engagement: num(r.engagement),
+    reach: num(r.reach),
+    firstDay: r.first_day instanceof Date ? r.first_day.toISOString().slice(0, 10) : String(r.first_day),
+  };
+}
+
+/**
+ * Authors of the topic's original mentions in the window, ranked by reach (most followers seen)
+ * and engagement together: ln(1 + reach) + ln(1 + engagement), so neither a large silent account
+ * nor one viral post alone decides. New voices: those whose first mention of the topic is in it.
+ */
+export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const rows = await store.query(
+    `WITH firsts AS (
+       SELECT source, author_id, min(day) AS first_day FROM rollup_authors_daily WHERE topic_id = $topic GROUP BY ALL),
+     recent AS (
+       SELECT source, author_id, sum(mentions) AS mentions, sum(engagement) AS engagement,
+         coalesce(max(followers), 0) AS reach
+       FROM rollup_authors_daily
+       WHERE topic_id = $topic AND day >= timezone($tz, $from)::DATE
+         AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
+       GROUP BY ALL)
+     SELECT r.*, f.first_day, f.first_day >= timezone($tz, $from)::DATE AS is_new, a.handle, a.name,
+       ln(1 + r.reach) + ln(1 + r.engagement) AS impact
+     FROM recent r JOIN firsts f USING (source, author_id)
+     LEFT JOIN authors a USING (source, author_id)
+     ORDER BY impact DESC, r.source, r.author_id`,
+    { ...window(q, tz), topic: q.topic },
+  );
+  return {
+    topic: q.topic,
+    timezone: tz,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    leaders: rows.slice(0, q.limit).map(leader),
+    newVoices: rows
+      .filter((r) => r.is_new === true)
+      .slice(0, q.limit)
+      .map(leader),
+  };
+}
+
+/**
+ * Mentions holding every word of `q` (folded, Korean particles stripped, as they were indexed),
+ * newest first, optionally within a topic and a time window. Reads the term index, then the
+ * matching mentions only.
+ */
+export async function searchMentions(store: Store, q: MetricQuery) {
+  const terms = textTerms(q.q ?? '');
+  if (terms.length === 0) {
+    throw new UserError(
+      'q: give at least one word to search for (stop words and single letters are not indexed)',
+      400,
+    );
+  }
+  await topicExists(store, q.topic);
+  const rows = await store.query(
+    `WITH hits AS (
+       SELECT source, native_id FROM mention_terms WHERE list_contains($terms::VARCHAR[], term)
+       GROUP BY ALL HAVING count(DISTINCT term) = $n)
+     SELECT m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle, m.created_at,
+       m.is_repost, s.lang, s.sentiment, s.copy_of_source, s.copy_of_id
+     FROM hits h JOIN mentions m USING (source, native_id) JOIN mention_scores s USING (source, native_id)
+     WHERE m.created_at >= $from AND m.created_at < $to
+       AND ($topic = '*' OR EXISTS (SELECT 1 FROM mention_topics t
+             WHERE t.source = m.source AND t.native_id = m.native_id AND t.topic_id = $topic))
+     ORDER BY m.created_at DESC, m.source, m.native_id LIMIT ${q.limit}`,
+    {
+      terms: JSON.stringify(terms),
+      n: terms.length,
+      from: timestamptz(q.from),
+      to: timestamptz(q.to),
+      topic: q.topic,
+    },
+  );
+  return {
+    q: q.q,
+    terms,
+    topic: q.topic,
+    results: rows.map((r) => ({
+      source: String(r.source),
+      nativeId: String(r.native_id),
+      url: r.url === null ? null : String(r.url),
+      title: r.title === null ? null : String(r.title),
+      text: String(r.text),
+      author: r.author_handle === null ? null : String(r.author_handle),
+      createdAt: iso(r.created_at),
+      isRepost: r.is_repost === true,
+      lang: String(r.lang),
+      sentiment: String(r.sentiment),
+      copyOf:
+        r.copy_of_id === null ? null : { source: String(r.copy_of_source), nativeId: String(r.copy_of_id) },
+    })),
+  };
+}
+
+/** The charts the API serves, by path segment. */
+export const mentionCharts = {
+  volume,
+  'share-of-voice': shareOfVoice,
+  sentiment: sentimentTrend,
+  trending: trendingTerms,
+  leaders: opinionLeaders,
+  search: (store: Store, _tz: string, q: MetricQuery) => searchMentions(store, q),
+} as const;

@@ -1,0 +1,64 @@
+/**
+ * What the scoring stage derives from one mention's own fields, with no database: language,
+ * sentiment, the copy keys and the index terms. Pure, so a worker thread runs it as well as the
+ * main thread, on plain arrays that cross between them cheaply.
+ */
+import { resolveLanguage } from '../language/detect.js';
+import type { SentimentModels } from '../sentiment/index.js';
+import { fold, tokenize } from '../topics/text.js';
+import { canonicalUrl, headline, signature } from './canonical.js';
+import { termsOf } from './terms.js';
+
+/** A batch of mentions as columns (what the scoring query reads). */
+export interface ScoreInput {
+  title: Array<string | null>;
+  text: string[];
+  lang: Array<string | null>;
+  url: Array<string | null>;
+}
+
+/** Per mention, in input order. `terms` is space-separated (a term never holds a space). */
+export interface ScoreOutput {
+  lang: string[];
+  langOrigin: string[];
+  sentiment: string[];
+  score: number[];
+  model: string[];
+  canonicalUrl: Array<string | null>;
+  textSig: Array<string | null>;
+  terms: string[];
+}
+
+export function computeScores(models: SentimentModels, input: ScoreInput): ScoreOutput {
+  const n = input.text.length;
+  const out: ScoreOutput = {
+    lang: new Array(n),
+    langOrigin: new Array(n),
+    sentiment: new Array(n),
+    score: new Array(n),
+    model: new Array(n),
+    canonicalUrl: new Array(n),
+    textSig: new Array(n),
+    terms: new Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const title = input.title[i] ?? null;
+    const text = input.text[i] ?? '';
+    // Headlines carry most of an article's tone and language; a post has no title.
+    const whole = title ? `${title}\n${text}` : text;
+    const language = resolveLanguage(input.lang[i], whole);
+    const sentiment = models.forLanguage(language.lang).score(whole);
+    out.lang[i] = language.lang;
+    out.langOrigin[i] = language.origin;
+    out.sentiment[i] = sentiment.label;
+    out.score[i] = sentiment.score;
+    out.model[i] = sentiment.model;
+    out.canonicalUrl[i] = canonicalUrl(input.url[i] ?? null);
+    // Folded and split once for the index terms and the signature, the costly part.
+    const tokens = tokenize(fold(text));
+    const titleTokens = title ? tokenize(fold(title)) : [];
+    out.textSig[i] = signature(title?.trim() ? tokenize(fold(headline(title))) : tokens);
+    out.terms[i] = termsOf(titleTokens.length > 0 ? [...titleTokens, ...tokens] : tokens).join(' ');
+  }
+  return out;
+}

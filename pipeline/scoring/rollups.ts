@@ -1,0 +1,227 @@
+/**
+ * The rollups the dashboard and the spike detector read instead of raw mentions. Each refresh
+ * recomputes whole buckets from the source tables (DELETE + INSERT ... SELECT in one transaction)
+ * instead of adding and subtracting deltas, so running it twice, or after a crash, gives the same
+ * rows. Buckets are local hours and days of the reporting time zone.
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { plainRows, type Store, timestamptz } from '../store.js';
+
+// Re-seen mentions (new engagement counts) are found by seen_at. Collectors stamp a batch before it
+// waits for the writer, so a batch can commit just below a watermark another one advanced; the
+// refresh re-reads this much before the watermark (see REREAD_SLACK in pipeline/topics/tag.ts).
+const SEEN_SLACK = "INTERVAL '10 minutes'";
+
+const TZ_KEY = 'rollup_timezone';
+
+/** What one refresh recomputed. */
+export interface RollupResult {
+  /** Local days recomputed for every topic. */
+  days: number;
+  /** Topics whose rollups were rebuilt in full (edited, re-tagged or new). */
+  topics: string[];
+  /** True when the reporting time zone changed and everything was rebuilt. */
+  rebuilt: boolean;
+}
+
+/** SQL: the instant the local hour of `col` starts, in the zone of parameter $tz. */
+export const localHour = (col: string) => `timezone($tz, date_trunc('hour', timezone($tz, ${col})))`;
+
+/**
+ * The scored mentions in scope, one row per (topic, mention): topic '*' for every mention, and one
+ * row per topic the mention is tagged with. `originals` count in volume; reposts and copies apart.
+ */
+async function collectScope(
+  conn: DuckDBConnection,
+  tz: string,
+  scope: { where: string; params: Record<string, DuckDBValue>; topics: string[] | null },
+): Promise<void> {
+  // Time zone conversion costs microseconds a row; every zone offset is a multiple of 15 minutes,
+  // so each UTC quarter hour lies in one local hour and only the distinct quarters are converted.
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE rollup_src AS
+     WITH src AS (
+       SELECT m.source, m.native_id, time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter,
+         s.lang, s.sentiment, m.is_repost AS repost,
+         s.copy_of_id IS NOT NULL AND NOT m.is_repost AS copy,
+         s.copy_of_id IS NULL AND NOT m.is_repost AS original,
+         coalesce(m.likes, 0) + coalesce(m.reposts, 0) + coalesce(m.replies, 0) AS engagement,
+         coalesce(m.author_followers, 0) AS reach, m.author_id, m.author_followers
+       FROM mentions m JOIN mention_scores s USING (source, native_id)
+       WHERE ${scope.where}),
+     quarters AS (
+       SELECT quarter, ${localHour('quarter')} AS hour_start, timezone($tz, quarter)::DATE AS day
+       FROM (SELECT DISTINCT quarter FROM src))
+     SELECT src.* EXCLUDE (quarter), q.hour_start, q.day FROM src JOIN quarters q USING (quarter)`,
+    { tz, ...scope.params },
+  );
+  const tagged = 'SELECT t.topic_id, r.* FROM rollup_src r JOIN mention_topics t USING (source, native_id)';
+  await conn.run(
+    scope.topics === null
+      ? `CREATE OR REPLACE TEMP TABLE rollup_rows AS SELECT '*' AS topic_id, * FROM rollup_src UNION ALL ${tagged}`
+      : `CREATE OR REPLACE TEMP TABLE rollup_rows AS ${tagged} WHERE list_contains($topics::VARCHAR[], t.topic_id)`,
+    scope.topics === null ? {} : { topics: JSON.stringify(scope.topics) },
+  );
+}
+
+/** Writes the three rollups from rollup_rows (whose buckets the caller has just deleted). */
+async function insertRollups(conn: DuckDBConnection): Promise<void> {
+  await conn.run(
+    `INSERT INTO rollup_hourly
+     SELECT topic_id, hour_start, source, lang, sentiment,
+       count(*) FILTER (WHERE original), count(*) FILTER (WHERE repost), count(*) FILTER (WHERE copy),
+       coalesce(sum(engagement) FILTER (WHERE original), 0), coalesce(sum(reach) FILTER (WHERE original), 0)
+     FROM rollup_rows GROUP BY ALL`,
+  );
+  await conn.run(
+    `INSERT INTO rollup_authors_daily
+     SELECT topic_id, day, source, author_id, count(*), sum(engagement), max(author_followers)
+     FROM rollup_rows WHERE original AND author_id IS NOT NULL GROUP BY ALL`,
+  );
+  await conn.run(
+    `INSERT INTO rollup_terms_hourly
+     SELECT r.topic_id, r.hour_start, t.term, count(*)
+     FROM rollup_rows r JOIN mention_terms t USING (source, native_id) WHERE r.original GROUP BY ALL`,
+  );
+  await conn.run('DROP TABLE rollup_rows');
+  await conn.run('DROP TABLE rollup_src');
+}
+
+const HOURLY = ['rollup_hourly', 'rollup_terms_hourly'];
+const ALL_ROLLUPS = [...HOURLY, 'rollup_authors_daily'];
+
+/** Recomputes every topic for the local days in the temp table rollup_days. */
+async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> {
+  const [bounds] = plainRows(
+    await conn.runAndReadAll(
+      `SELECT count(*) AS n, min(timezone($tz, day::TIMESTAMP)) AS lo,
+         max(timezone($tz, day::TIMESTAMP + INTERVAL 1 DAY)) AS hi FROM rollup_days`,
+      { tz },
+    ),
+  );
+  const n = Number(bounds?.n ?? 0);
+  if (n === 0) return 0;
+  // The instant bounds let DuckDB skip row groups by their created_at range before the day test.
+  const params = { tz, lo: timestamptz(bounds?.lo as Date), hi: timestamptz(bounds?.hi as Date) };
+  const inDays = (col: string) =>
+    `${col} >= $lo AND ${col} < $hi AND timezone($tz, ${col})::DATE IN (SELECT day FROM rollup_days)`;
+  for (const table of HOURLY) await conn.run(`DELETE FROM ${table} WHERE ${inDays('hour_start')}`, params);
+  await conn.run(`DELETE FROM rollup_authors_daily WHERE day IN (SELECT day FROM rollup_days)`);
+  await collectScope(conn, tz, {
+    where: inDays('m.created_at'),
+    params: { lo: params.lo, hi: params.hi },
+    topics: null,
+  });
+  await insertRollups(conn);
+  return n;
+}
+
+/** Rebuilds the given topics' rollups over all time (after a topic is edited and re-tagged). */
+async function refreshTopics(conn: DuckDBConnection, tz: string, topics: string[]): Promise<void> {
+  if (topics.length === 0) return;
+  const params = { topics: JSON.stringify(topics) };
+  for (const table of ALL_ROLLUPS) {
+    await conn.run(`DELETE FROM ${table} WHERE list_contains($topics::VARCHAR[], topic_id)`, params);
+  }
+  await collectScope(conn, tz, {
+    where: `EXISTS (SELECT 1 FROM mention_topics t WHERE t.source = m.source AND t.native_id = m.native_id
+              AND list_contains($topics::VARCHAR[], t.topic_id))`,
+    params,
+    topics,
+  });
+  await insertRollups(conn);
+  // Remembers which version of each topic its rollups describe.
+  await conn.run(
+    `INSERT OR REPLACE INTO pipeline_state
+     SELECT 'rollup-topic', id, updated_at FROM topics WHERE list_contains($topics::VARCHAR[], id)`,
+    params,
+  );
+}
+
+async function storedTimezone(conn: DuckDBConnection): Promise<string | null> {
+  const rows = plainRows(await conn.runAndReadAll('SELECT value FROM meta WHERE key = $1', [TZ_KEY]));
+  return rows[0] ? String(rows[0].value) : null;
+}
+
+/**
+ * Brings the rollups up to date in one transaction: the local days of mentions scored or re-scored
+ * since the last refresh (rollup_dirty) or re-seen with new counts (seen_at watermark), topics
+ * whose definition changed since their rollups were built, and deleted topics. A new reporting time
+ * zone rebuilds everything.
+ */
+export function refreshRollups(store: Store, tz: string): Promise<RollupResult> {
+  return store.write(async (conn) => {
+    const rebuilt = (await storedTimezone(conn)) !== tz;
+    if (rebuilt) {
+      for (const table of ALL_ROLLUPS) await conn.run(`DELETE FROM ${table}`);
+      await conn.run("DELETE FROM pipeline_state WHERE stage IN ('rollups', 'rollup-topic')");
+      await conn.run('DELETE FROM rollup_dirty');
+      await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [TZ_KEY, tz]);
+    }
+    for (const table of ALL_ROLLUPS) {
+      await conn.run(
+        `DELETE FROM ${table} WHERE topic_id <> '*' AND topic_id NOT IN (SELECT id FROM topics)`,
+      );
+    }
+    await conn.run(
+      "DELETE FROM pipeline_state WHERE stage = 'rollup-topic' AND key NOT IN (SELECT id FROM topics)",
+    );
+
+    const since = `coalesce((SELECT through FROM pipeline_state WHERE stage = 'rollups' AND key = 'seen') - ${SEEN_SLACK}, '-infinity'::TIMESTAMPTZ)`;
+    await conn.run(
+      `CREATE OR REPLACE TEMP TABLE rollup_days AS
+       SELECT DISTINCT timezone($tz, hour_start)::DATE AS day FROM rollup_dirty
+       UNION
+       SELECT DISTINCT timezone($tz, quarter)::DATE FROM (
+         SELECT DISTINCT time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter
+         FROM mentions m SEMI JOIN mention_scores s USING (source, native_id) WHERE m.seen_at >= ${since})`,
+      { tz },
+    );
+    const days = await refreshDays(conn, tz);
+    await conn.run('DROP TABLE rollup_days');
+    await conn.run('DELETE FROM rollup_dirty');
+    await conn.run(
+      `INSERT OR REPLACE INTO pipeline_state
+       SELECT 'rollups', 'seen', greatest(max(seen_at), coalesce((SELECT through FROM pipeline_state WHERE stage = 'rollups' AND key = 'seen'), max(seen_at)))
+       FROM mentions HAVING max(seen_at) IS NOT NULL`,
+    );
+
+    // A rebuild has just recomputed every topic over all days.
+    if (rebuilt) {
+      await conn.run(
+        "INSERT OR REPLACE INTO pipeline_state SELECT 'rollup-topic', id, updated_at FROM topics",
+      );
+    }
+    const stale = plainRows(
+      await conn.runAndReadAll(
+        `SELECT t.id FROM topics t LEFT JOIN pipeline_state p ON p.stage = 'rollup-topic' AND p.key = t.id
+         WHERE p.through IS DISTINCT FROM t.updated_at ORDER BY t.id`,
+      ),
+    ).map((r) => String(r.id));
+    await refreshTopics(conn, tz, stale);
+    return { days, topics: stale, rebuilt };
+  });
+}
+
+/**
+ * Rebuilds topics' rollups right after their tags changed (a topic edit). Before the first refresh
+ * there is nothing to rebuild: the reporting time zone is not known here yet.
+ */
+export function refreshTopicRollups(store: Store, topicIds: readonly string[]): Promise<void> {
+  return store.write(async (conn) => {
+    const tz = await storedTimezone(conn);
+    if (tz === null) return;
+    const existing = plainRows(
+      await conn.runAndReadAll('SELECT id FROM topics WHERE list_contains($1::VARCHAR[], id) ORDER BY id', [
+        JSON.stringify(topicIds),
+      ]),
+    ).map((r) => String(r.id));
+    await refreshTopics(conn, tz, existing);
+  });
+}
+
+/** Removes a deleted topic's rollups, inside the caller's transaction (the one deleting the topic). */
+export async function deleteTopicRollups(conn: DuckDBConnection, topicId: string): Promise<void> {
+  for (const table of ALL_ROLLUPS) await conn.run(`DELETE FROM ${table} WHERE topic_id = $1`, [topicId]);
+  await conn.run("DELETE FROM pipeline_state WHERE stage = 'rollup-topic' AND key = $1", [topicId]);
+}

@@ -1,0 +1,362 @@
+/**
+ * The scoring stage (DESIGN.md section 5), run after every collection and by `earshot score`:
+ *   1. scores: language, sentiment, copy detection and the term index of mentions not scored yet,
+ *      in batches, each batch with its dirty rollup hours in ONE transaction;
+ *   2. tags: topics matched on newly collected mentions (pipeline/topics/tag.ts, own watermark);
+ *   3. rollups: the buckets those changes touched, recomputed in one transaction.
+ * A batch's scores, terms and dirty hours are derived from one read of the text and written
+ * together, so they never disagree; unscored mentions are found by their missing score row, so a
+ * SIGKILL at any moment leaves whole batches and a re-run picks up exactly what is missing.
+ */
+import { availableParallelism } from 'node:os';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { appendRows } from '../ingest.js';
+import { LANGS } from '../language/detect.js';
+import type { Logger } from '../logger.js';
+import { loadSentimentModels, type SentimentModels } from '../sentiment/index.js';
+import { plainRows, type Store, timestamptz } from '../store.js';
+import { tagNewMentions } from '../topics/tag.js';
+import type { ScoreInput, ScoreOutput } from './compute.js';
+import { ScoringPool } from './pool.js';
+import { localHour, type RollupResult, refreshRollups } from './rollups.js';
+
+export interface ScoringDeps {
+  store: Store;
+  /** Reporting time zone (config.timezone): rollup hours and days are local to it. */
+  timezone: string;
+  logger: Logger;
+  now: () => Date;
+  /** The sentiment models; the shipped ones (loaded once) when omitted. */
+  models?: SentimentModels;
+  /** Worker threads beside the main thread for large batches; default: one per extra core. */
+  threads?: number;
+  /** Mentions per transaction. */
+  batchSize?: number;
+}
+
+export interface ScoreResult {
+  /** Mentions scored for the first time. */
+  scored: number;
+  /** Of those, copies of a mention stored earlier (same canonical URL or same text elsewhere). */
+  copies: number;
+  /** Mentions re-scored by a new sentiment model version (--rescore). */
+  rescored: number;
+  /** Mentions still scored by another model version than the current one, after this run. */
+  outdated: number;
+  tagged: number;
+  rollups: RollupResult;
+}
+
+const DEFAULT_BATCH = 20_000;
+// See REREAD_SLACK in pipeline/topics/tag.ts: batches can commit with a collected_at just below
+// a watermark; the anti-join on mention_scores makes re-reading them harmless.
+const SLACK = "INTERVAL '10 minutes'";
+
+let shipped: SentimentModels | undefined;
+const running = new WeakMap<Store, Promise<unknown>>();
+
+/** One scoring run per store at a time (scheduler, CLI and API may all ask for one). */
+function exclusive<T>(store: Store, fn: () => Promise<T>): Promise<T> {
+  const next = (running.get(store) ?? Promise.resolve()).then(fn);
+  running.set(
+    store,
+    next.catch(() => undefined),
+  );
+  return next;
+}
+
+interface Batch {
+  input: ScoreInput;
+  source: string[];
+  nativeId: string[];
+  createdAt: DuckDBValue[];
+  isRepost: boolean[];
+}
+
+const emptyBatch = (): Batch => ({
+  input: { title: [], text: [], lang: [], url: [] },
+  source: [],
+  nativeId: [],
+  createdAt: [],
+  isRepost: [],
+});
+
+/**
+ * Streams `sql` (source, native_id, title, text, lang, url, created_at, is_repost) on a connection
+ * of its own, handing over batches of `size`. The writer connection stays free for the batches'
+ * transactions while the stream reads one consistent snapshot.
+ */
+async function* batches(
+  store: Store,
+  sql: string,
+  params: DuckDBValue[],
+  size: number,
+): AsyncGenerator<Batch> {
+  const conn = await store.connect();
+  try {
+    const result = await conn.stream(sql, params);
+    let batch = emptyBatch();
+    for (
+      let chunk = await result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    ) {
+      const [source, id, title, text, lang, url, created, repost] = chunk.getColumns() as DuckDBValue[][];
+      for (let i = 0; i < chunk.rowCount; i++) {
+        batch.source.push(String(source?.[i]));
+        batch.nativeId.push(String(id?.[i]));
+        batch.input.title.push((title?.[i] as string | null) ?? null);
+        batch.input.text.push((text?.[i] as string | null) ?? '');
+        batch.input.lang.push((lang?.[i] as string | null) ?? null);
+        batch.input.url.push((url?.[i] as string | null) ?? null);
+        batch.createdAt.push(created?.[i] ?? null);
+        batch.isRepost.push(repost?.[i] === true);
+      }
+      if (batch.source.length >= size) {
+        yield batch;
+        batch = emptyBatch();
+      }
+    }
+    if (batch.source.length > 0) yield batch;
+  } finally {
+    conn.closeSync();
+  }
+}
+
+/** Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction. */
+async function markDirty(conn: DuckDBConnection, tz: string, b: Batch, terms?: string[]): Promise<void> {
+  await conn.run(
+    'CREATE OR REPLACE TEMP TABLE score_batch (source VARCHAR, native_id VARCHAR, created_at TIMESTAMPTZ, terms VARCHAR)',
+  );
+  await appendRows(
+    conn,
+    'score_batch',
+    b.source.map((s, i) => [s, b.nativeId[i] ?? '', b.createdAt[i] ?? null, terms?.[i] ?? '']),
+  );
+  await conn.run(
+    `INSERT OR IGNORE INTO rollup_dirty
+     SELECT DISTINCT ${localHour('quarter')} FROM (
+       SELECT DISTINCT time_bucket(INTERVAL '15 minutes', created_at) AS quarter FROM score_batch)`,
+    { tz },
+  );
+}
+
+type Ref = readonly [source: string, nativeId: string];
+
+/**
+ * Which mention each new one is a copy of: the first stored with the same canonical URL, or with
+ * the same text signature from another source (one source repeating a text is not syndication:
+ * two people may post the same words). Reposts are counted apart and never called copies. Looks
+ * at originals stored earlier, then at the batch in order.
+ */
+async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): Promise<Array<Ref | null>> {
+  const byUrl = new Map<string, Ref>();
+  const bySig = new Map<string, Map<string, Ref>>();
+  const addSig = (sig: string, ref: Ref) => {
+    const sources = bySig.get(sig) ?? new Map<string, Ref>();
+    if (!sources.has(ref[0])) sources.set(ref[0], ref);
+    bySig.set(sig, sources);
+  };
+  const lookup = async (column: 'canonical_url' | 'text_sig', keys: Array<string | null>) => {
+    const distinct = [...new Set(keys.filter((k): k is string => k !== null))];
+    if (distinct.length === 0) return [];
+    await conn.run('CREATE OR REPLACE TEMP TABLE score_keys (k VARCHAR)');
+    await appendRows(
+      conn,
+      'score_keys',
+      distinct.map((k) => [k]),
+    );
+    // The earliest original per key and source; copies are never looked up, so chains cannot form.
+    return plainRows(
+      await conn.runAndReadAll(
+        `SELECT s.${column} AS k, s.source, arg_min(s.native_id, (s.scored_at, s.native_id)) AS native_id
+         FROM mention_scores s SEMI JOIN score_keys k ON s.${column} = k.k
+         WHERE s.copy_of_id IS NULL
+         GROUP BY ALL ORDER BY min(s.scored_at), s.source`,
+      ),
+    );
+  };
+  for (const r of await lookup('canonical_url', out.canonicalUrl)) {
+    if (!byUrl.has(String(r.k))) byUrl.set(String(r.k), [String(r.source), String(r.native_id)]);
+  }
+  for (const r of await lookup('text_sig', out.textSig))
+    addSig(String(r.k), [String(r.source), String(r.native_id)]);
+
+  const copyOf: Array<Ref | null> = [];
+  for (let i = 0; i < b.source.length; i++) {
+    const source = b.source[i] ?? '';
+    const me: Ref = [source, b.nativeId[i] ?? ''];
+    const url = out.canonicalUrl[i] ?? null;
+    const sig = out.textSig[i] ?? null;
+    let original: Ref | null = null;
+    if (!b.isRepost[i]) {
+      if (url !== null) original = byUrl.get(url) ?? null;
+      if (original === null && sig !== null) {
+        for (const [s, ref] of bySig.get(sig) ?? []) {
+          if (s !== source) {
+            original = ref;
+            break;
+          }
+        }
+      }
+    }
+    copyOf.push(original);
+    if (original === null && !b.isRepost[i]) {
+      if (url !== null && !byUrl.has(url)) byUrl.set(url, me);
+      if (sig !== null) addSig(sig, me);
+    }
+  }
+  return copyOf;
+}
+
+/** Writes one batch of first-time scores with its terms and dirty hours; returns its copies. */
+async function writeScores(
+  conn: DuckDBConnection,
+  tz: string,
+  b: Batch,
+  out: ScoreOutput,
+  now: DuckDBValue,
+): Promise<number> {
+  const copyOf = await findCopies(conn, b, out);
+  await appendRows(
+    conn,
+    'mention_scores',
+    b.source.map((source, i) => [
+      source,
+      b.nativeId[i] ?? '',
+      out.lang[i] ?? 'other',
+      out.langOrigin[i] ?? 'detected',
+      out.sentiment[i] ?? 'neutral',
+      out.score[i] ?? 0,
+      out.model[i] ?? '',
+      copyOf[i]?.[0] ?? null,
+      copyOf[i]?.[1] ?? null,
+      out.canonicalUrl[i] ?? null,
+      out.textSig[i] ?? null,
+      now,
+    ]),
+  );
+  await markDirty(conn, tz, b, out.terms);
+  await conn.run(
+    `INSERT INTO mention_terms
+     SELECT unnest(string_split(terms, ' ')), source, native_id FROM score_batch WHERE terms <> ''`,
+  );
+  await conn.run('DROP TABLE score_batch');
+  return copyOf.filter((c) => c !== null).length;
+}
+
+/** Writes one batch of new sentiment for mentions scored before by another model version. */
+async function writeRescores(
+  conn: DuckDBConnection,
+  tz: string,
+  b: Batch,
+  out: ScoreOutput,
+  now: DuckDBValue,
+) {
+  await conn.run(
+    'CREATE OR REPLACE TEMP TABLE score_update (source VARCHAR, native_id VARCHAR, sentiment VARCHAR, score DOUBLE, model VARCHAR)',
+  );
+  await appendRows(
+    conn,
+    'score_update',
+    b.source.map((s, i) => [
+      s,
+      b.nativeId[i] ?? '',
+      out.sentiment[i] ?? 'neutral',
+      out.score[i] ?? 0,
+      out.model[i] ?? '',
+    ]),
+  );
+  await conn.run(
+    `UPDATE mention_scores m SET sentiment = u.sentiment, sentiment_score = u.score, sentiment_model = u.model, scored_at = $1
+     FROM score_update u WHERE m.source = u.source AND m.native_id = u.native_id`,
+    [now],
+  );
+  await conn.run('DROP TABLE score_update');
+  await markDirty(conn, tz, b);
+  await conn.run('DROP TABLE score_batch');
+}
+
+const COLUMNS = 'm.source, m.native_id, m.title, m.text, %LANG%, m.url, m.created_at, m.is_repost';
+
+/** SQL condition: the stored model differs from the one now serving the mention's language. */
+function outdatedModel(models: SentimentModels): string {
+  const cases = LANGS.map((l) => `WHEN '${l}' THEN '${models.forLanguage(l).id.replaceAll("'", "''")}'`);
+  return `s.sentiment_model <> CASE s.lang ${cases.join(' ')} ELSE '${models.forLanguage('other').id.replaceAll("'", "''")}' END`;
+}
+
+/**
+ * Scores what is new (and, with `rescore`, re-scores in bulk what an older model version scored),
+ * re-tags, and refreshes the rollups. Safe to run at any time and any number of times.
+ */
+export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): Promise<ScoreResult> {
+  return exclusive(deps.store, async () => {
+    const { store, timezone: tz } = deps;
+    const injected = deps.models !== undefined;
+    shipped ??= injected ? undefined : loadSentimentModels();
+    const models = deps.models ?? (shipped as SentimentModels);
+    const size = deps.batchSize ?? DEFAULT_BATCH;
+    const pool = new ScoringPool(models, deps.threads ?? Math.max(0, availableParallelism() - 1), !injected);
+    try {
+      const started = performance.now();
+      let scored = 0;
+      let copies = 0;
+      let rescored = 0;
+      const [mark] = await store.query('SELECT max(collected_at) AS through FROM mentions');
+      const through = mark?.through instanceof Date ? timestamptz(mark.through) : null;
+      const since = `m.collected_at >= coalesce((SELECT through FROM pipeline_state WHERE stage = 'scores' AND key = '*') - ${SLACK}, '-infinity'::TIMESTAMPTZ)`;
+      // Oldest first, so the first-stored copy of an article is the one the others point at.
+      const fresh = `SELECT ${COLUMNS.replace('%LANG%', 'm.lang')} FROM mentions m
+        ANTI JOIN mention_scores s USING (source, native_id)
+        WHERE ${since} ORDER BY m.collected_at, m.source, m.native_id`;
+      for await (const b of batches(store, fresh, [], size)) {
+        const out = await pool.compute(b.input);
+        copies += await store.write((conn) => writeScores(conn, tz, b, out, timestamptz(deps.now())));
+        scored += b.source.length;
+        deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
+      }
+      if (through !== null) {
+        await store.write((conn) =>
+          conn.run(
+            `INSERT OR REPLACE INTO pipeline_state SELECT 'scores', '*', greatest($1, coalesce(
+               (SELECT through FROM pipeline_state WHERE stage = 'scores' AND key = '*'), $1))`,
+            [through],
+          ),
+        );
+      }
+      if (opts.rescore) {
+        // The stored language is kept: only the sentiment model changed.
+        const old = `SELECT ${COLUMNS.replace('%LANG%', 's.lang')} FROM mentions m
+          JOIN mention_scores s USING (source, native_id) WHERE ${outdatedModel(models)}`;
+        for await (const b of batches(store, old, [], size)) {
+          const out = await pool.compute(b.input);
+          await store.write((conn) => writeRescores(conn, tz, b, out, timestamptz(deps.now())));
+          rescored += b.source.length;
+        }
+      }
+      const [left] = await store.query(
+        `SELECT count(*) AS n FROM mention_scores s WHERE ${outdatedModel(models)}`,
+      );
+      const outdated = Number(left?.n ?? 0);
+      if (outdated > 0) {
+        deps.logger.warn(
+          { outdated },
+          'mentions scored by an older sentiment model; run `earshot score --rescore`',
+        );
+      }
+      const scoredMs = performance.now() - started;
+      const tags = await tagNewMentions(store);
+      const taggedMs = performance.now() - started - scoredMs;
+      const rollups = await refreshRollups(store, tz);
+      const rollupMs = performance.now() - started - scoredMs - taggedMs;
+      const result = { scored, copies, rescored, outdated, tagged: tags.tagged, rollups };
+      deps.logger.info(
+        { ...result, threads: pool.started, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
+        'scored mentions',
+      );
+      return result;
+    } finally {
+      await pool.close();
+    }
+  });
+}

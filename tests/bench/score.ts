@@ -1,0 +1,202 @@
+/**
+ * npm run bench:score [-- --rows N]
+ *
+ * 1,000,000 stored mentions (half English, half Korean, 40..280 characters) and 20 topics (single
+ * terms, phrases, NEAR/n, NOT, wildcards, Korean terms that must match with particles), then the
+ * whole scoring stage end to end in DuckDB: language, sentiment, copy detection, term index, topic
+ * tags and rollups. Each phase runs in its own process so peak RSS is its own:
+ *   ingest   the mentions written through storeBatch, as collectors write them (the rate to beat)
+ *   score-1  scoreNew on the main thread only
+ *   score-2  scoreNew with one worker thread beside the main thread (both cores)
+ * Both scoring phases start from a copy of the same ingested file.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MentionRecord } from '../../collectors/contract.js';
+import { storeBatch } from '../../pipeline/ingest.js';
+import { silentLogger } from '../../pipeline/logger.js';
+import { scoreNew } from '../../pipeline/scoring/score.js';
+import { Store } from '../../pipeline/store.js';
+
+type Phase = 'ingest' | 'score-1' | 'score-2';
+const T0 = Date.parse('2026-10-01T00:00:00Z');
+const BATCH = 1000;
+
+const WORDS_EN =
+  `acme acme's phone battery support ticket broken love the update sync app store price cost launch
+  great awful today globex refund initech outage server down hanbit hanbitmall umbrella stark wayne wayneco
+  customer support service cyberdyne soylent recall tyrell replicant new release review camera screen fast
+  slow terrible amazing why is my again finally works thanks team week order shipping delayed`.split(/\s+/);
+const WORDS_KO =
+  `한빛전자가 한빛전자의 한빛전자는 한빛전자 새 노트북 노트북을 배터리 배터리가 불량 서비스 센터 서비스센터 너무
+  느려요 만족 가격 대비 출시 업데이트 업데이트가 최고 실망 ㅋㅋ ㅠㅠ 글로벡스를 글로벡스 이니텍이 이니텍 삼성전자에서
+  삼성전자 카카오 카카오톡 광고 오늘 진짜 구매 후기 화면 빠르다 고객 상담 리콜 소식 발표 했다`.split(/\s+/);
+
+const TOPICS: Array<[string, string]> = [
+  ['acme', 'acme'],
+  ['acme-battery', '"acme battery"'],
+  ['globex', 'globex NOT refund'],
+  ['initech', 'initech NEAR/3 outage'],
+  ['hanbit-en', 'hanbit*'],
+  ['hanbit-ko', '한빛전자'],
+  ['rivals-ko', '글로벡스 OR 이니텍'],
+  ['service-center', '"서비스 센터"'],
+  ['battery-fault', '배터리 NEAR/2 불량'],
+  ['umbrella', 'umbrella AND (price OR cost)'],
+  ['stark', 'stark NOT lang:ko'],
+  ['samsung', '삼성전자'],
+  ['wayne', 'wayne OR wayneco'],
+  ['support', '"customer support"'],
+  ['laptop', '노트북 AND 한빛전자'],
+  ['cyberdyne', 'cyberdyne'],
+  ['soylent', 'soylent NEAR/5 recall'],
+  ['kakao', '카카오'],
+  ['tyrell', 'tyrell*'],
+  ['update-ko', '업데이트 NOT 광고'],
+];
+
+function textOf(i: number): string {
+  const words = i % 2 === 0 ? WORDS_EN : WORDS_KO;
+  const target = 40 + ((i * 7919) % 241);
+  let text = '';
+  for (let k = 0; text.length < target; k++)
+    text += `${words[(i * 131 + k * k * 17 + k * 7) % words.length]} `;
+  return text.slice(0, target).trimEnd();
+}
+
+function mentionOf(i: number): MentionRecord {
+  const id = String(1868000000000000000n + BigInt(i));
+  const author = i % 50_000;
+  return {
+    nativeId: id,
+    url: `https://x.com/user${author}/status/${id}`,
+    title: null,
+    text: textOf(i),
+    // Like X: most posts carry the platform's tag, some do not.
+    lang: i % 5 === 0 ? null : i % 2 === 0 ? 'en' : 'ko',
+    channel: null,
+    authorId: String(author),
+    authorHandle: `user${author}`,
+    authorName: `User ${author}`,
+    authorFollowers: (author * 37) % 250_000,
+    createdAt: new Date(T0 + i * 2000),
+    createdAtEstimated: false,
+    likes: i % 97,
+    reposts: i % 13,
+    replies: i % 7,
+    views: i % 5000,
+    parentId: null,
+    conversationId: id,
+    repostOf: i % 11 === 0 ? String(1868000000000000000n + BigInt(i + 1)) : null,
+    raw: null,
+  };
+}
+
+async function runPhase(phase: Phase, path: string, rows: number): Promise<void> {
+  const started = performance.now();
+  const store = await Store.open(path);
+  let detail: unknown = null;
+  if (phase === 'ingest') {
+    await store.write(async (conn) => {
+      for (const [id, query] of TOPICS) {
+        await conn.run(`INSERT INTO topics VALUES ($1, $1, [$1], $2, NULL, 'config', now())`, [id, query]);
+      }
+    });
+    for (let start = 0; start < rows; start += BATCH) {
+      const records: MentionRecord[] = [];
+      for (let i = start; i < Math.min(rows, start + BATCH); i++) records.push(mentionOf(i));
+      await storeBatch(store, {
+        source: 'x',
+        partition: 'bench',
+        runId: 0,
+        records,
+        quarantine: [],
+        bookmark: null,
+        budget: new Map(),
+        now: new Date(),
+      });
+    }
+  } else {
+    const result = await scoreNew({
+      store,
+      timezone: 'Asia/Seoul',
+      logger: silentLogger,
+      now: () => new Date(),
+      threads: phase === 'score-2' ? 1 : 0,
+    });
+    if (result.scored !== rows) throw new Error(`scored ${result.scored}, expected ${rows}`);
+    const [check] = await store.query(
+      "SELECT sum(mentions + reposts + copies) AS n FROM rollup_hourly WHERE topic_id = '*'",
+    );
+    if (Number(check?.n) !== rows) throw new Error(`rollups count ${check?.n}, expected ${rows}`);
+    const [tags] = await store.query('SELECT count(*) AS n FROM mention_topics');
+    detail = { tags: Number(tags?.n), copies: result.copies };
+  }
+  store.close();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    JSON.stringify({
+      phase,
+      rows,
+      seconds,
+      rate: rows / seconds,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      detail,
+    }),
+  );
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const rowsArg = args.indexOf('--rows');
+  const rows = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 1_000_000;
+  const phaseArg = args.indexOf('--phase');
+  if (phaseArg >= 0) {
+    void runPhase(args[phaseArg + 1] as Phase, args[args.indexOf('--db') + 1] as string, rows);
+    return;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const dir = join(tmpdir(), `earshot-bench-score-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const ingested = join(dir, 'ingested.duckdb');
+  const results: Record<
+    string,
+    { rows: number; rate: number; peakRssMb: number; seconds: number; detail: unknown }
+  > = {};
+  for (const phase of ['ingest', 'score-1', 'score-2'] as const) {
+    const db = phase === 'ingest' ? ingested : join(dir, `${phase}.duckdb`);
+    if (phase !== 'ingest') copyFileSync(ingested, db);
+    process.stderr.write(`${phase}: ${rows.toLocaleString('en')} mentions...\n`);
+    const out = execFileSync(process.execPath, [self, '--phase', phase, '--db', db, '--rows', String(rows)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    results[phase] = JSON.parse(out);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const line = (label: string, phase: string) => {
+    const r = results[phase];
+    if (!r) return '';
+    return `| ${label} | ${r.rows.toLocaleString('en')} | ${Math.round(r.rate).toLocaleString('en')} | ${r.seconds.toFixed(1)} s | ${Math.round(r.peakRssMb)} MB |`;
+  };
+  process.stdout.write(
+    [
+      `scoring benchmark: ${rows.toLocaleString('en')} mentions (half English, half Korean), ${TOPICS.length} topics, reporting zone Asia/Seoul`,
+      '',
+      '| phase | mentions | mentions/s | time | peak RSS |',
+      '|---|---|---|---|---|',
+      line('ingest: storeBatch, 1,000 per batch (for comparison)', 'ingest'),
+      line('score: language + sentiment + copies + terms + tags + rollups, main thread only', 'score-1'),
+      line('score: the same with one worker thread beside the main thread', 'score-2'),
+      '',
+      `tags: ${JSON.stringify(results['score-2']?.detail)}`,
+      'target: score >= 50,000 mentions/s, peak RSS < 1.5 GB',
+      '',
+    ].join('\n'),
+  );
+}
+
+main();
