@@ -1,0 +1,246 @@
+/**
+ * Learning from corrections. Users do not have our training data, so the shipped weights stay as
+ * they are and a local layer goes on top (pipeline/sentiment/layers.ts): per model language, sparse
+ * weight deltas fitted by AdaGrad on the corrected mentions' texts, starting from the shipped model
+ * (deltas 0) with an L2 pull back toward it, so a handful of corrections moves the words they hold
+ * without unlearning the rest. Each `learn` fits a new version from scratch on every correction
+ * except the newest 20% by time, which `eval` keeps to compare the shipped and the updated model on
+ * texts neither has seen.
+ */
+import type { Logger } from '../logger.js';
+import { type ScoreResult, scoreNew } from '../scoring/score.js';
+import type { Store } from '../store.js';
+import {
+  defaultModelsDir,
+  type LinearSentimentModel,
+  type LocalLayer,
+  loadSentimentModels,
+  type SentimentModels,
+} from './index.js';
+import { MODEL_LANGS, type ModelLang, newestLayers, saveLayer, shippedModels } from './layers.js';
+import { evaluate } from './metrics.js';
+import { CLASSES } from './model-file.js';
+import type { ClassId } from './train-data.js';
+
+/** The newest share of each language's corrections (by time) never trained on. */
+export const HOLD_OUT = 0.2;
+/** Fewer corrections than this in a language: no layer (one or two would only memorise). */
+export const MIN_TO_LEARN = 5;
+const EPOCHS = 10;
+const LR = 0.1;
+const L2 = 1e-3;
+
+const classOf = { negative: 0, neutral: 1, positive: 2 } as const;
+
+export interface Corrected {
+  source: string;
+  nativeId: string;
+  text: string;
+  label: ClassId;
+  correctedAt: Date;
+}
+
+/**
+ * The label in force of each corrected, scored mention, per model language, oldest correction
+ * first; the text is what the scorer read (title, newline, text).
+ */
+export async function correctedByLanguage(
+  store: Store,
+  models: SentimentModels,
+): Promise<Record<ModelLang, Corrected[]>> {
+  const rows = await store.query(
+    `SELECT c.source, c.native_id, c.label, c.corrected_at, s.lang,
+       CASE WHEN coalesce(m.title, '') <> '' THEN m.title || chr(10) || coalesce(m.text, '') ELSE coalesce(m.text, '') END AS text
+     FROM sentiment_corrections_latest c JOIN mentions m USING (source, native_id)
+     JOIN mention_scores s USING (source, native_id)
+     ORDER BY c.corrected_at, c.source, c.native_id`,
+  );
+  const out: Record<ModelLang, Corrected[]> = { en: [], ko: [] };
+  for (const r of rows) {
+    const lang: ModelLang = models.forLanguage(String(r.lang)) === models.ko ? 'ko' : 'en';
+    out[lang].push({
+      source: String(r.source),
+      nativeId: String(r.native_id),
+      text: String(r.text),
+      label: classOf[String(r.label) as keyof typeof classOf],
+      correctedAt: r.corrected_at as Date,
+    });
+  }
+  return out;
+}
+
+/** Oldest first in, newest HOLD_OUT share out: the held-out part is never trained on. */
+export function splitByTime<T>(items: readonly T[]): { train: T[]; heldOut: T[] } {
+  const held = Math.floor(items.length * HOLD_OUT);
+  return { train: items.slice(0, items.length - held), heldOut: items.slice(items.length - held) };
+}
+
+/** Fits a layer's deltas on `examples`, starting from the shipped model `base` (deltas 0). */
+export function fitLayer(
+  base: LinearSentimentModel,
+  examples: readonly { text: string; label: ClassId }[],
+): Omit<LocalLayer, 'version'> {
+  const data = examples.map((e) => ({ ...base.inspect(e.text), label: e.label }));
+  const deltas = new Map<number, Float64Array>();
+  const acc = new Map<number, Float64Array>();
+  const bias = new Float64Array(CLASSES);
+  const biasAcc = new Float64Array(CLASSES);
+  const p = new Float64Array(CLASSES);
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
+    for (const { buckets, logits, label } of data) {
+      if (buckets.length === 0) continue;
+      const v = 1 / Math.sqrt(buckets.length);
+      let top = -Infinity;
+      for (let k = 0; k < CLASSES; k++) {
+        let z = (logits[k] as number) + (bias[k] as number);
+        for (const f of buckets) z += (deltas.get(f)?.[k] ?? 0) * v;
+        p[k] = z;
+        top = Math.max(top, z);
+      }
+      let sum = 0;
+      for (let k = 0; k < CLASSES; k++) {
+        p[k] = Math.exp((p[k] as number) - top);
+        sum += p[k] as number;
+      }
+      for (let k = 0; k < CLASSES; k++) {
+        const g = (p[k] as number) / sum - (k === label ? 1 : 0);
+        biasAcc[k] = (biasAcc[k] as number) + g * g;
+        bias[k] = (bias[k] as number) - (LR * g) / Math.sqrt((biasAcc[k] as number) + 1e-8);
+        for (const f of buckets) {
+          let d = deltas.get(f);
+          let a = acc.get(f);
+          if (!d || !a) {
+            d = new Float64Array(CLASSES);
+            a = new Float64Array(CLASSES);
+            deltas.set(f, d);
+            acc.set(f, a);
+          }
+          // The L2 term pulls each delta back toward 0, i.e. the weight toward the shipped one.
+          const gf = g * v + L2 * (d[k] as number);
+          a[k] = (a[k] as number) + gf * gf;
+          d[k] = (d[k] as number) - (LR * gf) / Math.sqrt((a[k] as number) + 1e-8);
+        }
+      }
+    }
+  }
+  return {
+    bias: [bias[0] as number, bias[1] as number, bias[2] as number],
+    deltas: new Map([...deltas].map(([f, d]) => [f, Float32Array.from(d)])),
+  };
+}
+
+export interface LearnResult {
+  layers: { lang: ModelLang; model: string; trained: number; heldOut: number }[];
+  /** Languages left as they were, and why. */
+  skipped: { lang: ModelLang; reason: string }[];
+  /** The bulk re-score of stored mentions by the new versions. */
+  rescore: ScoreResult | null;
+}
+
+/**
+ * Fits and stores a new layer version for each language with enough corrections, then re-scores
+ * every stored mention the new versions now serve (each records the version that scored it).
+ */
+export async function learnFromCorrections(deps: {
+  store: Store;
+  timezone: string;
+  logger: Logger;
+  now: () => Date;
+}): Promise<LearnResult> {
+  const shipped = shippedModels();
+  const corrected = await correctedByLanguage(deps.store, shipped);
+  const result: LearnResult = { layers: [], skipped: [], rescore: null };
+  for (const lang of MODEL_LANGS) {
+    const items = corrected[lang];
+    if (items.length < MIN_TO_LEARN) {
+      result.skipped.push({
+        lang,
+        reason: `${items.length} correction(s); at least ${MIN_TO_LEARN} are needed to learn`,
+      });
+      continue;
+    }
+    const { train, heldOut } = splitByTime(items);
+    const base = shipped[lang] as LinearSentimentModel;
+    const layer = fitLayer(base, train);
+    const version = await deps.store.write((conn) =>
+      saveLayer(
+        conn,
+        { lang, baseModel: base.id, createdAt: deps.now().toISOString(), heldOut: heldOut.length },
+        layer,
+        train.map((e) => [e.source, e.nativeId] as const),
+      ),
+    );
+    result.layers.push({
+      lang,
+      model: `${base.id}+local${version}`,
+      trained: train.length,
+      heldOut: heldOut.length,
+    });
+  }
+  if (result.layers.length > 0) result.rescore = await scoreNew(deps, { rescore: true });
+  return result;
+}
+
+export interface EvalFigures {
+  items: number;
+  accuracy: number;
+  macroF1: number;
+}
+
+export interface EvalLanguage {
+  lang: ModelLang;
+  corrections: number;
+  /** Held-out corrections scored here: the newest 20%, minus any the layer was trained on. */
+  heldOut: number;
+  /** null when nothing is held out yet */
+  shipped: (EvalFigures & { model: string }) | null;
+  /** null when nothing is held out or there is no layer yet */
+  updated: (EvalFigures & { model: string }) | null;
+  /** Why a figure is missing (too few corrections, no layer yet). */
+  note: string | null;
+}
+
+/** Shipped vs. updated model on each language's held-out corrections. */
+export async function evalCorrections(store: Store): Promise<EvalLanguage[]> {
+  const shipped = shippedModels();
+  const corrected = await correctedByLanguage(store, shipped);
+  const layers = await newestLayers(store);
+  const updatedModels = Object.keys(layers).length > 0 ? loadSentimentModels(defaultModelsDir, layers) : null;
+  const out: EvalLanguage[] = [];
+  for (const lang of MODEL_LANGS) {
+    const layer = layers[lang];
+    // A re-corrected mention can reach the held-out part after a layer trained on its older label.
+    const trainedOn = new Set(
+      layer === undefined
+        ? []
+        : (
+            await store.query(
+              'SELECT source, native_id FROM sentiment_layer_training WHERE lang = $1 AND version = $2',
+              [lang, layer.version],
+            )
+          ).map((r) => `${r.source}\t${r.native_id}`),
+    );
+    const heldOut = splitByTime(corrected[lang]).heldOut.filter(
+      (e) => !trainedOn.has(`${e.source}\t${e.nativeId}`),
+    );
+    const figures = (model: LinearSentimentModel) => {
+      const r = evaluate(model, heldOut);
+      return { model: model.id, items: r.items, accuracy: r.accuracy, macroF1: r.macroF1 };
+    };
+    const enough = heldOut.length > 0;
+    const updated = updatedModels && layer ? (updatedModels[lang] as LinearSentimentModel) : null;
+    out.push({
+      lang,
+      corrections: corrected[lang].length,
+      heldOut: heldOut.length,
+      shipped: enough ? figures(shipped[lang] as LinearSentimentModel) : null,
+      updated: enough && updated ? figures(updated) : null,
+      note: !enough
+        ? `too few corrections to hold any out: ${corrected[lang].length} (the newest ${HOLD_OUT * 100}% are held out; at least ${Math.ceil(1 / HOLD_OUT)} are needed)`
+        : updated === null
+          ? 'no local layer yet: run `earshot sentiment learn`'
+          : null,
+    });
+  }
+  return out;
+}
