@@ -32,7 +32,7 @@ CREATE TABLE sentiment_layers (
   -- corrections trained on, and the newest ones held out for `earshot sentiment eval`
   trained INTEGER NOT NULL,
   held_out INTEGER NOT NULL,
-  -- little-endian: 3 x f32 bias deltas, then per bucket u32 index and 3 x f32 deltas
+  -- little-endian, per bucket: u32 index and 3 x f32 weight deltas (negative, neutral, positive)
   deltas BLOB NOT NULL,
   PRIMARY KEY (lang, version)
 );

@@ -26,13 +26,11 @@ export const modelPath = (dir: string, lang: 'en' | 'ko') => join(dir, `sentimen
 
 /**
  * A local layer learned from an installation's corrections (pipeline/sentiment/learn.ts): float
- * deltas added to the shipped weights (times their scales) and biases, the shipped file untouched.
+ * deltas added to the shipped weights (times their scales), the shipped file untouched.
  */
 export interface LocalLayer {
   version: number;
-  /** Bias deltas: negative, neutral, positive. */
-  bias: [number, number, number];
-  /** Bucket -> its three weight deltas, in the units of the logits (scales already applied). */
+  /** Bucket -> its three weight deltas (negative, neutral, positive), in logit units. */
   deltas: Map<number, Float32Array>;
 }
 
@@ -61,7 +59,7 @@ export class LinearSentimentModel implements SentimentModel {
     );
     this.weights = weights;
     this.scales = header.scales as [number, number, number];
-    this.bias = header.bias.map((b, k) => b + (layer?.bias[k] ?? 0)) as [number, number, number];
+    this.bias = header.bias as [number, number, number];
     this.layer = layer;
     if (layer) {
       const touched = new Uint8Array(((1 << header.bits) >>> 3) + 1);

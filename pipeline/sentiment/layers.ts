@@ -12,11 +12,10 @@ import { defaultModelsDir, type LocalLayer, loadSentimentModels, type SentimentM
 export type ModelLang = 'en' | 'ko';
 export const MODEL_LANGS: readonly ModelLang[] = ['en', 'ko'];
 
-/** Bias deltas (3 x f32), then per bucket: u32 index and 3 x f32 deltas; little-endian. */
+/** Per bucket: u32 index and 3 x f32 deltas; little-endian, by bucket. */
 export function encodeLayer(layer: LocalLayer): Buffer {
-  const body = Buffer.alloc(12 + 16 * layer.deltas.size);
-  for (let k = 0; k < 3; k++) body.writeFloatLE(layer.bias[k] as number, 4 * k);
-  let at = 12;
+  const body = Buffer.alloc(16 * layer.deltas.size);
+  let at = 0;
   for (const [bucket, d] of [...layer.deltas].sort((a, b) => a[0] - b[0])) {
     body.writeUInt32LE(bucket, at);
     for (let k = 0; k < 3; k++) body.writeFloatLE(d[k] as number, at + 4 + 4 * k);
@@ -27,15 +26,14 @@ export function encodeLayer(layer: LocalLayer): Buffer {
 
 export function decodeLayer(version: number, body: Uint8Array): LocalLayer {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const bias: [number, number, number] = [buf.readFloatLE(0), buf.readFloatLE(4), buf.readFloatLE(8)];
   const deltas = new Map<number, Float32Array>();
-  for (let at = 12; at + 16 <= buf.length; at += 16) {
+  for (let at = 0; at + 16 <= buf.length; at += 16) {
     deltas.set(
       buf.readUInt32LE(at),
       Float32Array.of(buf.readFloatLE(at + 4), buf.readFloatLE(at + 8), buf.readFloatLE(at + 12)),
     );
   }
-  return { version, bias, deltas };
+  return { version, deltas };
 }
 
 /** Stores a new layer version and the mentions it was trained on, in the caller's transaction. */

@@ -3,7 +3,9 @@
  * they are and a local layer goes on top (pipeline/sentiment/layers.ts): per model language, sparse
  * weight deltas fitted by AdaGrad on the corrected mentions' texts, starting from the shipped model
  * (deltas 0) with an L2 pull back toward it, so a handful of corrections moves the words they hold
- * without unlearning the rest. Each `learn` fits a new version from scratch on every correction
+ * without unlearning the rest. The biases are not learned: users correct what the model got wrong,
+ * so the corrections' class mix says nothing about the classes of mentions at large (ten corrected
+ * positives must not make every plain announcement positive). Each `learn` fits a new version from scratch on every correction
  * except the newest 20% by time, which `eval` keeps to compare the shipped and the updated model on
  * texts neither has seen.
  */
@@ -30,6 +32,13 @@ const EPOCHS = 10;
 const LR = 0.1;
 const L2 = 1e-3;
 
+/** Anchors per correction, and at most this many in all (see fitLayer). */
+const ANCHORS_PER_CORRECTION = 5;
+const MAX_ANCHORS = 5000;
+/** A mention's text as the scoring stage reads it (pipeline/scoring/compute.ts): title, newline, text. */
+const SCORED_TEXT =
+  "CASE WHEN coalesce(m.title, '') <> '' THEN m.title || chr(10) || coalesce(m.text, '') ELSE coalesce(m.text, '') END";
+
 const classOf = { negative: 0, neutral: 1, positive: 2 } as const;
 
 export interface Corrected {
@@ -50,7 +59,7 @@ export async function correctedByLanguage(
 ): Promise<Record<ModelLang, Corrected[]>> {
   const rows = await store.query(
     `SELECT c.source, c.native_id, c.label, c.corrected_at, s.lang,
-       CASE WHEN coalesce(m.title, '') <> '' THEN m.title || chr(10) || coalesce(m.text, '') ELSE coalesce(m.text, '') END AS text
+       ${SCORED_TEXT} AS text
      FROM sentiment_corrections_latest c JOIN mentions m USING (source, native_id)
      JOIN mention_scores s USING (source, native_id)
      ORDER BY c.corrected_at, c.source, c.native_id`,
@@ -75,24 +84,44 @@ export function splitByTime<T>(items: readonly T[]): { train: T[]; heldOut: T[] 
   return { train: items.slice(0, items.length - held), heldOut: items.slice(items.length - held) };
 }
 
-/** Fits a layer's deltas on `examples`, starting from the shipped model `base` (deltas 0). */
+/**
+ * Fits a layer's deltas on the corrections, starting from the shipped model `base` (deltas 0).
+ * `anchors` are texts nobody corrected, each taught the shipped model's own answer: corrections
+ * alone would push every common word and character n-gram toward the classes users happened to
+ * correct to, and the anchors hold those in place while the words of the corrections move.
+ */
 export function fitLayer(
   base: LinearSentimentModel,
-  examples: readonly { text: string; label: ClassId }[],
+  corrections: readonly { text: string; label: ClassId }[],
+  anchors: readonly string[] = [],
 ): Omit<LocalLayer, 'version'> {
-  const data = examples.map((e) => ({ ...base.inspect(e.text), label: e.label }));
+  const softmax = (z: readonly number[]) => {
+    const top = Math.max(...z);
+    const e = z.map((x) => Math.exp(x - top));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return Float64Array.from(e, (x) => x / sum);
+  };
+  const data = [
+    ...corrections.map((e) => {
+      const target = new Float64Array(CLASSES);
+      target[e.label] = 1;
+      return { ...base.inspect(e.text), target };
+    }),
+    ...anchors.map((text) => {
+      const seen = base.inspect(text);
+      return { ...seen, target: softmax(seen.logits) };
+    }),
+  ];
   const deltas = new Map<number, Float64Array>();
   const acc = new Map<number, Float64Array>();
-  const bias = new Float64Array(CLASSES);
-  const biasAcc = new Float64Array(CLASSES);
   const p = new Float64Array(CLASSES);
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    for (const { buckets, logits, label } of data) {
+    for (const { buckets, logits, target } of data) {
       if (buckets.length === 0) continue;
       const v = 1 / Math.sqrt(buckets.length);
       let top = -Infinity;
       for (let k = 0; k < CLASSES; k++) {
-        let z = (logits[k] as number) + (bias[k] as number);
+        let z = logits[k] as number;
         for (const f of buckets) z += (deltas.get(f)?.[k] ?? 0) * v;
         p[k] = z;
         top = Math.max(top, z);
@@ -103,9 +132,7 @@ export function fitLayer(
         sum += p[k] as number;
       }
       for (let k = 0; k < CLASSES; k++) {
-        const g = (p[k] as number) / sum - (k === label ? 1 : 0);
-        biasAcc[k] = (biasAcc[k] as number) + g * g;
-        bias[k] = (bias[k] as number) - (LR * g) / Math.sqrt((biasAcc[k] as number) + 1e-8);
+        const g = (p[k] as number) / sum - (target[k] as number);
         for (const f of buckets) {
           let d = deltas.get(f);
           let a = acc.get(f);
@@ -123,10 +150,22 @@ export function fitLayer(
       }
     }
   }
-  return {
-    bias: [bias[0] as number, bias[1] as number, bias[2] as number],
-    deltas: new Map([...deltas].map(([f, d]) => [f, Float32Array.from(d)])),
-  };
+  return { deltas: new Map([...deltas].map(([f, d]) => [f, Float32Array.from(d)])) };
+}
+
+/**
+ * The newest uncorrected scored mentions of a model language, up to `limit`, as the scorer read
+ * them (held-out corrections are corrected, so never among them).
+ */
+async function anchorTexts(store: Store, lang: ModelLang, limit: number): Promise<string[]> {
+  const rows = await store.query(
+    `SELECT ${SCORED_TEXT} AS text FROM mentions m JOIN mention_scores s USING (source, native_id)
+     ANTI JOIN sentiment_corrections c USING (source, native_id)
+     WHERE (s.lang = 'ko') = $ko
+     ORDER BY m.collected_at DESC, m.source, m.native_id LIMIT ${limit}`,
+    { ko: lang === 'ko' },
+  );
+  return rows.map((r) => String(r.text));
 }
 
 export interface LearnResult {
@@ -161,7 +200,12 @@ export async function learnFromCorrections(deps: {
     }
     const { train, heldOut } = splitByTime(items);
     const base = shipped[lang] as LinearSentimentModel;
-    const layer = fitLayer(base, train);
+    const anchors = await anchorTexts(
+      deps.store,
+      lang,
+      Math.min(MAX_ANCHORS, ANCHORS_PER_CORRECTION * train.length),
+    );
+    const layer = fitLayer(base, train, anchors);
     const version = await deps.store.write((conn) =>
       saveLayer(
         conn,
