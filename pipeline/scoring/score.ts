@@ -296,11 +296,10 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
     const installed = injected ? null : await installedModels(store);
     const models = deps.models ?? (installed?.models as SentimentModels);
     const size = deps.batchSize ?? DEFAULT_BATCH;
-    // Workers load the shipped models only: a local layer scores on the main thread.
     const pool = new ScoringPool(
       models,
       deps.threads ?? Math.max(0, availableParallelism() - 1),
-      installed?.layered === false,
+      installed?.layers ?? null,
     );
     try {
       const started = performance.now();

@@ -10,6 +10,7 @@ import type { Store } from '../store.js';
 import { defaultModelsDir, type LocalLayer, loadSentimentModels, type SentimentModels } from './index.js';
 
 export type ModelLang = 'en' | 'ko';
+export type LocalLayers = Partial<Record<ModelLang, LocalLayer>>;
 export const MODEL_LANGS: readonly ModelLang[] = ['en', 'ko'];
 
 /** Per bucket: u32 index and 3 x f32 deltas; little-endian, by bucket. */
@@ -75,7 +76,7 @@ export function shippedModels(): SentimentModels {
 }
 
 /** The newest layer per language built on the shipped model now in use. */
-export async function newestLayers(store: Store): Promise<Partial<Record<ModelLang, LocalLayer>>> {
+export async function newestLayers(store: Store): Promise<LocalLayers> {
   const base = shippedModels();
   const rows = await store.query(
     `SELECT lang, version, deltas FROM sentiment_layers
@@ -90,16 +91,19 @@ export async function newestLayers(store: Store): Promise<Partial<Record<ModelLa
 
 /**
  * The models this installation scores with: the shipped ones, with the newest local layer of each
- * language on top when there is one (`layered`). Re-read only when a new layer version appears.
+ * language on top when there is one (`layers`, also handed to the scoring workers). Re-read only
+ * when a new layer version appears.
  */
-export async function installedModels(store: Store): Promise<{ models: SentimentModels; layered: boolean }> {
+export async function installedModels(
+  store: Store,
+): Promise<{ models: SentimentModels; layers: LocalLayers }> {
   const layers = await newestLayers(store);
   const key = MODEL_LANGS.map((l) => layers[l]?.version ?? 0).join('|');
-  if (key === '0|0') return { models: shippedModels(), layered: false };
+  if (key === '0|0') return { models: shippedModels(), layers };
   let cached = layered.get(store);
   if (cached?.key !== key) {
     cached = { key, models: loadSentimentModels(defaultModelsDir, layers) };
     layered.set(store, cached);
   }
-  return { models: cached.models, layered: true };
+  return { models: cached.models, layers };
 }
