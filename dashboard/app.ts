@@ -8,6 +8,7 @@ import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js
 import { redact } from '../pipeline/secrets.js';
 import { remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
+import { correctionRoutes } from './corrections.js';
 import { statusPage } from './pages.js';
 
 export interface AppDeps {
@@ -97,6 +98,8 @@ export function createApp(deps: AppDeps): express.Express {
     );
     res.json(reportSection(report, section, q('lang') === 'ko' ? 'ko' : 'en'));
   });
+  // Sentiment corrections; local token until sign-in exists.
+  app.use(correctionRoutes(services, requireLocalToken(deps.getLocalToken)));
 
   // Every CLI verb that touches the database comes here while the server owns the file. The answer
   // is NDJSON: progress events, then one result or error line.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { importers } from '../collectors/imports/registry.js';
 import type { ImportOutcome } from '../collectors/imports/write.js';
 import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
@@ -16,6 +17,8 @@ import { progressDisplay } from './progress.js';
 import { callServer, findServer } from './remote.js';
 import type { ScoreResult } from './scoring/score.js';
 import { redact } from './secrets.js';
+import type { CorrectionResult } from './sentiment/corrections.js';
+import type { EvalLanguage, LearnResult } from './sentiment/learn.js';
 import { serve } from './serve.js';
 import { openServices } from './services.js';
 import type { QueryResult } from './sql-guard.js';
@@ -105,6 +108,15 @@ export function formatTable(columns: string[], rows: unknown[][]): string {
 function csvCell(v: unknown): string {
   const s = v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Who corrects from the command line when --by is not given. */
+function localUserName(): string {
+  try {
+    return userInfo().username || 'local';
+  } catch {
+    return 'local';
+  }
 }
 
 let longRunning = false;
@@ -359,6 +371,103 @@ alerts
     out(`${topic}: alerts delivered again`);
   });
 
+const sentiment = program
+  .command('sentiment')
+  .description(
+    'score stdin, one text per line: writes `label<TAB>score` per line (no database needed); or correct, learn, eval',
+  )
+  .addOption(
+    new Option('--lang <lang>', 'model to use; auto picks per line by script')
+      .choices(['en', 'ko', 'auto'])
+      .default('auto'),
+  )
+  .option('--polar', 'two classes: the sign of the score decides, never neutral')
+  // A bad flag exits 2 (commander's default is 1), as scripts feeding this command expect.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { lang: 'en' | 'ko' | 'auto'; polar?: boolean }) => {
+    const { sentimentCommand } = await import('./sentiment/command.js');
+    await sentimentCommand({ lang: opts.lang, polar: opts.polar === true });
+  });
+
+// Subcommands beside the stdin scorer: commander runs the scorer when no subcommand name is given.
+sentiment
+  .command('correct')
+  .description("correct a mention's sentiment label (kept with who and when; counts in every metric)")
+  .argument('<mention>', 'source:id, e.g. x:1862412345')
+  .addArgument(new Argument('<label>', 'the right label').choices(['positive', 'negative', 'neutral']))
+  .option('--by <name>', 'who corrects it (default: your user name)')
+  .option('--note <text>', 'why, for the record')
+  .action(async (mention: string, label: string, opts: { by?: string; note?: string }) => {
+    const { parseMentionRef } = await import('./sentiment/corrections.js');
+    const ref = parseMentionRef(mention);
+    const r = await runVerb<CorrectionResult>(runtime(), 'sentiment-correct', {
+      ...ref,
+      label,
+      by: opts.by ?? localUserName(),
+      ...(opts.note === undefined ? {} : { note: opts.note }),
+    });
+    out(
+      `${r.source}:${r.nativeId}: ${r.label} (model said ${r.modelLabel ?? 'nothing yet'}), by ${r.correctedBy} at ${r.correctedAt}`,
+    );
+  });
+
+sentiment
+  .command('learn')
+  .description(
+    'fit a new local model layer on the corrections (the newest 20% held out) and re-score mentions',
+  )
+  .option('--json', 'print the outcome as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const r = await runVerb<LearnResult>(runtime(), 'sentiment-learn', {});
+    if (opts.json) {
+      out(JSON.stringify(r, null, 2));
+      return;
+    }
+    for (const l of r.layers)
+      out(`${l.lang}: ${l.model} trained on ${l.trained} correction(s), ${l.heldOut} held out`);
+    for (const s of r.skipped) out(`${s.lang}: unchanged, ${s.reason}`);
+    if (r.rescore) out(`re-scored ${r.rescore.rescored} stored mention(s)`);
+  });
+
+sentiment
+  .command('eval')
+  .description('accuracy on the held-out corrections (newest 20%): shipped vs updated model, per language')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const rows = await runVerb<EvalLanguage[]>(runtime(), 'sentiment-eval', {});
+    if (opts.json) {
+      out(JSON.stringify(rows, null, 2));
+      return;
+    }
+    out(
+      formatTable(
+        [
+          'lang',
+          'corrections',
+          'held out',
+          'shipped',
+          'accuracy',
+          'macro-F1',
+          'updated',
+          'accuracy',
+          'macro-F1',
+        ],
+        rows.map((r) => [
+          r.lang,
+          r.corrections,
+          r.heldOut,
+          r.shipped?.model ?? '',
+          r.shipped?.accuracy ?? '',
+          r.shipped?.macroF1 ?? '',
+          r.updated?.model ?? '',
+          r.updated?.accuracy ?? '',
+          r.updated?.macroF1 ?? '',
+        ]),
+      ),
+    );
+    for (const r of rows) if (r.note) out(`${r.lang}: ${r.note}`);
+  });
+
 program
   .command('score')
   .description('score new mentions (language, sentiment, copies), re-tag and refresh rollups; a backfill')
@@ -375,22 +484,6 @@ program
             ? `\n${r.outdated} mention(s) scored by an older model: run \`earshot score --rescore\``
             : ''),
       );
-  });
-
-program
-  .command('sentiment')
-  .description('score stdin, one text per line: writes `label<TAB>score` per line (no database needed)')
-  .addOption(
-    new Option('--lang <lang>', 'model to use; auto picks per line by script')
-      .choices(['en', 'ko', 'auto'])
-      .default('auto'),
-  )
-  .option('--polar', 'two classes: the sign of the score decides, never neutral')
-  // A bad flag exits 2 (commander's default is 1), as scripts feeding this command expect.
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
-  .action(async (opts: { lang: 'en' | 'ko' | 'auto'; polar?: boolean }) => {
-    const { sentimentCommand } = await import('./sentiment/command.js');
-    await sentimentCommand({ lang: opts.lang, polar: opts.polar === true });
   });
 
 program

@@ -14,6 +14,7 @@ import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
 import { type ScoreResult, scoreNew } from './scoring/score.js';
+import { sentimentVerbs } from './sentiment/verbs.js';
 import { sourceSchedules } from './settings.js';
 import { type QueryResult, runReadOnlyQuery } from './sql-guard.js';
 import type { Store } from './store.js';
@@ -343,6 +344,7 @@ export const remoteVerbs = {
         args,
       ),
   },
+  ...sentimentVerbs,
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;

@@ -344,8 +344,10 @@ export async function searchMentions(store: Store, q: MetricQuery) {
        SELECT source, native_id FROM mention_terms WHERE list_contains($terms::VARCHAR[], term)
        GROUP BY ALL HAVING count(DISTINCT term) = $n)
      SELECT m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle, m.created_at,
-       m.is_repost, s.lang, s.sentiment, s.copy_of_source, s.copy_of_id
+       m.is_repost, s.lang, s.sentiment, s.sentiment_model, s.copy_of_source, s.copy_of_id,
+       c.label AS corrected, c.corrected_by, c.corrected_at
      FROM hits h JOIN mentions m USING (source, native_id) JOIN mention_scores s USING (source, native_id)
+     LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
      WHERE m.created_at >= $from AND m.created_at < $to
        AND ($topic = '*' OR EXISTS (SELECT 1 FROM mention_topics t
              WHERE t.source = m.source AND t.native_id = m.native_id AND t.topic_id = $topic))
@@ -372,7 +374,14 @@ export async function searchMentions(store: Store, q: MetricQuery) {
       createdAt: iso(r.created_at),
       isRepost: r.is_repost === true,
       lang: String(r.lang),
-      sentiment: String(r.sentiment),
+      // The label shown: a user's correction over the model's; both are listed.
+      sentiment: String(r.corrected ?? r.sentiment),
+      modelSentiment: String(r.sentiment),
+      sentimentModel: String(r.sentiment_model),
+      correction:
+        r.corrected === null
+          ? null
+          : { label: String(r.corrected), by: String(r.corrected_by), at: iso(r.corrected_at) },
       copyOf:
         r.copy_of_id === null ? null : { source: String(r.copy_of_source), nativeId: String(r.copy_of_id) },
     })),

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SentimentModels } from '../sentiment/index.js';
+import type { LocalLayers } from '../sentiment/layers.js';
 import { computeScores, type ScoreInput, type ScoreOutput } from './compute.js';
 
 // Below this a batch is scored faster than its texts can be copied to a thread and back.
@@ -36,15 +37,16 @@ export class ScoringPool {
   /**
    * Up to `threads` extra threads beside the main one, started with the first large batch (the
    * small rounds after each collection never pay for them). The workers load the shipped models
-   * themselves, so they only run when `models` are those shipped ones (`shipped`), and only from
-   * the built JavaScript (under the TypeScript test runner the worker file does not exist).
+   * themselves with the same local `layers` on top, so they only run when `models` are those
+   * (`layers` null: models of another kind), and only from the built JavaScript (under the
+   * TypeScript test runner the worker file does not exist).
    */
   constructor(
     private readonly models: SentimentModels,
     threads: number,
-    shipped: boolean,
+    private readonly layers: LocalLayers | null,
   ) {
-    this.threads = shipped && existsSync(workerFile) ? threads : 0;
+    this.threads = layers !== null && existsSync(workerFile) ? threads : 0;
   }
 
   /** Worker threads started so far. */
@@ -56,7 +58,8 @@ export class ScoringPool {
   async compute(input: ScoreInput): Promise<ScoreOutput> {
     const n = input.text.length;
     if (this.threads === 0 || n < POOL_MIN_BATCH) return computeScores(this.models, input);
-    while (this.workers.length < this.threads) this.workers.push(new Worker(workerFile));
+    while (this.workers.length < this.threads)
+      this.workers.push(new Worker(workerFile, { workerData: this.layers }));
     const shares = this.workers.length + 1;
     const size = Math.ceil(n / shares);
     const pending = this.workers.map(

@@ -42,12 +42,14 @@ async function collectScope(
     `CREATE OR REPLACE TEMP TABLE rollup_src AS
      WITH src AS (
        SELECT m.source, m.native_id, time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter,
-         s.lang, s.sentiment, m.is_repost AS repost,
+         -- a user's correction, when there is one, is the label every metric counts
+         s.lang, coalesce(c.label, s.sentiment) AS sentiment, m.is_repost AS repost,
          s.copy_of_id IS NOT NULL AND NOT m.is_repost AS copy,
          s.copy_of_id IS NULL AND NOT m.is_repost AS original,
          coalesce(m.likes, 0) + coalesce(m.reposts, 0) + coalesce(m.replies, 0) AS engagement,
          coalesce(m.author_followers, 0) AS reach, m.author_id, m.author_followers
        FROM mentions m JOIN mention_scores s USING (source, native_id)
+       LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
        WHERE ${scope.where}),
      quarters AS (
        SELECT quarter, ${localHour('quarter')} AS hour_start, timezone($tz, quarter)::DATE AS day

@@ -13,7 +13,8 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { appendRows } from '../ingest.js';
 import { LANGS } from '../language/detect.js';
 import type { Logger } from '../logger.js';
-import { loadSentimentModels, type SentimentModels } from '../sentiment/index.js';
+import type { SentimentModels } from '../sentiment/index.js';
+import { installedModels } from '../sentiment/layers.js';
 import { plainRows, type Store, timestamptz } from '../store.js';
 import { tagNewMentions } from '../topics/tag.js';
 import type { ScoreInput, ScoreOutput } from './compute.js';
@@ -26,7 +27,7 @@ export interface ScoringDeps {
   timezone: string;
   logger: Logger;
   now: () => Date;
-  /** The sentiment models; the shipped ones (loaded once) when omitted. */
+  /** The sentiment models; when omitted, the shipped ones with this installation's newest local layers. */
   models?: SentimentModels;
   /** Worker threads beside the main thread for large batches; default: one per extra core. */
   threads?: number;
@@ -52,7 +53,6 @@ const DEFAULT_BATCH = 20_000;
 // a watermark; the anti-join on mention_scores makes re-reading them harmless.
 const SLACK = "INTERVAL '10 minutes'";
 
-let shipped: SentimentModels | undefined;
 const running = new WeakMap<Store, Promise<unknown>>();
 
 /** One scoring run per store at a time (scheduler, CLI and API may all ask for one). */
@@ -293,10 +293,14 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
   return exclusive(deps.store, async () => {
     const { store, timezone: tz } = deps;
     const injected = deps.models !== undefined;
-    shipped ??= injected ? undefined : loadSentimentModels();
-    const models = deps.models ?? (shipped as SentimentModels);
+    const installed = injected ? null : await installedModels(store);
+    const models = deps.models ?? (installed?.models as SentimentModels);
     const size = deps.batchSize ?? DEFAULT_BATCH;
-    const pool = new ScoringPool(models, deps.threads ?? Math.max(0, availableParallelism() - 1), !injected);
+    const pool = new ScoringPool(
+      models,
+      deps.threads ?? Math.max(0, availableParallelism() - 1),
+      installed?.layers ?? null,
+    );
     try {
       const started = performance.now();
       let scored = 0;
