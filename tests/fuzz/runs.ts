@@ -1,0 +1,82 @@
+/**
+ * Shared settings of the property-based tests: how many cases each property runs (a few hundred in
+ * `npm test`, FUZZ_RUNS of them with `npm run fuzz`) and the hang guard every case passes through.
+ */
+import type fc from 'fast-check';
+
+const fromEnv = Number(process.env.FUZZ_RUNS);
+
+/** Cases per property: FUZZ_RUNS when set (npm run fuzz), else `base` (what npm test affords). */
+export function runs(base = 300): number {
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : base;
+}
+
+/**
+ * fast-check options for `numRuns` cases. FUZZ_SEED replays a failing run (fast-check prints the
+ * seed and the path of the counterexample it shrank to).
+ */
+export function options(numRuns: number): fc.Parameters<unknown> {
+  const seed = Number(process.env.FUZZ_SEED);
+  return { numRuns, ...(Number.isInteger(seed) ? { seed } : {}) };
+}
+
+/** A test timeout generous enough for `numRuns` cases of at most `perCaseMs` each. */
+export function timeoutFor(numRuns: number, perCaseMs: number): number {
+  return 30_000 + numRuns * perCaseMs;
+}
+
+/**
+ * Longest one case may take. A hang guard, not a speed assertion: a parser that needs this long on
+ * input of a few kilobytes has a catastrophic path (a backtracking regex, a quadratic loop).
+ */
+export const CASE_LIMIT_MS = 2000;
+
+/** How a case ended: a result or an error, never both. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function checkTime(what: string, started: number): void {
+  const took = performance.now() - started;
+  if (took > CASE_LIMIT_MS)
+    throw new Error(`${what} took ${Math.round(took)} ms (limit ${CASE_LIMIT_MS} ms)`);
+}
+
+/** Runs one case, catching what it throws, and fails the property when it took over CASE_LIMIT_MS. */
+export function settle<T>(what: string, fn: () => T): Settled<T> {
+  const started = performance.now();
+  let outcome: Settled<T>;
+  try {
+    outcome = { ok: true, value: fn() };
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  checkTime(what, started);
+  return outcome;
+}
+
+/**
+ * Async form of `settle`; a case that never settles fails at 3x the limit instead of hanging the
+ * whole run, so fast-check still reports (and shrinks) the counterexample.
+ */
+export async function settleAsync<T>(what: string, fn: () => Promise<T>): Promise<Settled<T>> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not settle within ${3 * CASE_LIMIT_MS} ms`)),
+      3 * CASE_LIMIT_MS,
+    );
+  });
+  try {
+    const outcome = await Promise.race([
+      fn().then(
+        (value): Settled<T> => ({ ok: true, value }),
+        (error: unknown): Settled<T> => ({ ok: false, error }),
+      ),
+      hang,
+    ]);
+    checkTime(what, started);
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+}
