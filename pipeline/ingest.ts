@@ -99,9 +99,16 @@ export async function appendRows(
     }
     if (part.length > 0) appendPart();
     appender.flushSync();
-  } finally {
-    appender.closeSync();
+  } catch (err) {
+    // A failed append aborts the transaction, and closing then fails too: that second error must
+    // not replace the first, which says why (storeBatch retries on a duplicate key; found by
+    // tests/fuzz/collectors.test.ts).
+    try {
+      appender.closeSync();
+    } catch {}
+    throw err;
   }
+  appender.closeSync();
   return count;
 }
 

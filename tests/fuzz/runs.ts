@@ -17,7 +17,9 @@ export function runs(base = 300): number {
  */
 export function options(numRuns: number): fc.Parameters<unknown> {
   const seed = Number(process.env.FUZZ_SEED);
-  return { numRuns, ...(Number.isInteger(seed) ? { seed } : {}) };
+  // Shrinking a slow counterexample can take far longer than finding it: stop after a while and
+  // report the smallest one found so far.
+  return { numRuns, interruptAfterTimeLimit: 5 * 60_000, ...(Number.isInteger(seed) ? { seed } : {}) };
 }
 
 /** A test timeout generous enough for `numRuns` cases of at most `perCaseMs` each. */
