@@ -275,7 +275,7 @@ describe.each(TARGETS)('collector $source payload parsing (fuzz)', (t) => {
           }
           yielded.push(...batches);
         }),
-        options(n),
+        options(n, 200),
       );
       // Everything the property saw yielded goes into a real database, one batch per transaction.
       let runId = 0;

@@ -222,7 +222,7 @@ describe('config loading (fuzz)', () => {
           expect(named, err.message).toBe(true);
           for (const value of Object.values(SECRETS)) expect(err.message).not.toContain(value);
         }),
-        options(n),
+        options(n, 20),
       );
     },
     timeoutFor(n, 20),

@@ -181,33 +181,42 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-/** A fingerprint of every table: row count and a hash of all rows, in one query. */
+/**
+ * A fingerprint of every table, in one query: row count and the sum of the rows' hashes (a sum, not
+ * a hash of the sorted rows: strings with NUL characters do not sort the same way every time).
+ */
 async function fingerprint(): Promise<string> {
   const parts = tables.map(
     (t) =>
-      `SELECT '${t}' AS t, count(*) AS n, md5(coalesce(string_agg(x::VARCHAR, '|' ORDER BY x::VARCHAR), '')) AS h FROM "${t}" x`,
+      `SELECT '${t}' AS t, count(*) AS n, coalesce(sum(hash(x::VARCHAR)::HUGEINT), 0)::VARCHAR AS h FROM "${t}" x`,
   );
   return JSON.stringify(await store.query(parts.join(' UNION ALL ')));
 }
 
+/** The fingerprint after the last case; each case is compared with it, so one fingerprint per case. */
+let last: string | undefined;
+
 async function check({ kind, files }: { kind: string; files: ImportFile[] }): Promise<void> {
-  const before = await fingerprint();
+  last ??= await fingerprint();
   const outcome = await settleAsync(`import ${kind}`, () => importAt(store, kind, files));
-  if (outcome.ok) return;
+  if (outcome.ok) {
+    last = await fingerprint();
+    return;
+  }
   const err = outcome.error;
   if (!(err instanceof UserError)) throw err;
   // Names the file (and, for a bad line, the line and column).
   const named = files.some((f) => err.message.includes(f.name)) || /no importer|kind/i.test(err.message);
   expect(named, err.message).toBe(true);
-  expect(await fingerprint(), `after: ${err.message}`).toBe(before);
+  expect(await fingerprint(), `after: ${err.message}`).toBe(last);
 }
 
 describe('adoption importers (fuzz)', () => {
-  const n = runs(150);
+  const n = runs(100);
   it(
     'import mutated CSV and NDJSON, or refuse them naming the file and line, writing nothing',
     async () => {
-      await fc.assert(fc.asyncProperty(textCase, check), options(n));
+      await fc.assert(fc.asyncProperty(textCase, check), options(n, 300));
     },
     timeoutFor(n, 300),
   );
@@ -215,8 +224,8 @@ describe('adoption importers (fuzz)', () => {
   it(
     'import a mutated XLSX, or refuse it naming the file, writing nothing',
     async () => {
-      await fc.assert(fc.asyncProperty(xlsxCase, check), options(runs(60)));
+      await fc.assert(fc.asyncProperty(xlsxCase, check), options(runs(30), 300));
     },
-    timeoutFor(runs(60), 300),
+    timeoutFor(runs(30), 300),
   );
 });

@@ -12,14 +12,18 @@ export function runs(base = 300): number {
 }
 
 /**
- * fast-check options for `numRuns` cases. FUZZ_SEED replays a failing run (fast-check prints the
- * seed and the path of the counterexample it shrank to).
+ * fast-check options for `numRuns` cases of about `perCaseMs` each. Shrinking a slow counterexample
+ * can take far longer than finding it, so the run stops before the test's timeout (timeoutFor with
+ * the same numbers) and reports the smallest counterexample found so far. FUZZ_SEED replays a
+ * failing run (fast-check prints the seed).
  */
-export function options(numRuns: number): fc.Parameters<unknown> {
+export function options(numRuns: number, perCaseMs: number): fc.Parameters<unknown> {
   const seed = Number(process.env.FUZZ_SEED);
-  // Shrinking a slow counterexample can take far longer than finding it: stop after a while and
-  // report the smallest one found so far.
-  return { numRuns, interruptAfterTimeLimit: 5 * 60_000, ...(Number.isInteger(seed) ? { seed } : {}) };
+  return {
+    numRuns,
+    interruptAfterTimeLimit: timeoutFor(numRuns, perCaseMs) - 15_000,
+    ...(Number.isInteger(seed) ? { seed } : {}),
+  };
 }
 
 /** A test timeout generous enough for `numRuns` cases of at most `perCaseMs` each. */

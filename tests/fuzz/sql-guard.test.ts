@@ -164,7 +164,7 @@ describe('SQL console guard (fuzz)', () => {
           expect(await store.query('SELECT * FROM meta')).toEqual([{ key: 'k', value: 'v' }]);
           expect(files()).toEqual(filesBefore);
         }),
-        options(n),
+        options(n, 50),
       );
       expect(await databaseText(store)).toBe(before);
       expect(await settings()).toEqual(settingsBefore);

@@ -91,7 +91,7 @@ describe('topic query parser (fuzz)', () => {
           expect(e.offset).toBeLessThanOrEqual(query.length);
           expect(e.message).toMatch(/\S.* at \d+$/);
         }),
-        options(n),
+        options(n, 5),
       );
     },
     timeoutFor(n, 5),
@@ -156,7 +156,7 @@ describe('topic matching (fuzz)', () => {
           if (!outcome.ok) throw outcome.error;
           expect(typeof outcome.value).toBe('boolean');
         }),
-        options(n),
+        options(n, 100),
       );
     },
     timeoutFor(n, 100),
@@ -180,7 +180,7 @@ describe('topic matching (fuzz)', () => {
             if (!outcome.ok) throw outcome.error;
           },
         ),
-        options(runs(40)),
+        options(runs(40), 300),
       );
     },
     timeoutFor(runs(40), 300),
@@ -218,7 +218,7 @@ describe('topic matching (fuzz)', () => {
             expect(got).toBe(expected);
           },
         ),
-        options(runs(500)),
+        options(runs(500), 5),
       );
     },
     timeoutFor(runs(500), 5),
