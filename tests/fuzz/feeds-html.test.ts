@@ -213,6 +213,7 @@ describe('feed parsing (fuzz)', () => {
 
 describe('HTML parsing (fuzz)', () => {
   const n = runs(300);
+  const pages = runs(150);
   it(
     'extracts an article from any page without throwing',
     () => {
@@ -226,10 +227,10 @@ describe('HTML parsing (fuzz)', () => {
           expect(validDate(article.publishedAt)).toBe(true);
           if (article.text !== null) expect(article.text).toMatch(/\S/);
         }),
-        options(n, 50),
+        options(pages, 50),
       );
     },
-    timeoutFor(n, 50),
+    timeoutFor(pages, 50),
   );
 
   it(

@@ -212,7 +212,7 @@ async function check({ kind, files }: { kind: string; files: ImportFile[] }): Pr
 }
 
 describe('adoption importers (fuzz)', () => {
-  const n = runs(100);
+  const n = runs(120);
   it(
     'import mutated CSV and NDJSON, or refuse them naming the file and line, writing nothing',
     async () => {

@@ -172,3 +172,13 @@ describe('SQL console guard (fuzz)', () => {
     timeoutFor(n, 50),
   );
 });
+
+// Found by the property above: EXPORT DATABASE was refused, but preparing it to learn its type had
+// already created its folder.
+it('refuses EXPORT DATABASE before DuckDB creates anything (regression)', async () => {
+  const filesBefore = files();
+  await expect(runReadOnlyQuery(store, `/* c */ EXPORT DATABASE '${dir}/exports/dump2'`)).rejects.toThrow(
+    /only SELECT/,
+  );
+  expect(files()).toEqual(filesBefore);
+});
