@@ -1,14 +1,20 @@
 /**
  * Shared settings of the property-based tests: how many cases each property runs (a few hundred in
- * `npm test`, FUZZ_RUNS of them with `npm run fuzz`) and the hang guard every case passes through.
+ * `npm test`, ten times as many with `npm run fuzz`) and the hang guard every case passes through.
  */
 import type fc from 'fast-check';
 
-const fromEnv = Number(process.env.FUZZ_RUNS);
+const exact = Number(process.env.FUZZ_RUNS);
+const scale = Number(process.env.FUZZ_SCALE);
 
-/** Cases per property: FUZZ_RUNS when set (npm run fuzz), else `base` (what npm test affords). */
+/**
+ * Cases per property: `base` in npm test (sized so all properties take well under a minute), base x
+ * FUZZ_SCALE with `npm run fuzz`, or exactly FUZZ_RUNS (to replay or to push one property hard).
+ */
 export function runs(base = 300): number {
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : base;
+  if (Number.isInteger(exact) && exact > 0) return exact;
+  if (Number.isFinite(scale) && scale > 0) return Math.max(1, Math.round(base * scale));
+  return base;
 }
 
 /**
