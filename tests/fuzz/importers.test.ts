@@ -229,3 +229,21 @@ describe('adoption importers (fuzz)', () => {
     timeoutFor(runs(30), 300),
   );
 });
+
+// Found by the property above (npm run fuzz): a count past INTEGER failed inside DuckDB ("number out
+// of int32 range"), an error naming neither the file nor the line.
+it('refuses a count too large for the database, naming file, line and column (regression)', async () => {
+  const file = fixture('exports/graph_getYammerActivityUserDetail_D30.csv');
+  const lines = file.content.toString('utf8').split('\n');
+  const header = (lines[0] ?? '').replace(/^\uFEFF/, '').split(',');
+  const cells = (lines[1] ?? '').split(',');
+  cells[header.indexOf('Posted Count')] = '99999999999';
+  lines[1] = cells.join(',');
+  const before = await fingerprint();
+  await expect(
+    importAt(store, 'graph-yammer-user-detail', [
+      { name: file.name, content: Buffer.from(lines.join('\n')) },
+    ]),
+  ).rejects.toThrow(`${file.name}:2 column "Posted Count": "99999999999" is too large`);
+  expect(await fingerprint()).toBe(before);
+});
