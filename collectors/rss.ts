@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
 import type { Batch, Collector, CollectorContext, MentionRecord, QuarantineItem } from './contract.js';
 import { decodeBody, type RetryPolicy, request } from './http.js';
-import { htmlToText } from './text.js';
+import { flattenDeep, htmlToText } from './text.js';
 
 /**
  * RSS 2.0, RSS 1.0 (RDF) and Atom feeds, plus the article pages their items link to (JSON-LD,
@@ -487,6 +487,7 @@ export function parseFeed(
   const problem = feedProblem(text);
   if (problem) return { ok: false, error: problem };
   const $ = cheerio.load(text, { xml: { xmlMode: true, withStartIndices: true, withEndIndices: true } });
+  flattenDeep($);
   const root = $.root().children().first();
   const local = root[0]?.tagName.split(':').pop()?.toLowerCase();
   const feedHost = new URL(feedUrl).hostname;
@@ -638,6 +639,7 @@ const plain = (v: string | null | undefined): string | null => (v ? htmlToText(v
 
 export function extractArticle(html: string, url: string): Article {
   const $ = cheerio.load(html);
+  flattenDeep($);
   const meta = (...keys: string[]): string | null => {
     for (const key of keys) {
       const value = $(`meta[property="${key}"], meta[name="${key}"]`).first().attr('content')?.trim();

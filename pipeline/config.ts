@@ -194,7 +194,12 @@ function readConfigFile(path: string): unknown {
       `${path}${pos ? `:${pos.line}:${pos.col}` : ''} is not valid YAML: ${e?.message.split('\n')[0] ?? ''}`,
     );
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS() ?? {};
+  } catch (err) {
+    // toJS refuses an alias bomb ("billion laughs") with a ReferenceError (tests/fuzz/config.test.ts).
+    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
 }
 
 function parsePort(raw: string): number {

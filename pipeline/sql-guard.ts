@@ -17,6 +17,36 @@ export interface QueryLimits {
 
 export const defaultQueryLimits: QueryLimits = { maxRows: 10_000, timeoutMs: 30_000 };
 
+// Statements that begin with these words can be SELECTs; prepare's statement type decides.
+const SELECT_WORDS = new Set([
+  'SELECT',
+  'WITH',
+  'FROM',
+  'VALUES',
+  'TABLE',
+  'PIVOT',
+  'UNPIVOT',
+  'SUMMARIZE',
+  'DESCRIBE',
+  'SHOW',
+]);
+
+/** The statement's first word, after comments, spaces and opening parentheses, upper-cased. */
+function firstWord(sql: string): string {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && (/\s/.test(sql[i] as string) || sql[i] === '(')) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else break;
+  }
+  return (/^[A-Za-z]*/.exec(sql.slice(i))?.[0] ?? '').toUpperCase();
+}
+
 // Functions that change state even inside a SELECT.
 const STATEFUL_FUNCTIONS = /\b(nextval|setval|currval)\s*\(/i;
 
@@ -42,6 +72,15 @@ export async function runReadOnlyQuery(
     if (extracted.count !== 1) {
       throw new UserError(
         `send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`,
+      );
+    }
+    // DuckDB acts on some statements while preparing them (EXPORT DATABASE creates its folder;
+    // found by tests/fuzz/sql-guard.test.ts), so only what can be a SELECT is prepared at all.
+    const word = firstWord(sql);
+    if (!SELECT_WORDS.has(word)) {
+      throw new UserError(
+        `only SELECT queries are allowed here (this one starts with ${word || 'no keyword'})`,
+        403,
       );
     }
     let prepared: Awaited<ReturnType<typeof extracted.prepare>>;

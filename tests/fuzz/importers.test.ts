@@ -1,0 +1,249 @@
+import { gzipSync } from 'node:zlib';
+import ExcelJS from 'exceljs';
+import fc from 'fast-check';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ImportFile, readCsv } from '../../collectors/imports/csv.js';
+import { UserError } from '../../pipeline/errors.js';
+import type { Store } from '../../pipeline/store.js';
+import { fixture, importAt, openWithDirectory } from '../imports/helpers.js';
+import { weirdString } from './arbitraries.js';
+import { options, runs, settleAsync, timeoutFor } from './runs.js';
+
+/** Each adoption fixture with the kind that reads it (chatter-feed takes its two files together). */
+const FIXTURES: { kind: string; paths: string[] }[] = [
+  { kind: 'employees', paths: ['canonical/employees.csv'] },
+  { kind: 'activity-daily', paths: ['canonical/activity_daily.csv'] },
+  { kind: 'interactions', paths: ['canonical/interactions.csv'] },
+  { kind: 'threads', paths: ['canonical/threads.csv'] },
+  { kind: 'comm-volume', paths: ['canonical/comm_volume_weekly.csv'] },
+  { kind: 'workplace-employees', paths: ['exports/workplace_employee_data_export.csv'] },
+  { kind: 'graph-yammer-user-detail', paths: ['exports/graph_getYammerActivityUserDetail_D30.csv'] },
+  { kind: 'graph-teams-user-detail', paths: ['exports/graph_getTeamsUserActivityUserDetail_D30.csv'] },
+  { kind: 'graph-yammer-groups', paths: ['exports/graph_getYammerGroupsActivityDetail_D30.csv'] },
+  {
+    kind: 'slack-member-analytics',
+    paths: ['exports/Example Co Member Analytics Prior 30 Days - Apr 17, 2026.csv'],
+  },
+  {
+    kind: 'slack-channel-analytics',
+    paths: ['exports/Example Co Channel Analytics Prior 30 Days - Apr 17, 2026.csv'],
+  },
+  { kind: 'slack-member-ndjson', paths: ['exports/slack_admin.analytics.getFile_member_2026-04-16.ndjson'] },
+  { kind: 'viva-engage-messages', paths: ['exports/yammer_network_export_Messages.csv'] },
+  { kind: 'chatter-activity', paths: ['exports/chatter_ChatterActivity.csv'] },
+  { kind: 'chatter-feed', paths: ['exports/chatter_FeedItem.csv', 'exports/chatter_FeedComment.csv'] },
+];
+
+type Edit =
+  | { kind: 'cell'; line: number; column: number; value: string; quote: boolean }
+  | { kind: 'line'; op: 'drop' | 'duplicate' | 'blank'; line: number }
+  | { kind: 'splice'; at: number; cut: number; insert: string };
+
+const edit: fc.Arbitrary<Edit> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('cell' as const),
+      line: fc.nat(30),
+      column: fc.nat(30),
+      value: weirdString,
+      quote: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('line' as const),
+      op: fc.constantFrom('drop' as const, 'duplicate' as const, 'blank' as const),
+      line: fc.nat(30),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('splice' as const),
+      at: fc.nat(),
+      cut: fc.oneof(fc.constant(0), fc.nat(20), fc.nat(100_000)),
+      insert: fc.oneof(weirdString, fc.constantFrom('"', '""', ',', '\n', '\r', '{', '}', '\t', ';')),
+    }),
+  },
+);
+
+/** Applies an edit to CSV or NDJSON text, line 0 being the header (or the first object). */
+function apply(text: string, e: Edit): string {
+  if (e.kind === 'splice') {
+    const at = e.at % (text.length + 1);
+    return text.slice(0, at) + e.insert + text.slice(at + e.cut);
+  }
+  const lines = text.split('\n');
+  const i = e.line % lines.length;
+  if (e.kind === 'line') {
+    if (e.op === 'drop') lines.splice(i, 1);
+    else if (e.op === 'duplicate') lines.splice(i, 0, lines[i] ?? '');
+    else lines[i] = '';
+    return lines.join('\n');
+  }
+  const line = lines[i] ?? '';
+  if (line.trimStart().startsWith('{')) {
+    // NDJSON: replace one field's value.
+    try {
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      const key = keys[e.column % Math.max(1, keys.length)];
+      if (key !== undefined) obj[key] = e.quote ? e.value : Number(e.value);
+      lines[i] = JSON.stringify(obj);
+    } catch {
+      lines[i] = e.value;
+    }
+    return lines.join('\n');
+  }
+  const cells = line.split(',');
+  const value = e.quote ? `"${e.value.replaceAll('"', '""')}"` : e.value;
+  cells[e.column % cells.length] = value;
+  lines[i] = cells.join(',');
+  return lines.join('\n');
+}
+
+type Wrap = 'plain' | 'bom' | 'gzip' | 'broken-gzip' | 'euc-kr' | 'utf16le';
+function wrap(text: string, how: Wrap): Buffer {
+  if (how === 'bom') return Buffer.from(`\uFEFF${text}`);
+  if (how === 'gzip') return gzipSync(Buffer.from(text));
+  if (how === 'broken-gzip') {
+    const z = gzipSync(Buffer.from(text));
+    return z.subarray(0, Math.max(2, Math.floor(z.length / 2)));
+  }
+  if (how === 'euc-kr') return iconv.encode(text, 'euc-kr');
+  if (how === 'utf16le') return iconv.encode(text, 'utf16le');
+  return Buffer.from(text);
+}
+
+const textCase = fc
+  .tuple(
+    fc.constantFrom(...FIXTURES),
+    fc.array(edit, { minLength: 1, maxLength: 4 }),
+    fc.constantFrom<Wrap>(
+      'plain',
+      'plain',
+      'plain',
+      'plain',
+      'bom',
+      'gzip',
+      'broken-gzip',
+      'euc-kr',
+      'utf16le',
+    ),
+    fc.boolean(),
+  )
+  .map(([f, edits, how, auto]) => {
+    // Only the first file of a set is mutated; a repeat of bytes seen before is skipped, a result too.
+    const files: ImportFile[] = f.paths.map((p, i) => {
+      const file = fixture(p);
+      const text = file.content.toString('utf8');
+      return { name: file.name, content: wrap(i === 0 ? edits.reduce(apply, text) : text, how) };
+    });
+    return { kind: auto ? 'auto' : f.kind, files };
+  });
+
+let xlsx: Buffer;
+const xlsxCase = fc
+  .tuple(
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+    fc.option(fc.nat()),
+    fc.boolean(),
+  )
+  .map(([flips, cut, auto]) => {
+    const bytes = Buffer.from(xlsx);
+    for (const [at, v] of flips) bytes[at % bytes.length] = v;
+    const content = cut === null ? bytes : bytes.subarray(0, cut % bytes.length);
+    return { kind: auto ? 'auto' : 'activity-daily', files: [{ name: 'activity.xlsx', content }] };
+  });
+
+let store: Store;
+let cleanup: () => void;
+let tables: string[];
+
+beforeAll(async () => {
+  ({ store, cleanup } = await openWithDirectory());
+  tables = (
+    await store.query(
+      `SELECT table_name FROM information_schema.tables
+       WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1`,
+    )
+  ).map((r) => String(r.table_name));
+  // An XLSX of the canonical daily activity, built here (no XLSX fixture ships).
+  const table = readCsv(fixture('canonical/activity_daily.csv'));
+  const book = new ExcelJS.Workbook();
+  const sheet = book.addWorksheet('activity');
+  sheet.addRow(table.header);
+  for (const r of table.records) sheet.addRow(table.header.map((h) => r.raw(h)));
+  xlsx = Buffer.from(await book.xlsx.writeBuffer());
+});
+afterAll(() => cleanup());
+
+/**
+ * A fingerprint of every table, in one query: row count and the sum of the rows' hashes (a sum, not
+ * a hash of the sorted rows: strings with NUL characters do not sort the same way every time).
+ */
+async function fingerprint(): Promise<string> {
+  const parts = tables.map(
+    (t) =>
+      `SELECT '${t}' AS t, count(*) AS n, coalesce(sum(hash(x::VARCHAR)::HUGEINT), 0)::VARCHAR AS h FROM "${t}" x`,
+  );
+  return JSON.stringify(await store.query(parts.join(' UNION ALL ')));
+}
+
+/** The fingerprint after the last case; each case is compared with it, so one fingerprint per case. */
+let last: string | undefined;
+
+async function check({ kind, files }: { kind: string; files: ImportFile[] }): Promise<void> {
+  last ??= await fingerprint();
+  const outcome = await settleAsync(`import ${kind}`, () => importAt(store, kind, files));
+  if (outcome.ok) {
+    last = await fingerprint();
+    return;
+  }
+  const err = outcome.error;
+  if (!(err instanceof UserError)) throw err;
+  // Names the file (and, for a bad line, the line and column).
+  const named = files.some((f) => err.message.includes(f.name)) || /no importer|kind/i.test(err.message);
+  expect(named, err.message).toBe(true);
+  expect(await fingerprint(), `after: ${err.message}`).toBe(last);
+}
+
+describe('adoption importers (fuzz)', () => {
+  const n = runs(120);
+  it(
+    'import mutated CSV and NDJSON, or refuse them naming the file and line, writing nothing',
+    async () => {
+      await fc.assert(fc.asyncProperty(textCase, check), options(n, 300));
+    },
+    timeoutFor(n, 300),
+  );
+
+  it(
+    'import a mutated XLSX, or refuse it naming the file, writing nothing',
+    async () => {
+      await fc.assert(fc.asyncProperty(xlsxCase, check), options(runs(30), 300));
+    },
+    timeoutFor(runs(30), 300),
+  );
+});
+
+// Found by the property above (npm run fuzz): a count past INTEGER failed inside DuckDB ("number out
+// of int32 range"), an error naming neither the file nor the line.
+it('refuses a count too large for the database, naming file, line and column (regression)', async () => {
+  const file = fixture('exports/graph_getYammerActivityUserDetail_D30.csv');
+  const lines = file.content.toString('utf8').split('\n');
+  const header = (lines[0] ?? '').replace(/^\uFEFF/, '').split(',');
+  const cells = (lines[1] ?? '').split(',');
+  cells[header.indexOf('Posted Count')] = '99999999999';
+  lines[1] = cells.join(',');
+  const before = await fingerprint();
+  await expect(
+    importAt(store, 'graph-yammer-user-detail', [
+      { name: file.name, content: Buffer.from(lines.join('\n')) },
+    ]),
+  ).rejects.toThrow(`${file.name}:2 column "Posted Count": "99999999999" is too large`);
+  expect(await fingerprint()).toBe(before);
+});
