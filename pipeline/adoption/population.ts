@@ -144,6 +144,7 @@ export interface Db {
 
 export interface Population {
   window: Window;
+  audience: Audience;
   plan: PrivacyPlan;
   size: number;
   /** A private connection holding temp table w_people (the eligible employees of the window). */
@@ -199,7 +200,7 @@ export async function openPopulation(
       audience === 'analyst'
         ? PUBLISH_ALL
         : memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize));
-    return { window, plan, size: members.length, db, close: () => conn.closeSync() };
+    return { window, audience, plan, size: members.length, db, close: () => conn.closeSync() };
   } catch (err) {
     conn.closeSync();
     throw err;

@@ -194,6 +194,9 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 export function reportHtml(report: AdoptionReport, lang: Lang): string {
   const L = LABELS[lang];
   const f = report.company.figures ?? {};
+  // A withheld company has no figures: its cards say so instead of staying blank.
+  const head = (x: Figure | undefined, format: (v: number) => string) =>
+    report.company.withheld ? `<span class="withheld">${L.withheld}</span>` : cell(x, lang, format);
   const w = report.window;
   const bar = (v: number | null) => {
     const width = v === null ? 0 : Math.max(0, Math.min(100, v * 100));
@@ -244,9 +247,9 @@ table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px so
 <div class="meta">${L.window}: ${escapeHtml(w.start)} – ${escapeHtml(w.end)} (${w.days}d, ${L.tz} ${escapeHtml(w.timeZone)})${size}</div>
 <h2>${L.headline}</h2>
 <div class="cards">
-<div class="card">${L.participation}<strong>${cell(f.participation_rate, lang, pct)}</strong>${bar(part)}<small>${L.benchmark} ${pct(BENCHMARK.swoopAverage)} · ${L.target} ${pct(BENCHMARK.target)}</small></div>
-<div class="card">${L.active}<strong>${cell(f.active_rate, lang, pct)}</strong><small>DAU/MAU ${cell(f.dau_mau, lang, pct)} · WAU/MAU ${cell(f.wau_mau, lang, pct)}</small></div>
-<div class="card">${L.leaders} / ${L.others}<strong>${cell(f.leader_participation_rate, lang, pct)} / ${cell(f.others_participation_rate, lang, pct)}</strong><small>E-I ${cell(f.ei_department, lang, (v) => v.toFixed(2))}</small></div>
+<div class="card">${L.participation}<strong>${head(f.participation_rate, pct)}</strong>${bar(part)}<small>${L.benchmark} ${pct(BENCHMARK.swoopAverage)} · ${L.target} ${pct(BENCHMARK.target)}</small></div>
+<div class="card">${L.active}<strong>${head(f.active_rate, pct)}</strong><small>DAU/MAU ${head(f.dau_mau, pct)} · WAU/MAU ${head(f.wau_mau, pct)}</small></div>
+<div class="card">${L.leaders} / ${L.others}<strong>${head(f.leader_participation_rate, pct)} / ${head(f.others_participation_rate, pct)}</strong><small>E-I ${head(f.ei_department, (v) => v.toFixed(2))}</small></div>
 </div>
 <h2>${L.summary}</h2>
 <ul>${sentences(report, lang)
