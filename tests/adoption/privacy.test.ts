@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withheldFigure } from '../../pipeline/adoption/figures.js';
 import { eligibleSql, keyId, PLANNED_DIMENSIONS } from '../../pipeline/adoption/population.js';
 import { renderReport } from '../../pipeline/adoption/render.js';
 import { type AdoptionReport, sentences } from '../../pipeline/adoption/report.js';
@@ -254,6 +255,29 @@ describe('leadership, on 200 people', () => {
       // And the sentences give the company figures.
       expect(sentences(r, 'en')[0]?.text).toBe(
         'Participation is 50%, above both the SWOOP average (27%) and the recommended target (38%).',
+      );
+      // A headline figure withheld as complementary is explained as such, in both languages.
+      const f = r.company.figures ?? {};
+      const leadersHidden: AdoptionReport = {
+        ...r,
+        company: {
+          ...r.company,
+          figures: {
+            ...f,
+            leader_participation_rate: withheldFigure('complementary', 'daily', 'activity_daily'),
+          },
+        },
+      };
+      const leaders = (lang: 'en' | 'ko') =>
+        sentences(leadersHidden, lang).find((x) => x.topic === 'leaders')?.text;
+      expect(leaders('en')).toBe(
+        'Leaders vs everyone else is withheld for privacy: with the published figures it would reveal a group of fewer than 5 people.',
+      );
+      expect(leaders('ko')).toBe(
+        '리더와 그 밖의 직원 비교는 다른 공개 수치와 함께 보면 5명 미만 집단이 드러날 수 있어 개인정보 보호를 위해 공개하지 않습니다.',
+      );
+      expect(sentences(r, 'en').find((x) => x.topic === 'leaders')?.text).toMatch(
+        /^Leaders participate at \d+%/,
       );
     } finally {
       opened.cleanup();
