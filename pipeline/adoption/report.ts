@@ -32,7 +32,10 @@ export interface AdoptionReportArgs {
   audience?: Audience | undefined;
 }
 
-/** Aggregates only: nothing here is about one person, and withheld groups carry no numbers. */
+/**
+ * Aggregates only. For leadership nothing here is about fewer people than the minimum, and withheld
+ * groups carry no numbers; the analyst's report may hold groups of one person.
+ */
 export interface AdoptionReport {
   audience: Audience;
   window: Window;
