@@ -91,10 +91,25 @@ export function createApp(deps: AppDeps): express.Express {
     const days = window === undefined ? undefined : Number(/^(\d+)d?$/.exec(window)?.[1] ?? Number.NaN);
     if (days !== undefined && Number.isNaN(days))
       throw new UserError(`window: "${window}" is not a number of days; use e.g. 28d`, 400);
+    // Leadership only until roles exist: the analyst report withholds nothing.
+    const audience = q('audience');
+    if (audience !== undefined && audience !== 'leadership')
+      throw new UserError(
+        audience === 'analyst'
+          ? 'audience=analyst is not served over the API until sign-in and roles exist; analysts run `earshot report adoption --audience analyst` on the database'
+          : `audience: "${audience}" is not one of leadership, analyst`,
+        audience === 'analyst' ? 403 : 400,
+      );
     const report = await adoptionReport(
       services.store,
       { timezone: services.config.timezone, minGroupSize: services.config.minGroupSize },
-      { days, by: q('by')?.split(',').filter(Boolean), asOf: q('asOf'), rollout: q('rollout') },
+      {
+        days,
+        by: q('by')?.split(',').filter(Boolean),
+        asOf: q('asOf'),
+        rollout: q('rollout'),
+        audience: 'leadership',
+      },
     );
     res.json(reportSection(report, section, q('lang') === 'ko' ? 'ko' : 'en'));
   });

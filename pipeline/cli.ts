@@ -580,6 +580,14 @@ program
     new Option('--format <format>', 'output format').choices(['json', 'csv', 'html']).default('json'),
   )
   .addOption(new Option('--lang <lang>', 'language of the sentences').choices(['en', 'ko']).default('en'))
+  .addOption(
+    new Option(
+      '--audience <audience>',
+      'leadership: privacy applied; analyst: nothing withheld (you hold the database: earshot sql reads it all)',
+    )
+      .choices(['leadership', 'analyst'])
+      .default('leadership'),
+  )
   .action(
     async (opts: {
       window: string;
@@ -588,6 +596,7 @@ program
       rollout?: string;
       format: 'json' | 'csv' | 'html';
       lang: 'en' | 'ko';
+      audience: 'leadership' | 'analyst';
     }) => {
       const m = /^(\d+)d?$/.exec(opts.window.trim());
       if (!m) throw new UserError(`--window: "${opts.window}" is not a number of days; use e.g. 28d`);
@@ -601,6 +610,7 @@ program
           : [],
         asOf: opts.asOf,
         rollout: opts.rollout,
+        audience: opts.audience,
       });
       process.stdout.write(renderReport(report, opts.format, opts.lang));
     },

@@ -336,6 +336,8 @@ export const remoteVerbs = {
       by: z.array(z.string()).optional(),
       asOf: z.string().optional(),
       rollout: z.string().optional(),
+      // The CLI's caller holds the database (and the sql verb): analyst is theirs to ask for.
+      audience: z.enum(['leadership', 'analyst']).optional(),
     }),
     run: (svc: Services, args: AdoptionReportArgs) =>
       adoptionReport(

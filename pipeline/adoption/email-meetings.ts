@@ -93,6 +93,10 @@ export async function emailMeetingChange(
       const reason = pop.plan.reason(key);
       if (reason) return { key, withheld: reason, rollout };
       const did = (change: string, variance: string, pre: string): DidFigure => {
+        // No one on one side: nothing to compare. Leadership still sees it withheld, as it says
+        // something about every member (all adopted, or none did); the analyst sees no value.
+        if ((!yes || !no) && pop.audience === 'analyst')
+          return { grain: 'weekly', source: SOURCE, value: null, low: null, high: null, relative: null };
         if (!yes || !no || Number(yes.n) < min || Number(no.n) < min)
           return { grain: 'weekly', source: SOURCE, withheld: 'small' };
         const side = (row: typeof yes) => ({

@@ -199,7 +199,9 @@ function participationFigures(pop: Population, key: GroupKey, r: Row, out: Recor
   const top1 = num(r.top1_people);
   const next9 = num(r.top10_people) - top1;
   const bands = { top1_share: top1, next9_share: next9, rest90_share: eligible - top1 - next9 };
-  const smallBand = Object.values(bands).some((people) => people < plan.minGroupSize);
+  // An empty band (the next 9% of 10 people or fewer) describes nobody.
+  const small = (people: number) => people > 0 && people < plan.minGroupSize;
+  const smallBand = Object.values(bands).some(small);
   const shares = {
     top1_share: ratio(num(r.top1_contributions), total),
     next9_share: ratio(num(r.top10_contributions) - num(r.top1_contributions), total),
@@ -207,7 +209,7 @@ function participationFigures(pop: Population, key: GroupKey, r: Row, out: Recor
   };
   for (const [name, people] of Object.entries(bands))
     out[name] = smallBand
-      ? withheldFigure(people < plan.minGroupSize ? 'small' : 'complementary', 'daily', DAILY)
+      ? withheldFigure(small(people) ? 'small' : 'complementary', 'daily', DAILY)
       : daily(shares[name as keyof typeof shares]);
   out.gini = daily(total > 0 ? num(r.gini_num) / (eligible * total) : null);
 

@@ -144,6 +144,7 @@ export interface Db {
 
 export interface Population {
   window: Window;
+  audience: Audience;
   plan: PrivacyPlan;
   size: number;
   /** A private connection holding temp table w_people (the eligible employees of the window). */
@@ -152,14 +153,37 @@ export interface Population {
 }
 
 /**
- * The window's eligible population and the privacy plan over every dimension ever published. The
- * people are kept in a temp table of a connection of the report's own (temp tables are private to
- * a connection, so concurrent reports never see each other's); `close` drops it all.
+ * Who reads the report. Leadership gets aggregates with the privacy plan applied (DESIGN.md section
+ * 6). Analysts already read every table with `earshot sql`, per person ("no per-person ranking leaves
+ * the analyst role"), so their report withholds nothing: it must not be handed on to leadership.
+ */
+export const AUDIENCES = ['leadership', 'analyst'] as const;
+export type Audience = (typeof AUDIENCES)[number];
+
+/** The analyst's plan: every group is published, down to one person (the minimum is 1). */
+export const PUBLISH_ALL: PrivacyPlan = Object.freeze({
+  minGroupSize: 1,
+  isWithheld: () => false,
+  reason: () => null,
+});
+
+export function checkAudience(audience: string): Audience {
+  if (!(AUDIENCES as readonly string[]).includes(audience))
+    throw new UserError(`audience: "${audience}" is not one of ${AUDIENCES.join(', ')}`);
+  return audience as Audience;
+}
+
+/**
+ * The window's eligible population and its privacy plan: for leadership, planned over every
+ * dimension ever published; for analysts, PUBLISH_ALL. The people are kept in a temp table of a
+ * connection of the report's own (temp tables are private to a connection, so concurrent reports
+ * never see each other's); `close` drops it all.
  */
 export async function openPopulation(
   store: Store,
   window: Window,
   minGroupSize: number,
+  audience: Audience = 'leadership',
 ): Promise<Population> {
   const conn = await store.connect();
   const db: Db = { query: async (sql) => plainRows(await conn.runAndReadAll(sql)) };
@@ -172,8 +196,11 @@ export async function openPopulation(
       level: String(r.level),
       leader: String(r.leader),
     }));
-    const plan = memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize));
-    return { window, plan, size: members.length, db, close: () => conn.closeSync() };
+    const plan =
+      audience === 'analyst'
+        ? PUBLISH_ALL
+        : memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize));
+    return { window, audience, plan, size: members.length, db, close: () => conn.closeSync() };
   } catch (err) {
     conn.closeSync();
     throw err;

@@ -151,8 +151,9 @@ const LABELS = {
     week: 'Week',
     forecast: 'forecast',
     withheld: 'withheld',
-    notes: `Figures about fewer people than the minimum group size are withheld. Daily-grain figures come from per-user daily activity; period totals are shown separately and never added to them.`,
+    notes: `Figures about fewer people than the minimum group size are withheld, and so are figures from which such a group could be worked out. Daily-grain figures come from per-user daily activity; period totals are shown separately and never added to them.`,
     period: 'From period totals',
+    analyst: 'Analyst report: nothing is withheld for privacy; not for leadership.',
   },
   ko: {
     title: '사내 네트워크 활용 보고서',
@@ -175,8 +176,9 @@ const LABELS = {
     week: '주',
     forecast: '전망',
     withheld: '비공개',
-    notes: `최소 집단 인원보다 적은 사람에 관한 수치는 공개하지 않습니다. 일 단위 수치는 사용자별 일간 활동에서 계산하며, 기간 합계 수치는 따로 보여 주고 서로 더하지 않습니다.`,
+    notes: `최소 집단 인원보다 적은 사람에 관한 수치와, 그런 집단을 계산해 낼 수 있는 수치는 공개하지 않습니다. 일 단위 수치는 사용자별 일간 활동에서 계산하며, 기간 합계 수치는 따로 보여 주고 서로 더하지 않습니다.`,
     period: '기간 합계 기준',
+    analyst: '분석가용 보고서: 비공개 처리를 하지 않았으므로 리더십용이 아닙니다.',
   },
 } as const;
 
@@ -192,6 +194,9 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 export function reportHtml(report: AdoptionReport, lang: Lang): string {
   const L = LABELS[lang];
   const f = report.company.figures ?? {};
+  // A withheld company has no figures: its cards say so instead of staying blank.
+  const head = (x: Figure | undefined, format: (v: number) => string) =>
+    report.company.withheld ? `<span class="withheld">${L.withheld}</span>` : cell(x, lang, format);
   const w = report.window;
   const bar = (v: number | null) => {
     const width = v === null ? 0 : Math.max(0, Math.min(100, v * 100));
@@ -242,9 +247,9 @@ table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px so
 <div class="meta">${L.window}: ${escapeHtml(w.start)} – ${escapeHtml(w.end)} (${w.days}d, ${L.tz} ${escapeHtml(w.timeZone)})${size}</div>
 <h2>${L.headline}</h2>
 <div class="cards">
-<div class="card">${L.participation}<strong>${cell(f.participation_rate, lang, pct)}</strong>${bar(part)}<small>${L.benchmark} ${pct(BENCHMARK.swoopAverage)} · ${L.target} ${pct(BENCHMARK.target)}</small></div>
-<div class="card">${L.active}<strong>${cell(f.active_rate, lang, pct)}</strong><small>DAU/MAU ${cell(f.dau_mau, lang, pct)} · WAU/MAU ${cell(f.wau_mau, lang, pct)}</small></div>
-<div class="card">${L.leaders} / ${L.others}<strong>${cell(f.leader_participation_rate, lang, pct)} / ${cell(f.others_participation_rate, lang, pct)}</strong><small>E-I ${cell(f.ei_department, lang, (v) => v.toFixed(2))}</small></div>
+<div class="card">${L.participation}<strong>${head(f.participation_rate, pct)}</strong>${bar(part)}<small>${L.benchmark} ${pct(BENCHMARK.swoopAverage)} · ${L.target} ${pct(BENCHMARK.target)}</small></div>
+<div class="card">${L.active}<strong>${head(f.active_rate, pct)}</strong><small>DAU/MAU ${head(f.dau_mau, pct)} · WAU/MAU ${head(f.wau_mau, pct)}</small></div>
+<div class="card">${L.leaders} / ${L.others}<strong>${head(f.leader_participation_rate, pct)} / ${head(f.others_participation_rate, pct)}</strong><small>E-I ${head(f.ei_department, (v) => v.toFixed(2))}</small></div>
 </div>
 <h2>${L.summary}</h2>
 <ul>${sentences(report, lang)
@@ -255,7 +260,7 @@ table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px so
 ${report.groups.length ? `<div><h2>${L.groups}</h2><table class="groups"><tr><th>${L.group}</th><th>${L.participation}</th><th>${L.active}</th><th>${L.leaders}</th><th>${L.crossDept}</th><th>${L.answered}</th></tr>${groupRows}</table></div>` : ''}
 </div>
 ${period ? `<h2>${L.period}</h2><ul>${period}</ul>` : ''}
-<footer>${escapeHtml(L.notes)} (min ${report.minGroupSize})</footer>
+<footer>${report.audience === 'analyst' ? escapeHtml(L.analyst) : `${escapeHtml(L.notes)} (min ${report.minGroupSize})`}</footer>
 </body></html>
 `;
 }
@@ -297,7 +302,12 @@ const RESPONSIVENESS = [
 
 /** One part of the report, as GET /api/adoption/<section> answers it. */
 export function reportSection(report: AdoptionReport, section: Section, lang: Lang): unknown {
-  const head = { window: report.window, minGroupSize: report.minGroupSize, by: report.by };
+  const head = {
+    audience: report.audience,
+    window: report.window,
+    minGroupSize: report.minGroupSize,
+    by: report.by,
+  };
   const pick = (names: (name: string) => boolean) =>
     [report.company, ...report.groups].map((g) =>
       g.withheld

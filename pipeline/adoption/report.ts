@@ -1,9 +1,11 @@
 import type { Store } from '../store.js';
 import { defaultRollout, emailMeetingChange, type GroupEmailMeetings } from './email-meetings.js';
-import type { Figure } from './figures.js';
+import type { Figure, WithheldReason } from './figures.js';
 import { type GroupMetrics, prepareWindow, type TieBetween, tiesBetween, windowMetrics } from './metrics.js';
 import { type PeriodRates, periodRates } from './period.js';
 import {
+  type Audience,
+  checkAudience,
   checkDay,
   checkDimensions,
   type Dimension,
@@ -26,10 +28,16 @@ export interface AdoptionReportArgs {
   asOf?: string | undefined;
   /** First day the network was in use, for the email/meeting change (default: first activity day). */
   rollout?: string | undefined;
+  /** Who reads it (default leadership, privacy applied); analyst withholds nothing (population.ts). */
+  audience?: Audience | undefined;
 }
 
-/** Aggregates only: nothing here is about one person, and withheld groups carry no numbers. */
+/**
+ * Aggregates only. For leadership nothing here is about fewer people than the minimum, and withheld
+ * groups carry no numbers; the analyst's report may hold groups of one person.
+ */
 export interface AdoptionReport {
+  audience: Audience;
   window: Window;
   minGroupSize: number;
   by: Dimension[];
@@ -42,19 +50,20 @@ export interface AdoptionReport {
   period: PeriodRates[];
 }
 
-/** The whole leadership report: company and per-group figures, privacy applied. */
+/** The whole report: company and per-group figures, privacy applied for leadership. */
 export async function adoptionReport(
   store: Store,
   settings: { timezone: string; minGroupSize: number },
   args: AdoptionReportArgs,
 ): Promise<AdoptionReport> {
   const by = checkDimensions(args.by ?? []);
+  const audience = checkAudience(args.audience ?? 'leadership');
   const window = await resolveWindow(store, {
     days: args.days ?? 28,
     asOf: args.asOf,
     timeZone: settings.timezone,
   });
-  const pop = await openPopulation(store, window, settings.minGroupSize);
+  const pop = await openPopulation(store, window, settings.minGroupSize, audience);
   try {
     const rollout = args.rollout ? checkDay(args.rollout, 'rollout') : await defaultRollout(pop.db);
     await prepareWindow(pop);
@@ -66,6 +75,7 @@ export async function adoptionReport(
     const period = await periodRates(pop, by);
     const [company, ...groups] = metrics;
     return {
+      audience,
       window,
       minGroupSize: pop.plan.minGroupSize,
       by,
@@ -90,8 +100,27 @@ const val = (f: Figure | undefined): number | null => (f && !f.withheld ? f.valu
 
 /** One plain sentence per topic, next to the numbers, in English or Korean. */
 export interface Sentence {
-  topic: 'participation' | 'activity' | 'leaders' | 'silos' | 'responsiveness' | 'trend' | 'email-meetings';
+  topic:
+    | 'audience'
+    | 'participation'
+    | 'activity'
+    | 'leaders'
+    | 'silos'
+    | 'responsiveness'
+    | 'trend'
+    | 'email-meetings';
   text: string;
+}
+
+/** Why a figure is not shown, as the end of a sentence ("X is ..."). */
+function withheldWhy(reason: WithheldReason, min: number, ko: boolean): string {
+  if (reason === 'complementary')
+    return ko
+      ? `다른 공개 수치와 함께 보면 ${min}명 미만 집단이 드러날 수 있어 개인정보 보호를 위해 공개하지 않습니다.`
+      : `withheld for privacy: with the published figures it would reveal a group of fewer than ${min} people.`;
+  return ko
+    ? `인원이 ${min}명 미만인 집단이 있어 공개하지 않습니다.`
+    : `withheld: a group has fewer than ${min} people.`;
 }
 
 export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
@@ -100,22 +129,31 @@ export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
   const min = report.minGroupSize;
   const avg = pct(BENCHMARK.swoopAverage);
   const target = pct(BENCHMARK.target);
-  const withheld = ko
-    ? `인원이 ${min}명 미만인 집단이 있어 공개하지 않습니다.`
-    : `withheld: a group has fewer than ${min} people.`;
+  const withheld = (reason: WithheldReason = 'small') => withheldWhy(reason, min, ko);
   const out: Sentence[] = [];
   const say = (topic: Sentence['topic'], text: string) => out.push({ topic, text });
 
-  const part = val(f.participation_rate);
+  if (report.audience === 'analyst')
+    say(
+      'audience',
+      ko
+        ? '분석가용 보고서: 개인정보 보호를 위한 비공개 처리를 하지 않았으므로 리더십에게 전달하지 마십시오.'
+        : 'Analyst report: no figure is withheld for privacy, so do not pass it on to leadership.',
+    );
   if (report.company.withheld) {
     say(
       'participation',
-      ko
-        ? `전체 인원이 ${min}명 미만이라 수치를 공개하지 않습니다.`
-        : `The whole population has fewer than ${min} people, so no figure is shown.`,
+      report.company.withheld === 'complementary'
+        ? ko
+          ? `전사 수치는 공개된 집단별 수치와 함께 보면 ${min}명 미만 집단이 드러날 수 있어 개인정보 보호를 위해 공개하지 않습니다.`
+          : `Company-wide figures are withheld for privacy: with the published group figures they would reveal a group of fewer than ${min} people.`
+        : ko
+          ? `전체 인원이 ${min}명 미만이라 수치를 공개하지 않습니다.`
+          : `The whole population has fewer than ${min} people, so no figure is shown.`,
     );
     return out;
   }
+  const part = val(f.participation_rate);
   if (part !== null) {
     const p = pct(part);
     if (part >= BENCHMARK.target)
@@ -152,8 +190,21 @@ export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
   const leaders = val(f.leader_participation_rate);
   const others = val(f.others_participation_rate);
   const reached = val(f.others_interacted_with_leader);
-  if (leaders === null || others === null)
-    say('leaders', ko ? `리더와 그 밖의 직원 비교는 ${withheld}` : `Leaders vs everyone else is ${withheld}`);
+  const leadersWithheld = f.leader_participation_rate?.withheld ?? f.others_participation_rate?.withheld;
+  if (leadersWithheld)
+    say(
+      'leaders',
+      ko
+        ? `리더와 그 밖의 직원 비교는 ${withheld(leadersWithheld)}`
+        : `Leaders vs everyone else is ${withheld(leadersWithheld)}`,
+    );
+  else if (leaders === null || others === null)
+    say(
+      'leaders',
+      ko
+        ? '리더 또는 그 밖의 직원이 없어 비교할 수 없습니다.'
+        : 'There are no leaders, or no one else, to compare.',
+    );
   else
     say(
       'leaders',
@@ -181,8 +232,14 @@ export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
         : 'No interactions in this window to measure silos.',
     );
 
-  if (f.answered_share?.withheld)
-    say('responsiveness', ko ? `질문 응답성은 ${withheld}` : `Responsiveness is ${withheld}`);
+  const responsivenessWithheld = f.answered_share?.withheld;
+  if (responsivenessWithheld)
+    say(
+      'responsiveness',
+      ko
+        ? `질문 응답성은 ${withheld(responsivenessWithheld)}`
+        : `Responsiveness is ${withheld(responsivenessWithheld)}`,
+    );
   else {
     const q = val(f.questions) ?? 0;
     const answered = val(f.answered_share);
@@ -222,17 +279,18 @@ export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
 
   const em = report.emailMeetings.find((e) => Object.keys(e.key).length === 0);
   const measured: { en: string; ko: string; stem: string }[] = [];
-  const hidden: { en: string; ko: string }[] = [];
+  const hidden: { en: string; ko: string; reason: WithheldReason }[] = [];
   for (const [name, label, labelKo] of [
     ['emails_sent', 'emails sent', '보낸 이메일은'],
     ['meetings_attended', 'meetings attended', '참석한 회의는'],
   ] as const) {
     const d = em?.[name];
-    if (!d) continue;
-    if (d.withheld || d.value === null || d.value === undefined) {
-      hidden.push({ en: label, ko: labelKo });
+    if (d?.withheld) {
+      hidden.push({ en: label, ko: labelKo, reason: d.withheld });
       continue;
     }
+    // Nothing to measure (no one on one side has weeks before and after): no sentence.
+    if (!d || d.value === null || d.value === undefined) continue;
     const clear = (d.low ?? 0) > 0 || (d.high ?? 0) < 0;
     const rel = d.relative === null || d.relative === undefined ? '' : `${signed(d.relative * 100)}%; `;
     const low = (d.low ?? 0).toFixed(1);
@@ -263,8 +321,8 @@ export function sentences(report: AdoptionReport, lang: Lang): Sentence[] {
     say(
       'email-meetings',
       lang === 'ko'
-        ? `${hidden.map((h) => h.ko.replace(/[은는]$/, '')).join('·')} 변화는 ${withheld}`
-        : `The change in ${hidden.map((h) => h.en).join(' and ')} is ${withheld}`,
+        ? `${hidden.map((h) => h.ko.replace(/[은는]$/, '')).join('·')} 변화는 ${withheld(hidden[0]?.reason)}`
+        : `The change in ${hidden.map((h) => h.en).join(' and ')} is ${withheld(hidden[0]?.reason)}`,
     );
   if (!em || (!measured.length && !hidden.length))
     say(

@@ -78,7 +78,7 @@ describe('eligible employees', () => {
         'event_ts,platform,from_employee_id,to_employee_id,interaction_type\n2026-03-05T03:00:00Z,viva_engage,M,P01,reply\n2026-03-20T03:00:00Z,viva_engage,M,P01,reply\n',
       ),
     ]);
-    const r = await report(store, { asOf: '2026-03-28' });
+    const r = await report(store, { asOf: '2026-03-28', audience: 'analyst' });
     expect(value(r.company.figures, 'interactions')).toBe(2);
     expect(value(r.company.figures, 'cross_department_share')).toBe(0.5);
   });
@@ -88,11 +88,11 @@ describe('grains are never mixed', () => {
   it('period totals are reported beside the daily figures, which they leave unchanged', async () => {
     const canonical = await openCanonical();
     try {
-      const before = await report(canonical.store, { asOf: '2026-04-14' });
+      const before = await report(canonical.store, { asOf: '2026-04-14', audience: 'analyst' });
       await importAt(canonical.store, 'auto', [
         fixture('exports/graph_getTeamsUserActivityUserDetail_D30.csv'),
       ]);
-      const after = await report(canonical.store, { asOf: '2026-04-14' });
+      const after = await report(canonical.store, { asOf: '2026-04-14', audience: 'analyst' });
       // Every licence in the export is Yes, so nobody drops out and the daily figures are identical.
       expect(after.company).toEqual(before.company);
       expect(before.period).toEqual([]);

@@ -31,27 +31,56 @@ describe('earshot report adoption', { timeout: 120_000 }, () => {
   });
   afterAll(() => cleanup());
 
-  it('prints JSON with the figures and the sentences', async () => {
-    const r = await runCli(['report', 'adoption', '--window', '28d', '--by', 'department'], env);
+  it('prints JSON with the figures and the sentences: leadership by default, analyst on request', async () => {
+    type Json = AdoptionReport & { sentences: { topic: string; text: string }[] };
+    const args = ['report', 'adoption', '--window', '28d', '--by', 'department'];
+    const lead = await runCli(args, env);
+    expect(lead.code, lead.stderr).toBe(0);
+    const l = JSON.parse(lead.stdout) as Json;
+    expect(l.audience).toBe('leadership');
+    // On 12 people the privacy plan withholds the company too (privacy.test.ts).
+    expect(l.company).toEqual({ key: {}, withheld: 'complementary' });
+    expect(l.sentences[0]?.text).toMatch(/^Company-wide figures are withheld for privacy/);
+    expect(l.groups.find((g) => g.key.department === 'Sales')).toEqual({
+      key: { department: 'Sales' },
+      withheld: 'small',
+    });
+
+    const r = await runCli([...args, '--audience', 'analyst'], env);
     expect(r.code, r.stderr).toBe(0);
-    const json = JSON.parse(r.stdout) as AdoptionReport & { sentences: { topic: string; text: string }[] };
+    const json = JSON.parse(r.stdout) as Json;
+    expect(json.audience).toBe('analyst');
     expect(json.window).toMatchObject({ start: '2026-03-14', end: '2026-04-10', timeZone: 'Asia/Seoul' });
     // 6 of the 12 contributed in the window (see metrics.test.ts).
     expect(json.company.figures?.participation_rate?.value).toBe(0.5);
-    expect(json.sentences[0]?.text).toBe(
+    expect(json.sentences.map((s) => s.topic).slice(0, 2)).toEqual(['audience', 'participation']);
+    expect(json.sentences[1]?.text).toBe(
       'Participation is 50%, above both the SWOOP average (27%) and the recommended target (38%).',
     );
-    expect(json.groups.map((g) => g.key.department)).toEqual(['Executive', 'HR', 'R&D', 'Sales']);
+    expect(json.groups.map((g) => [g.key.department, g.eligible])).toEqual([
+      ['Executive', 1],
+      ['HR', 2],
+      ['R&D', 5],
+      ['Sales', 4],
+    ]);
   });
 
   it('prints CSV and a self-contained HTML page in Korean', async () => {
-    const csv = await runCli(['report', 'adoption', '--format', 'csv', '--as-of', '2026-04-10'], env);
+    const csv = await runCli(
+      ['report', 'adoption', '--format', 'csv', '--as-of', '2026-04-10', '--audience', 'analyst'],
+      env,
+    );
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('section,group,week,metric,value,low,high,grain,source,withheld,text');
     expect(lines).toContain('metrics,(company),,participation_rate,0.5,,,daily,activity_daily,,');
+    const lead = await runCli(['report', 'adoption', '--format', 'csv'], env);
+    expect(lead.stdout.trim().split('\n')).toContain('metrics,(company),,*,,,,,,complementary,');
 
-    const html = await runCli(['report', 'adoption', '--format', 'html', '--lang', 'ko'], env);
+    const html = await runCli(
+      ['report', 'adoption', '--format', 'html', '--lang', 'ko', '--audience', 'analyst'],
+      env,
+    );
     expect(html.code, html.stderr).toBe(0);
     expect(html.stdout).toMatch(/^<!doctype html>/);
     expect(html.stdout).toContain('<html lang="ko">');
@@ -69,15 +98,23 @@ describe('earshot report adoption', { timeout: 120_000 }, () => {
     expect(by.stderr).toContain('by: "team" is not one of department, location, level');
     const day = await runCli(['report', 'adoption', '--as-of', '2026-02-30'], env);
     expect(day.stderr).toContain('as-of: "2026-02-30" is not a day');
+    const audience = await runCli(['report', 'adoption', '--audience', 'everyone'], env);
+    expect(audience.code).not.toBe(0);
+    expect(audience.stderr).toMatch(/'everyone' is invalid.*leadership, analyst/);
   });
 
   it('works through a running server', async () => {
     let served: Served | undefined;
     try {
       served = await startServe(env, String(env.EARSHOT_DB));
-      const r = await runCli(['report', 'adoption', '--format', 'csv'], env);
+      // The verb goes through the server, which serves the analyst report to the CLI: its caller
+      // holds the database (and the sql verb) anyway.
+      const r = await runCli(['report', 'adoption', '--format', 'csv', '--audience', 'analyst'], env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('metrics,(company),,participation_rate,0.5,,,daily,activity_daily,,');
+      const lead = await runCli(['report', 'adoption', '--format', 'csv'], env);
+      expect(lead.code, lead.stderr).toBe(0);
+      expect(lead.stdout).toContain('metrics,(company),,*,,,,,,complementary,');
     } finally {
       await served?.stop();
     }
@@ -125,48 +162,79 @@ describe('GET /api/adoption', () => {
     expect((await get('/api/adoption/summary', 'wrong')).status).toBe(401);
   });
 
-  it('summary: the company figures and sentences in the asked language', async () => {
+  it('summary: the company as leadership sees it, sentences in the asked language', async () => {
     const res = await get('/api/adoption/summary?lang=ko');
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
+      audience: string;
       window: { end: string };
+      company: unknown;
       sentences: { text: string }[];
       benchmark: object;
     };
+    expect(body.audience).toBe('leadership');
     expect(body.window.end).toBe('2026-04-10');
     expect(body.benchmark).toEqual({ swoopAverage: 0.27, target: 0.38 });
-    expect(body.sentences[0]?.text).toContain('참여율은 50%');
+    // 12 people: the company is withheld (privacy.test.ts), and the sentence says why.
+    expect(body.company).toEqual({ key: {}, withheld: 'complementary' });
+    expect(body.sentences.map((s) => s.text)).toEqual([
+      '전사 수치는 공개된 집단별 수치와 함께 보면 5명 미만 집단이 드러날 수 있어 개인정보 보호를 위해 공개하지 않습니다.',
+    ]);
+  });
+
+  it('refuses the analyst audience until roles exist', async () => {
+    const res = await get('/api/adoption/summary?audience=analyst');
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toContain(
+      'audience=analyst is not served over the API until sign-in and roles exist',
+    );
+    expect((await get('/api/adoption/groups?audience=everyone')).status).toBe(400);
+    expect((await get('/api/adoption/groups?audience=leadership')).status).toBe(200);
   });
 
   it('groups, ties, responsiveness, personas, trend and email-meetings, privacy applied', async () => {
-    const groups = (await (await get('/api/adoption/groups?by=department')).json()) as {
-      groups: { key: Record<string, string>; withheld: string | null; eligible?: number }[];
+    type Groups = {
+      groups: {
+        key: Record<string, string>;
+        withheld: string | null;
+        eligible?: number;
+        figures?: Record<string, { value: number | null; withheld?: string }>;
+      }[];
     };
-    expect(groups.groups.find((g) => g.key.department === 'Sales')).toEqual({
-      key: { department: 'Sales' },
-      withheld: 'small',
+    const groups = (await (await get('/api/adoption/groups?by=department')).json()) as Groups;
+    expect(groups.groups.map((g) => [g.key.department ?? '(company)', g.withheld])).toEqual([
+      ['(company)', 'complementary'],
+      ['Executive', 'small'],
+      ['HR', 'small'],
+      ['R&D', 'complementary'],
+      ['Sales', 'small'],
+    ]);
+    expect(JSON.stringify(groups)).not.toContain('eligible');
+
+    // By level the 8 ICs are published: the sections below read them.
+    const ic = (body: Groups) => body.groups.find((g) => g.key.level === 'IC');
+    const ties = (await (await get('/api/adoption/ties?by=level')).json()) as Groups;
+    // Only tie figures; no participation.
+    expect(ic(ties)?.figures?.interactions?.value).toEqual(expect.any(Number));
+    expect(ic(ties)?.figures?.participation_rate).toBeUndefined();
+
+    const personas = (await (await get('/api/adoption/personas?by=level')).json()) as Groups;
+    const names = Object.keys(ic(personas)?.figures ?? {});
+    expect(names.length).toBe(6);
+    expect(names.every((k) => k.startsWith('persona_'))).toBe(true);
+
+    // The ICs' questions over 54 days come from E008 and E009 alone: withheld, fewer than 5 askers.
+    const resp = (await (await get('/api/adoption/responsiveness?window=54d&by=level')).json()) as Groups;
+    expect(ic(resp)?.figures?.questions).toMatchObject({ value: null, withheld: 'small' });
+
+    const trend = (await (await get('/api/adoption/trend?by=level')).json()) as {
+      trend: { key: Record<string, string>; withheld: string | null; weeks?: unknown[] }[];
+    };
+    expect(trend.trend.find((t) => Object.keys(t.key).length === 0)).toEqual({
+      key: {},
+      withheld: 'complementary',
     });
-    expect(groups.groups.find((g) => g.key.department === 'R&D')?.eligible).toBe(5);
-
-    const ties = (await (await get('/api/adoption/ties')).json()) as {
-      groups: { figures: Record<string, { value: number }> }[];
-    };
-    // Only tie figures, e.g. reciprocity 3 of 6 pairs (metrics.test.ts); no participation.
-    expect(ties.groups[0]?.figures.reciprocity?.value).toBe(0.5);
-    expect(ties.groups[0]?.figures.participation_rate).toBeUndefined();
-
-    const personas = (await (await get('/api/adoption/personas')).json()) as {
-      groups: { figures: Record<string, unknown> }[];
-    };
-    expect(Object.keys(personas.groups[0]?.figures ?? {}).every((k) => k.startsWith('persona_'))).toBe(true);
-
-    const resp = (await (await get('/api/adoption/responsiveness?window=54d')).json()) as {
-      groups: { figures: Record<string, { value: number }> }[];
-    };
-    expect(resp.groups[0]?.figures.questions?.value).toBe(13);
-
-    const trend = (await (await get('/api/adoption/trend')).json()) as { trend: { weeks: unknown[] }[] };
-    expect(trend.trend[0]?.weeks).toHaveLength(7);
+    expect(trend.trend.find((t) => t.key.level === 'IC')?.weeks).toHaveLength(7);
 
     const em = (await (await get('/api/adoption/email-meetings')).json()) as {
       emailMeetings: { rollout: string }[];
