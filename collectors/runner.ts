@@ -36,6 +36,11 @@ export interface RunnerDeps {
 }
 
 export type RunStatus = 'ok' | 'error' | 'rate_limited' | 'aborted' | 'skipped';
+/**
+ * The collection_runs statuses that count as a failure (`earshot status`, failure alerts): an error,
+ * or a run a crash left unfinished. Rate-limited and aborted runs are not failures of the source.
+ */
+export const FAILED_RUN_STATUSES: readonly string[] = ['error', 'interrupted'];
 
 export interface ProgressEvent {
   source: string;

@@ -6,7 +6,7 @@ import { UserError } from '../pipeline/errors.js';
 import type { Logger } from '../pipeline/logger.js';
 import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js';
 import { redact } from '../pipeline/secrets.js';
-import { remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
+import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
 import { correctionRoutes } from './corrections.js';
 import { statusPage } from './pages.js';
@@ -57,7 +57,14 @@ export function createApp(deps: AppDeps): express.Express {
   // Imports carry whole export files (base64) in the body; every other route keeps the small limit.
   const smallJson = express.json({ limit: '1mb' });
   const importJson = express.json({ limit: '512mb' });
-  app.use((req, res, next) => (req.path === '/api/verbs/import' ? importJson : smallJson)(req, res, next));
+  const importRaw = express.raw({ limit: '512mb', type: () => true });
+  app.use((req, res, next) =>
+    (req.path === '/api/verbs/import' || (req.path === '/api/import' && req.is('application/json'))
+      ? importJson
+      : req.path === '/api/import'
+        ? importRaw
+        : smallJson)(req, res, next),
+  );
 
   app.get('/api/health', (_req, res) => {
     res.json({ ok: true, configured: services.config.sources.length > 0 });
@@ -115,6 +122,23 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Sentiment corrections; local token until sign-in exists.
   app.use(correctionRoutes(services, requireLocalToken(deps.getLocalToken)));
+
+  // Adoption exports into the running server (DESIGN.md section 6): one transaction for all files.
+  // JSON {kind, files: [{name, content (base64)}]} for a set of files, or one file as the raw body
+  // (`curl --data-binary @users.csv '/api/import?kind=auto&name=users.csv'`).
+  app.post('/api/import', requireLocalToken(deps.getLocalToken), async (req, res) => {
+    const query = (name: string) =>
+      typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined;
+    const body = Buffer.isBuffer(req.body)
+      ? {
+          kind: query('kind') ?? 'auto',
+          files: [{ name: query('name') ?? 'upload', content: req.body.toString('base64') }],
+        }
+      : req.body;
+    const args = remoteVerbs.import.args.safeParse(body ?? {});
+    if (!args.success) throw new UserError(`bad import: ${args.error.issues[0]?.message}`, 400);
+    res.json(await importVerb(services, args.data));
+  });
 
   // Every CLI verb that touches the database comes here while the server owns the file. The answer
   // is NDJSON: progress events, then one result or error line.

@@ -3,6 +3,7 @@ import { type ImportOutcome, importFiles } from '../collectors/imports/write.js'
 import { collectorOf } from '../collectors/registry.js';
 import {
   collectSource,
+  FAILED_RUN_STATUSES,
   type PartitionResult,
   type ProgressEvent,
   type RunnerDeps,
@@ -197,7 +198,7 @@ export interface SourceStatus {
 }
 
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : null);
-const FAILED = new Set(['error', 'interrupted']);
+const FAILED = new Set(FAILED_RUN_STATUSES);
 
 /** Freshness and failures per configured source (and any source with stored runs). */
 export async function status(svc: Services): Promise<SourceStatus[]> {

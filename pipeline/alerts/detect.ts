@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { FAILED_RUN_STATUSES } from '../../collectors/runner.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../secrets.js';
@@ -216,7 +217,7 @@ async function topicAlerts(
 /**
  * One alert per streak of failedRuns or more consecutive failed runs of a source partition: the
  * streak is named by its first failed run, so a longer streak adds nothing and a success ends it.
- * Failed means error or interrupted, as `earshot status` counts them; rate-limited runs end a streak.
+ * Failed means FAILED_RUN_STATUSES, as `earshot status` counts them; rate-limited runs end a streak.
  */
 async function failureAlerts(
   conn: DuckDBConnection,
@@ -227,17 +228,17 @@ async function failureAlerts(
     await conn.runAndReadAll(
       `WITH last_good AS (
          SELECT source, partition,
-           coalesce(max(id) FILTER (WHERE status NOT IN ('error', 'interrupted', 'running')), -1) AS good_id
+           coalesce(max(id) FILTER (WHERE NOT list_contains($2::VARCHAR[], status) AND status <> 'running'), -1) AS good_id
          FROM collection_runs GROUP BY source, partition
        )
        SELECT r.source, r.partition, count(*) AS runs, min(r.id) AS first_id,
          min(r.started_at) AS first_at, max(coalesce(r.finished_at, r.started_at)) AS last_at,
          arg_max(r.error, r.id) AS last_error
        FROM collection_runs r JOIN last_good g USING (source, partition)
-       WHERE r.status IN ('error', 'interrupted') AND r.id > g.good_id
+       WHERE list_contains($2::VARCHAR[], r.status) AND r.id > g.good_id
        GROUP BY r.source, r.partition HAVING count(*) >= $1
        ORDER BY r.source, r.partition`,
-      [rules.failedRuns],
+      [rules.failedRuns, JSON.stringify(FAILED_RUN_STATUSES)],
     ),
   );
   return rows.map((r) => {

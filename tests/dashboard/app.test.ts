@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../collectors/runner.js';
 import { createApp } from '../../dashboard/app.js';
@@ -104,5 +106,56 @@ describe('HTTP app', () => {
     });
     expect(badArgs.status).toBe(400);
     expect(((await badArgs.json()) as { error: string }).error).toContain('bad arguments for sql');
+  });
+});
+
+describe('POST /api/import', () => {
+  const canonical = (name: string) =>
+    readFileSync(join(import.meta.dirname, '../fixtures/adoption/canonical', name));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it('imports one raw file, then a JSON set in one transaction; the same file again changes nothing', async () => {
+    const raw = await fetch(`${base}/api/import?kind=auto&name=employees.csv`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      body: canonical('employees.csv'),
+    });
+    expect(raw.status).toBe(200);
+    const first = (await raw.json()) as { files: { file: string; kind: string; duplicate: boolean }[] };
+    expect(first.files).toMatchObject([{ file: 'employees.csv', duplicate: false }]);
+    const [people] = await store.query('SELECT count(*) AS n FROM employees');
+    expect(Number(people?.n)).toBe(12);
+
+    const set = await fetch(`${base}/api/import`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        kind: 'auto',
+        files: ['employees.csv', 'activity_daily.csv'].map((name) => ({
+          name,
+          content: canonical(name).toString('base64'),
+        })),
+      }),
+    });
+    expect(set.status).toBe(200);
+    const second = (await set.json()) as { files: { file: string; duplicate: boolean }[] };
+    expect(second.files.map((f) => [f.file, f.duplicate])).toEqual([
+      ['employees.csv', true],
+      ['activity_daily.csv', false],
+    ]);
+  });
+
+  it('refuses without the local token, and names what is wrong with a bad file, writing nothing', async () => {
+    const body = canonical('interactions.csv');
+    expect((await fetch(`${base}/api/import`, { method: 'POST', body })).status).toBe(401);
+    const before = await store.query('SELECT count(*) AS n FROM imports');
+    const bad = await fetch(`${base}/api/import?kind=auto&name=broken.csv`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      body: 'no,header,anyone,knows\n1,2,3,4\n',
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('broken.csv');
+    expect(await store.query('SELECT count(*) AS n FROM imports')).toEqual(before);
   });
 });
