@@ -8,10 +8,12 @@
  * hashed-feature weights are written); Korean on the NSMC and KOTE train splits. Every figure is
  * measured by the shipped int8 model on the fixed dev splits, written to sentiment-metrics.json.
  */
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../paths.js';
+import { seededRandom as rng } from '../random.js';
 import { FeatureScanner, lexiconTable, schemes } from './features.js';
 import { defaultModelsDir, LinearSentimentModel, modelPath } from './index.js';
 import { englishLexicon, koreanLexicon, symbolLexicon } from './lexicons.js';
@@ -70,18 +72,6 @@ function featurize(scanner: FeatureScanner, examples: Weighted[]): Matrix {
     feats: feats.subarray(0, used),
     labels: Uint8Array.from(examples, (e) => e.label),
     weights: Float32Array.from(examples, (e) => e.weight),
-  };
-}
-
-/** mulberry32: a small seeded PRNG, so every run trains the same model. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

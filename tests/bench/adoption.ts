@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { importFiles } from '../../collectors/imports/write.js';
 import { renderReport } from '../../pipeline/adoption/render.js';
 import { adoptionReport } from '../../pipeline/adoption/report.js';
+import { seededRandom as random } from '../../pipeline/random.js';
 import { Store } from '../../pipeline/store.js';
 
 const FIRST_DAY = Date.parse('2025-04-01T00:00:00Z');
@@ -29,18 +30,6 @@ const PLATFORMS = ['viva_engage', 'teams', 'slack'] as const;
 const DEPARTMENTS = 40;
 const LOCATIONS = ['Seoul', 'Busan', 'Incheon', 'Daegu', 'Daejeon', 'Gwangju', 'Ulsan', 'Suwon'];
 const LEVELS = ['IC1', 'IC2', 'IC3', 'Manager', 'Director'];
-
-/** mulberry32: a small deterministic generator, so every run builds the same company. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const day = (n: number) => new Date(FIRST_DAY + n * 86_400_000).toISOString().slice(0, 10);
 const id = (i: number) => `E${String(i).padStart(6, '0')}`;

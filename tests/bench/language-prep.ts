@@ -19,10 +19,12 @@
  * certain even where a source mixes in untranslated English. A quarter of the non-tweet lines (all but en)
  * get a handle, URL, hashtag or emoji added, as tweets carry them.
  */
+
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { seededRandom as rng } from '../../pipeline/random.js';
 
 type Label = 'ko' | 'en' | 'ja' | 'zh' | 'other';
 interface Row {
@@ -34,17 +36,6 @@ const PER_LABEL = 3000;
 const PER_OTHER = 400;
 const OTHER = ['de', 'fr', 'es', 'it', 'pt_BR', 'ru', 'pl', 'tr', 'nl', 'vi', 'id'];
 const MAX = 280;
-
-/** Mulberry32: the same sets on every machine. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sample<T>(items: T[], n: number, seed: number): T[] {
   const random = rng(seed);

@@ -6,7 +6,7 @@
  * how much was withheld. Numbers are noisy on a shared machine.
  */
 import { planSuppression } from '../../pipeline/privacy/suppress.js';
-import { random } from './org.js';
+import { seededRandom as random } from '../../pipeline/random.js';
 
 const people = Number(process.argv[2] ?? 20_000);
 const next = random(Number(process.argv[3] ?? 1));

@@ -1,16 +1,5 @@
 /** Synthetic organisations for the privacy tests and benchmark: skewed, so many groups are tiny. */
-
-/** mulberry32: a small seeded generator, so a failing organisation can be rebuilt from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../../pipeline/random.js';
 
 export interface OrgShape {
   /** Number of values of each dimension; dimension i is named d{i}, its values v0, v1, ... */

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type GroupKey, planSuppression } from '../../pipeline/privacy/suppress.js';
-import { dimensionsOf, makeOrg, type OrgShape, random } from './org.js';
+import { seededRandom as random } from '../../pipeline/random.js';
+import { dimensionsOf, makeOrg, type OrgShape } from './org.js';
 import { findLeaks } from './verify.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../../pipeline/random.js';
 import { compileQuery, MentionDoc } from '../../pipeline/topics/match.js';
 import { parseQuery, QuerySyntaxError } from '../../pipeline/topics/query.js';
-
-// A small seeded generator (mulberry32) so a failure can be replayed from its seed.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'acme',
