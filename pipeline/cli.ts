@@ -128,7 +128,7 @@ const program = new Command('earshot')
   .showHelpAfterError()
   .addHelpText(
     'after',
-    '\nEnvironment: EARSHOT_CONFIG, EARSHOT_DB, EARSHOT_HOST, PORT, EARSHOT_SECRETS, LOG_LEVEL (see README).',
+    '\nEnvironment: EARSHOT_CONFIG, EARSHOT_DB, EARSHOT_HOST, PORT, EARSHOT_SECRETS, EARSHOT_MEMORY_LIMIT, LOG_LEVEL (see README).',
   );
 
 program

@@ -58,8 +58,14 @@ const sourceCommonSchema = z.object({
 });
 const COMMON_KEYS = ['enabled', 'schedule', 'baseUrl'];
 
+/** DuckDB's memory_limit: a size like 1GB or 512MB. */
+const MEMORY_LIMIT = /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+const memoryLimit = z.string().regex(MEMORY_LIMIT, 'must be a size like "1GB" or "512MB"');
+
 const fileSchema = z.strictObject({
   database: z.string().optional(),
+  /** How much memory DuckDB may hold (default: DuckDB's, 80% of RAM); spills to disk beyond it. */
+  memoryLimit: memoryLimit.optional(),
   server: z
     .strictObject({
       host: z.string().min(1).optional(),
@@ -112,6 +118,8 @@ export interface Config {
   /** Where the settings came from: a file path, or null when running on defaults. */
   configPath: string | null;
   databasePath: string;
+  /** DuckDB's memory limit (EARSHOT_MEMORY_LIMIT or `memoryLimit:`); DuckDB's default when absent. */
+  memoryLimit?: string;
   host: string;
   port: number;
   timezone: string;
@@ -296,6 +304,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const timezone = file.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 
   const port = env.PORT !== undefined ? parsePort(env.PORT) : (file.server?.port ?? 8080);
+  const limit = env.EARSHOT_MEMORY_LIMIT ?? file.memoryLimit;
+  if (limit !== undefined && !MEMORY_LIMIT.test(limit)) {
+    throw new ConfigError(
+      `EARSHOT_MEMORY_LIMIT: "${limit}" must be a size like "1GB" or "512MB"`,
+      'EARSHOT_MEMORY_LIMIT',
+    );
+  }
   return deepFreeze({
     configPath,
     databasePath,
@@ -310,5 +325,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks,
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     minGroupSize: file.privacy.minGroupSize,
+    ...(limit === undefined ? {} : { memoryLimit: limit }),
   });
 }

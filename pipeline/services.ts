@@ -11,7 +11,11 @@ import { type Services, SourceLocks } from './verbs.js';
  * server holds the file.
  */
 export async function openServices(config: Config, logger: Logger, signal: AbortSignal): Promise<Services> {
-  const store = await Store.open(config.databasePath, logger);
+  const store = await Store.open(
+    config.databasePath,
+    logger,
+    config.memoryLimit === undefined ? {} : { memoryLimit: config.memoryLimit },
+  );
   try {
     const now = new Date();
     await syncConfig(store, config, now);

@@ -82,7 +82,7 @@ export class Store {
    * Opens (creating if needed) the database, locks its configuration down (no file access outside
    * earshot's folders, no settings changes) and applies pending migrations.
    */
-  static async open(path: string, logger?: Logger): Promise<Store> {
+  static async open(path: string, logger?: Logger, options: { memoryLimit?: string } = {}): Promise<Store> {
     const folders = storeFolders(path);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
@@ -92,6 +92,7 @@ export class Store {
         // The default 16MB makes DuckDB rewrite the primary-key index every few batches while
         // backfilling; 128MB keeps checkpoints rare without letting the WAL grow large.
         checkpoint_threshold: '128MB',
+        ...(options.memoryLimit === undefined ? {} : { memory_limit: options.memoryLimit }),
       });
     } catch (err) {
       const message = (err as Error).message;

@@ -20,7 +20,7 @@ import { importFiles } from '../../collectors/imports/write.js';
 import { renderReport } from '../../pipeline/adoption/render.js';
 import { adoptionReport } from '../../pipeline/adoption/report.js';
 import { seededRandom as random } from '../../pipeline/random.js';
-import { Store } from '../../pipeline/store.js';
+import { openBenchStore } from './store.js';
 
 const FIRST_DAY = Date.parse('2025-04-01T00:00:00Z');
 const DAYS = 365;
@@ -183,7 +183,7 @@ async function runImport(db: string, dir: string, n: number): Promise<void> {
   const started = performance.now();
   const files = generate(dir, n);
   const generated = (performance.now() - started) / 1000;
-  const store = await Store.open(db);
+  const store = await openBenchStore(db);
   const rows: Record<string, number> = {};
   let importSeconds = 0;
   for (const path of files) {
@@ -213,7 +213,7 @@ async function runImport(db: string, dir: string, n: number): Promise<void> {
 }
 
 async function runReport(db: string): Promise<void> {
-  const store = await Store.open(db);
+  const store = await openBenchStore(db);
   const [departments] = await store.query('SELECT count(DISTINCT department) AS n FROM employees');
   const seconds: number[] = [];
   let groups = 0;

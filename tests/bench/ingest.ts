@@ -23,7 +23,7 @@ import type { Batch, Collector, MentionRecord } from '../../collectors/contract.
 import { collectSource } from '../../collectors/runner.js';
 import { appendRows, mentionRow } from '../../pipeline/ingest.js';
 import { silentLogger } from '../../pipeline/logger.js';
-import { Store } from '../../pipeline/store.js';
+import { openBenchStore } from './store.js';
 
 type Phase = 'bare' | 'naive' | 'fresh' | 'upsert';
 const PAGE = 100;
@@ -116,7 +116,7 @@ function syntheticCollector(
 
 async function runPhase(phase: Phase, path: string, rows: number): Promise<void> {
   const started = performance.now();
-  const store = await Store.open(path);
+  const store = await openBenchStore(path);
   const now = new DuckDBTimestampTZValue(BigInt(Date.now()) * 1000n);
   if (phase === 'bare') {
     for (let start = 0; start < rows; start += 20_000) {

@@ -19,7 +19,7 @@ import type { MentionRecord } from '../../collectors/contract.js';
 import { storeBatch } from '../../pipeline/ingest.js';
 import { silentLogger } from '../../pipeline/logger.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
-import { Store } from '../../pipeline/store.js';
+import { openBenchStore } from './store.js';
 
 type Phase = 'ingest' | 'score-1' | 'score-2';
 const T0 = Date.parse('2026-10-01T00:00:00Z');
@@ -97,7 +97,7 @@ function mentionOf(i: number): MentionRecord {
 
 async function runPhase(phase: Phase, path: string, rows: number): Promise<void> {
   const started = performance.now();
-  const store = await Store.open(path);
+  const store = await openBenchStore(path);
   let detail: unknown = null;
   if (phase === 'ingest') {
     await store.write(async (conn) => {

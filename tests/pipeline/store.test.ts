@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../pipeline/config.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import { Store } from '../../pipeline/store.js';
 import { tempDir } from '../helpers/store.js';
@@ -86,5 +87,19 @@ describe('store', () => {
     expect(err?.stderr).toMatch(/is in use by another earshot process \(pid \d+\)/);
     expect(err?.stderr).not.toMatch(/IO Error|Conflicting lock/);
     store.close();
+  });
+});
+
+describe('memory limit', () => {
+  it('applies a configured DuckDB memory limit, and a bad one is refused naming the variable', async () => {
+    const config = loadConfig({ EARSHOT_CONFIG: '', EARSHOT_DB: ':memory:', EARSHOT_MEMORY_LIMIT: '512MB' });
+    expect(config.memoryLimit).toBe('512MB');
+    const store = await Store.open(join(dir, 'm.duckdb'), undefined, { memoryLimit: '512MB' });
+    const [row] = await store.query("SELECT current_setting('memory_limit') AS limit");
+    expect(String(row?.limit)).toMatch(/^(512\.0 MiB|488\.2 MiB|512 MB|536\.8 MB)$/);
+    store.close();
+    expect(() =>
+      loadConfig({ EARSHOT_CONFIG: '', EARSHOT_DB: ':memory:', EARSHOT_MEMORY_LIMIT: 'lots' }),
+    ).toThrow(/EARSHOT_MEMORY_LIMIT: "lots" must be a size/);
   });
 });
