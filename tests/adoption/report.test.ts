@@ -1,16 +1,11 @@
 import { readdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../collectors/runner.js';
-import { createApp } from '../../dashboard/app.js';
 import type { AdoptionReport } from '../../pipeline/adoption/report.js';
-import { loadConfig } from '../../pipeline/config.js';
 import type { Store } from '../../pipeline/store.js';
-import { SourceLocks } from '../../pipeline/verbs.js';
+import { startTestApp, TEST_TOKEN, type TestApp } from '../helpers/app.js';
 import { runCli, type Served, startServe } from '../helpers/cli.js';
-import { memoryLogger, tempDir } from '../helpers/store.js';
+import { tempDir } from '../helpers/store.js';
 import { adoptionFixtures } from '../imports/helpers.js';
 import { openCanonical } from './helpers.js';
 
@@ -122,38 +117,25 @@ describe('earshot report adoption', { timeout: 120_000 }, () => {
 });
 
 describe('GET /api/adoption', () => {
-  const TOKEN = 'local-token-for-tests-0123456789';
+  const TOKEN = TEST_TOKEN;
   let store: Store;
   let cleanup: () => void;
-  let server: Server;
+  let app: TestApp;
   let base: string;
   const get = (path: string, token: string | null = TOKEN) =>
     fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
   beforeAll(async () => {
     ({ store, cleanup } = await openCanonical());
-    const { logger } = memoryLogger();
-    const config = { ...loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '' }), timezone: 'Asia/Seoul' };
-    const app = createApp({
-      services: {
-        config,
-        store,
-        logger,
-        fetch,
-        now: () => new Date('2026-04-20T00:00:00Z'),
-        sleep,
-        signal: new AbortController().signal,
-        locks: new SourceLocks(),
-      },
-      logger,
-      getLocalToken: () => TOKEN,
+    app = await startTestApp({
+      store,
+      now: () => new Date('2026-04-20T00:00:00Z'),
+      config: { timezone: 'Asia/Seoul' },
     });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = app.base;
   });
   afterAll(() => {
-    server.close();
+    app.close();
     cleanup();
   });
 

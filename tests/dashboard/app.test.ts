@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../collectors/runner.js';
-import { createApp } from '../../dashboard/app.js';
-import { loadConfig } from '../../pipeline/config.js';
 import type { Store } from '../../pipeline/store.js';
 import { timestamptz } from '../../pipeline/store.js';
-import { SourceLocks } from '../../pipeline/verbs.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { startTestApp, TEST_TOKEN, type TestApp } from '../helpers/app.js';
+import { openTestStore } from '../helpers/store.js';
 
-const TOKEN = 'local-token-for-tests-0123456789';
+const TOKEN = TEST_TOKEN;
 let store: Store;
 let cleanup: () => void;
-let server: Server;
+let app: TestApp;
 let base: string;
 
 beforeAll(async () => {
@@ -29,27 +24,11 @@ beforeAll(async () => {
       [t],
     );
   });
-  const { logger } = memoryLogger();
-  const app = createApp({
-    services: {
-      config: loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '' }),
-      store,
-      logger,
-      fetch,
-      now: () => new Date('2026-11-22T01:00:00Z'),
-      sleep,
-      signal: new AbortController().signal,
-      locks: new SourceLocks(),
-    },
-    logger,
-    getLocalToken: () => TOKEN,
-  });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await startTestApp({ store, now: () => new Date('2026-11-22T01:00:00Z') });
+  base = app.base;
 });
 afterAll(() => {
-  server.close();
+  app.close();
   cleanup();
 });
 

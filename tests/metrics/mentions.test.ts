@@ -1,50 +1,28 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../collectors/runner.js';
-import { createApp } from '../../dashboard/app.js';
-import { loadConfig } from '../../pipeline/config.js';
 import { logLikelihood } from '../../pipeline/metrics/mentions.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
-import { SourceLocks } from '../../pipeline/verbs.js';
-import { memoryLogger, openTestStore } from '../helpers/store.js';
+import { startTestApp, TEST_TOKEN, type TestApp } from '../helpers/app.js';
+import { openTestStore } from '../helpers/store.js';
 import { loadFixture, NOW, RECENT } from './fixture.js';
 
-const TOKEN = 'local-token-for-metrics-0123456789';
+const TOKEN = TEST_TOKEN;
 const GOLDEN = join(projectRoot, 'tests', 'fixtures', 'golden');
 let store: Store;
 let cleanup: () => void;
-let server: Server;
+let app: TestApp;
 let base: string;
 
 beforeAll(async () => {
   ({ store, cleanup } = await openTestStore());
   await loadFixture(store);
-  const { logger } = memoryLogger();
-  const config = { ...loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '' }), timezone: 'Asia/Seoul' };
-  const app = createApp({
-    services: {
-      config,
-      store,
-      logger,
-      fetch,
-      now: () => NOW,
-      sleep,
-      signal: new AbortController().signal,
-      locks: new SourceLocks(),
-    },
-    logger,
-    getLocalToken: () => TOKEN,
-  });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await startTestApp({ store, now: () => NOW, config: { timezone: 'Asia/Seoul' } });
+  base = app.base;
 });
 afterAll(() => {
-  server.close();
+  app.close();
   cleanup();
 });
 
