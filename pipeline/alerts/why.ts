@@ -68,12 +68,16 @@ export async function topicWhy(
   const examples = plainRows(
     await conn.runAndReadAll(
       `SELECT m.source, m.url, coalesce(m.author_handle, m.author_name) AS author,
-         coalesce(nullif(m.text, ''), m.title, '') AS text, m.created_at, s.sentiment,
+         coalesce(nullif(m.text, ''), m.title, '') AS text, m.created_at,
+         -- a user's correction is the label shown and counted everywhere, here too
+         coalesce(c.label, s.sentiment) AS sentiment,
          coalesce(m.likes, 0) + coalesce(m.reposts, 0) + coalesce(m.replies, 0) AS engagement
        FROM mention_topics t JOIN mentions m USING (source, native_id)
        LEFT JOIN mention_scores s USING (source, native_id)
+       LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
        WHERE t.topic_id = $1 AND m.created_at >= $2 AND m.created_at < $3
-         AND NOT m.is_repost AND s.copy_of_id IS NULL AND ($4 = false OR s.sentiment = 'negative')
+         AND NOT m.is_repost AND s.copy_of_id IS NULL
+         AND ($4 = false OR coalesce(c.label, s.sentiment) = 'negative')
        ORDER BY engagement DESC, m.created_at, m.source, m.native_id LIMIT 3`,
       [args.topicId, hour, end, args.negativeOnly],
     ),

@@ -213,7 +213,13 @@ describe('the why', () => {
       await mention('copy', 900);
       await c.run(
         `INSERT INTO mention_scores (source, native_id, lang, lang_origin, sentiment, sentiment_score, sentiment_model, copy_of_source, copy_of_id, scored_at)
-         VALUES ('rss', 'copy', 'en', 'detected', 'neutral', 0, 'm', 'rss', 'b', now())`,
+         VALUES ('rss', 'copy', 'en', 'detected', 'neutral', 0, 'm', 'rss', 'b', now()),
+                ('rss', 'b', 'en', 'detected', 'neutral', 0, 'm', NULL, NULL, now())`,
+      );
+      // A user's correction is the label the example shows, as everywhere else.
+      await c.run(
+        `INSERT INTO sentiment_corrections (source, native_id, label, corrected_by, corrected_at)
+         VALUES ('rss', 'b', 'negative', 'mina', now())`,
       );
     });
     clock.set(hourAt(170));
@@ -229,6 +235,7 @@ describe('the why', () => {
       'https://news.example/c',
       'https://news.example/a',
     ]);
+    expect(alert?.why.examples[0]?.sentiment).toBe('negative');
     expect(alert?.why.examples[2]?.text.length).toBeLessThanOrEqual(280);
     expect(alert?.why.examples[2]?.text.endsWith('…')).toBe(true);
     const link = new URL(alert?.link ?? '');
