@@ -4,6 +4,7 @@ import { collectorOf } from '../../collectors/registry.js';
 import { collectSource, type PartitionResult, type RunnerDeps } from '../../collectors/runner.js';
 import type { SourceConfig } from '../../pipeline/config.js';
 import type { Store } from '../../pipeline/store.js';
+import { type Services, SourceLocks } from '../../pipeline/verbs.js';
 import { FakeClock } from './clock.js';
 import { type Handler, type Loopback, startLoopback } from './loopback.js';
 import { memoryLogger, openTestStore } from './store.js';
@@ -141,5 +142,30 @@ export async function sourceHarness(options: {
       await server.close();
       cleanup();
     },
+  };
+}
+
+/** The verbs' Services over a harness: its store, clock, logger and one source, in `timezone`. */
+export function harnessServices(h: SourceHarness, timezone: string): Services {
+  return {
+    config: {
+      configPath: null,
+      databasePath: h.store.path,
+      host: '127.0.0.1',
+      port: 0,
+      timezone,
+      logLevel: 'debug',
+      topics: [],
+      sources: [h.source],
+      maxRateLimitWaitMs: 0,
+      minGroupSize: 5,
+    },
+    store: h.store,
+    logger: h.mem.logger,
+    fetch,
+    now: h.clock.now,
+    sleep: h.clock.sleep,
+    signal: new AbortController().signal,
+    locks: new SourceLocks(),
   };
 }

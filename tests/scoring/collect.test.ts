@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, type Services, SourceLocks } from '../../pipeline/verbs.js';
+import { collect, type Services } from '../../pipeline/verbs.js';
 import { hnFixture, hnSearch } from '../helpers/fake-hn.js';
-import { type SourceHarness, sourceHarness } from '../helpers/runner.js';
+import { harnessServices, type SourceHarness, sourceHarness } from '../helpers/runner.js';
 
 let h: SourceHarness;
 let svc: Services;
@@ -16,27 +16,7 @@ beforeEach(async () => {
     settings: () => ({ hitsPerPage: 1 }),
     keywords: ['acme'],
   });
-  svc = {
-    config: {
-      configPath: null,
-      databasePath: h.store.path,
-      host: '127.0.0.1',
-      port: 0,
-      timezone: 'Asia/Seoul',
-      logLevel: 'debug',
-      topics: [],
-      sources: [h.source],
-      maxRateLimitWaitMs: 0,
-      minGroupSize: 5,
-    },
-    store: h.store,
-    logger: h.mem.logger,
-    fetch,
-    now: h.clock.now,
-    sleep: h.clock.sleep,
-    signal: new AbortController().signal,
-    locks: new SourceLocks(),
-  };
+  svc = harnessServices(h, 'Asia/Seoul');
 });
 afterEach(() => h.close());
 
