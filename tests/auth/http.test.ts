@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../dashboard/app.js';
 import { listAudit, verifyAudit } from '../../pipeline/audit/log.js';
 import { addUser } from '../../pipeline/auth/users.js';
 import { loadConfig } from '../../pipeline/config.js';
@@ -104,6 +106,32 @@ describe('GET/POST/DELETE /api/session', () => {
     expect(rows.map((r) => r.token_hash)).toContain(createHash('sha256').update(token).digest('hex'));
     const me = await b.get('/api/session');
     expect(me.body).toEqual({ user: { name: 'cora', role: 'comms' }, csrf: b.csrf, demo: false });
+  });
+
+  it('marks both cookies Secure when the request came over https (through a trusted proxy)', async () => {
+    const secureApp = createApp({
+      services: app.services,
+      logger: app.services.logger,
+      getLocalToken: () => TEST_TOKEN,
+    });
+    secureApp.set('trust proxy', 'loopback');
+    const server = secureApp.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const b = new Browser(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const https = { 'x-forwarded-proto': 'https' };
+      await b.get('/api/session', https);
+      const r = await b.send('POST', '/api/session', {
+        body: { name: 'cora', password: PASSWORDS.cora },
+        headers: https,
+      });
+      expect(r.status).toBe(200);
+      tokens.push(b.cookies.get('earshot_session') ?? '');
+      expect(cookieLine(b, 'earshot_csrf')).toMatch(/; Secure/);
+      expect(cookieLine(b, 'earshot_session')).toMatch(/; Secure/);
+    } finally {
+      server.close();
+    }
   });
 
   it('answers one message for a wrong password and an unknown name', async () => {
