@@ -96,9 +96,9 @@ export function createAuth(services: Services, getLocalToken: () => string): Aut
   const preSessionToken = (id: string) => createHmac('sha256', csrfKey).update(id).digest('base64url');
 
   async function session(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const token = getLocalToken();
+    const localToken = getLocalToken();
     const given = bearer(req);
-    if (given && token && sameToken(given, token)) {
+    if (given && localToken && sameToken(given, localToken)) {
       res.locals.user = { name: 'cli', role: 'admin' } satisfies SessionUser;
       return next();
     }
