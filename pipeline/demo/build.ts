@@ -98,7 +98,7 @@ async function fill(store: Store, opts: DemoOptions, logger: Logger): Promise<Om
       new Date(now - 91 * DAY),
     );
 
-  const { mentions } = generateMentions(rnd, opts.now);
+  const mentions = generateMentions(rnd, opts.now);
   let clock = now;
   let upTo = now;
   const deps: RunnerDeps = {

@@ -213,17 +213,22 @@ interface Ids {
   next(source: string): number;
 }
 
+/** When the demo's crisis begins: 10:00 in Seoul, three days before `now`. */
+export function crisisStartOf(now: Date): Date {
+  const end = Math.floor(now.getTime() / HOUR) * HOUR;
+  return new Date(Math.floor((end - 3 * DAY) / DAY) * DAY + HOUR);
+}
+
 /**
  * ~90 days of mentions ending at `now`, deterministic for a seed: four brands with a weekly and
  * daily rhythm in English and Korean across every public source, authors with a long-tailed
  * audience (a few opinion leaders, some new voices), retweets and boosts, news syndicated across
  * sites, a namesake the query excludes, and a crisis (a burst of negative mentions) a few days ago.
  */
-export function generateMentions(rnd: Rng, now: Date): { mentions: DemoMention[]; crisisStart: Date } {
+export function generateMentions(rnd: Rng, now: Date): DemoMention[] {
   const end = Math.floor(now.getTime() / HOUR) * HOUR;
   const start = end - DEMO_DAYS * DAY;
-  // 10:00 in Seoul, three days before now.
-  const crisisStart = Math.floor((end - 3 * DAY) / DAY) * DAY + 1 * HOUR;
+  const crisisStart = crisisStartOf(now).getTime();
   const pools = makePools(rnd, start, end);
   const counters = new Map<string, number>();
   const ids: Ids = {
@@ -285,10 +290,7 @@ export function generateMentions(rnd: Rng, now: Date): { mentions: DemoMention[]
       a.source.localeCompare(b.source) ||
       a.record.nativeId.localeCompare(b.record.nativeId),
   );
-  return {
-    mentions: out.filter((m) => m.record.createdAt.getTime() < now.getTime()),
-    crisisStart: new Date(crisisStart),
-  };
+  return out.filter((m) => m.record.createdAt.getTime() < now.getTime());
 }
 
 interface Occasion {
