@@ -64,6 +64,8 @@ interface Employee {
   term: number | null;
   reads: number;
   contributes: number;
+  /** Chance of using chat and meetings on a working day. */
+  chat: number;
 }
 
 const dayString = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -127,6 +129,7 @@ function company(rnd: Rng, first: number, last: number): Employee[] {
       // Leaders read and write more: the "leading by example" the report measures.
       reads: Math.min(0.95, d.reads * spread * (leader ? 1.3 : 1)),
       contributes: rnd() < 0.15 ? 0 : Math.min(0.9, d.contributes * spread * (leader ? 1.5 : 1)),
+      chat: d.name === 'Manufacturing' && !leader ? (rnd() < 0.4 ? 0 : 0.15) : 0.75,
     };
   }
 }
@@ -214,7 +217,8 @@ export function adoptionFiles(rnd: Rng, now: Date): ImportFile[] {
     const ramp = 0.55 + (0.45 * (day - first)) / (last - first);
     const present = people.filter((p) => employed(p, day));
     for (const p of present) {
-      if (rnd() < 0.75) {
+      // Plant workers without a desk rarely open chat; a few never do.
+      if (rnd() < p.chat) {
         const meetings = Math.floor(rnd() * 4);
         activity.push([dayString(day), 'teams', p.id, 0, 0, 0, 0, 5 + Math.floor(rnd() * 40), 0, meetings]);
       }

@@ -200,12 +200,7 @@ const TAILS: Record<Lang, Record<Mood, readonly string[]>> = {
 
 /** Personal details that make two people's posts differ ({n} is a number). */
 const DETAILS: Record<Lang, readonly string[]> = {
-  en: [
-    ' Had it {n} days now.',
-    ' Bought it {n} weeks ago.',
-    ' We use it in a {n}-room flat.',
-    ' Filter {n} of the year.',
-  ],
+  en: [' Had it {n} days now.', ' Bought it {n} weeks ago.', ' We use it in a {n}-room flat.', ' (week {n})'],
   ko: [' {n}일째 쓰는 중', ' {n}주 전에 샀어요', ' {n}평 거실에서 써요', ' 벌써 {n}번째 필터'],
 };
 
@@ -344,7 +339,9 @@ function emit(rnd: Rng, out: DemoMention[], pools: Map<string, AuthorPool>, ids:
   }
   const detail =
     rnd() < 0.75 ? pick(rnd, DETAILS[o.lang]).replace('{n}', String(2 + Math.floor(rnd() * 40))) : '';
-  const text = `${pick(rnd, OPENERS[o.lang])}${sentence}${detail}${pick(rnd, TAILS[o.lang][o.mood])}`;
+  // An English sentence ends before the detail that follows it.
+  const stop = o.lang === 'en' && detail && !/[.!?]$/.test(sentence) ? '.' : '';
+  const text = `${pick(rnd, OPENERS[o.lang])}${sentence}${stop}${detail}${pick(rnd, TAILS[o.lang][o.mood])}`;
   const m = post(rnd, pools, ids, source, o.lang, o.at, text, o.brand);
   out.push(m);
   reposts(rnd, out, pools, ids, m, o.lang);
@@ -558,7 +555,7 @@ function post(
           ...base,
           nativeId: `${kind}:${url}`,
           url,
-          title: title ?? text.slice(0, 30),
+          title: title ?? text.slice(0, 30).trim(),
           channel: kind,
           authorId: blog ? a.handle : place,
           authorHandle: blog ? a.handle : place,

@@ -179,14 +179,15 @@ export const POSTS: Readonly<Record<Lang, Readonly<Record<Mood, readonly string[
       '{b} 서비스 정말 별로예요 다시는 안 삼',
     ],
     neutral: [
-      '{p이랑} {c} 중에 뭐가 나아요? {f} 비교해보신 분',
-      '{b} 다음 달에 {p} 신모델 나온대요',
-      '{p} 필터 교체 주기 어떻게 되나요?',
-      '이사 가면서 {p} 살까 고민 중입니다',
-      '{p} 다른 스마트홈 허브랑 연동되나요?',
-      '{b} 매장 가서 {p} 구경하고 왔어요',
+      '{p이랑} {c} 중에 뭐가 나아요? {f} 비교해보신 분 계신가요 감사합니다',
+      '{b} 다음 달에 {p} 신모델 나온대요 기대됩니다',
+      '{p} 필터 교체 주기 아시는 분 알려주시면 감사하겠습니다',
+      '이사 가면서 {p} 살까 고민 중입니다 추천 부탁드려요',
+      '{p} 다른 스마트홈 허브랑 연동되나요? 알려주세요 ㅎㅎ',
+      '{b} 매장 가서 {p} 구경하고 왔어요 ㅎㅎ',
       '{p} {f} 설정하는 방법 아시는 분?',
       '{b} 공식몰에서 {p} 할인 중이네요',
+      '{p} 배송 언제 오나요 기다리는 중',
     ],
   },
 };
@@ -194,13 +195,13 @@ export const POSTS: Readonly<Record<Lang, Readonly<Record<Mood, readonly string[
 /** The crisis, in words: first reports, anger, then the company's answer. */
 export const CRISIS_POSTS: Readonly<Record<Lang, readonly string[]>> = {
   en: [
-    'My {p} smells like burning plastic. Unplugged it immediately, this is scary',
-    'Anyone else getting a burning smell from the {p} filter? Mine is smoking',
-    "{b} this is dangerous. The {p} overheated in my kid's room",
+    'My {p} smells like burning plastic. Unplugged it immediately, this is scary and unacceptable',
+    'Anyone else getting a burning smell from the {p} filter? Mine is smoking. Terrible',
+    "{b} this is dangerous. The {p} overheated in my kid's room, awful",
     'Terrible. The {p} filter melted and {b} support will not answer',
-    'Stop using the {p} now, burning smell and overheating reports everywhere',
+    'Stop using the {p} now, burning smell and overheating reports everywhere. Worst product',
     'Furious with {b}. My {p} overheated and nobody takes responsibility',
-    'Is {b} going to recall the {p}? Mine smells burnt and I am worried',
+    'Is {b} going to recall the {p}? Mine smells burnt and I am worried. Very disappointed',
     'Awful experience, the {p} filter was scorched. Demanding a refund from {b}',
   ],
   ko: [
@@ -223,8 +224,8 @@ export const CRISIS_HEADLINES: Readonly<Record<Lang, readonly string[]>> = {
   ],
   ko: [
     '{p} 필터 타는 냄새 신고 잇따라… 소비자 불만 확산',
-    '{b}, {p} 과열 논란에 원인 조사 착수',
-    '{b}, {p} 필터 무상 교체 결정',
+    '{p} 과열 논란… 원인 조사 착수',
+    '{p} 필터 무상 교체 결정',
   ],
 };
 
@@ -250,11 +251,11 @@ export const HEADLINES: Readonly<Record<Lang, Readonly<Record<Mood, readonly str
   ko: {
     positive: [
       '{p} 사용기: 조용하고 똑똑한 {f}',
-      '{b}, {p} 판매 호조로 분기 최대 실적',
+      '{p} 판매 호조… 분기 최대 실적',
       '올겨울 인기 가전 {p}, 소비자 만족도 1위',
     ],
-    negative: ['{b} {p} 앱 장애에 소비자 불만', '{p} 리뷰: 아쉬운 {f}', '{b} 가격 인상에 소비자 반발'],
-    neutral: ['{b}, {f} 강화한 {p} 공개', '{p과} {c} 비교: {f} 차이는', '{b}, 내년 봄 부산 서비스센터 연다'],
+    negative: ['{p} 앱 장애에 소비자 불만', '{p} 리뷰: 아쉬운 {f}', '{b} 가격 인상에 소비자 반발'],
+    neutral: ['{f} 강화한 {p} 공개', '{p과} {c} 비교: {f} 차이는', '{b}, 내년 봄 부산 서비스센터 연다'],
   },
 };
 
