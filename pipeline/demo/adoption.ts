@@ -116,6 +116,10 @@ function company(rnd: Rng, first: number, last: number): Employee[] {
       r < 0.03 ? start + Math.floor(rnd() * (last - start)) : start - (200 + Math.floor(rnd() * 3000)) * DAY;
     const term = r > 0.98 ? start + Math.floor(rnd() * (last - start)) : null;
     const spread = 0.4 + rnd() * 1.2;
+    // Deskless plant workers (most of the plant) have neither the network nor chat; a few
+    // others never open the network.
+    const deskless = d.name === 'Manufacturing' && !leader && rnd() < 0.65;
+    const networkUser = !deskless && rnd() > 0.04;
     return {
       id,
       dept,
@@ -127,9 +131,11 @@ function company(rnd: Rng, first: number, last: number): Employee[] {
       hire: Math.floor(hire / DAY) * DAY,
       term: term === null ? null : Math.floor(term / DAY) * DAY,
       // Leaders read and write more: the "leading by example" the report measures.
-      reads: Math.min(0.95, d.reads * spread * (leader ? 1.3 : 1)),
-      contributes: rnd() < 0.15 ? 0 : Math.min(0.9, d.contributes * spread * (leader ? 1.5 : 1)),
-      chat: d.name === 'Manufacturing' && !leader ? (rnd() < 0.4 ? 0 : 0.15) : 0.75,
+      reads: networkUser ? Math.min(0.95, d.reads * spread * (leader ? 1.3 : 1)) : 0,
+      // Many only read (lurkers); leaders less often.
+      contributes:
+        rnd() < (leader ? 0.25 : 0.45) ? 0 : Math.min(0.9, d.contributes * spread * (leader ? 1.5 : 1)),
+      chat: deskless ? 0 : d.name === 'Manufacturing' && !leader ? 0.15 : 0.75,
     };
   }
 }
@@ -217,7 +223,6 @@ export function adoptionFiles(rnd: Rng, now: Date): ImportFile[] {
     const ramp = 0.55 + (0.45 * (day - first)) / (last - first);
     const present = people.filter((p) => employed(p, day));
     for (const p of present) {
-      // Plant workers without a desk rarely open chat; a few never do.
       if (rnd() < p.chat) {
         const meetings = Math.floor(rnd() * 4);
         activity.push([dayString(day), 'teams', p.id, 0, 0, 0, 0, 5 + Math.floor(rnd() * 40), 0, meetings]);
