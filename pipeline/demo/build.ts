@@ -62,7 +62,8 @@ export async function buildDemo(opts: DemoOptions): Promise<DemoResult> {
     throw new UserError(
       `${opts.path} is being served right now; stop \`earshot serve\` first, then rebuild the demo`,
     );
-  const temp = `${opts.path}.building`;
+  // Named like a database file, so data/'s ignore rules cover one a crash leaves behind.
+  const temp = `${opts.path}.building.duckdb`;
   const removeTemp = () => {
     rmSync(temp, { force: true });
     rmSync(`${temp}.wal`, { force: true });

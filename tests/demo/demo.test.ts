@@ -79,7 +79,7 @@ describe('the demo database', () => {
     expect(mentions).toBeGreaterThan(20_000);
     expect(mentions).toBeLessThan(40_000);
     expect(await withStore(first, isDemo)).toBe(true);
-    expect(existsSync(`${first}.building`)).toBe(false);
+    expect(existsSync(`${first}.building.duckdb`)).toBe(false);
   });
 
   it('has every public source, both languages, reposts, syndicated copies and every topic tagged', async () => {
