@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { collectors } from '../collectors/registry.js';
 import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from './alerts/config.js';
 import { ConfigError } from './errors.js';
-import { defaultConfigPath, defaultDatabasePath, projectRoot } from './paths.js';
+import { defaultConfigPath, defaultDatabasePath, defaultDemoPath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
 import { parseQuery, QuerySyntaxError } from './topics/query.js';
 
@@ -134,6 +134,10 @@ export interface Config {
   publicUrl?: string;
   /** Adoption figures about fewer people than this are withheld; at least 5. */
   minGroupSize: number;
+  /** The demo database file (EARSHOT_DEMO_DB, default data/demo.duckdb); `earshot demo` rebuilds it. */
+  demoPath?: string;
+  /** Nothing is configured (no config file, no EARSHOT_DB): `serve` builds and serves the demo. */
+  servesDemo?: boolean;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -326,5 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     minGroupSize: file.privacy.minGroupSize,
     ...(limit === undefined ? {} : { memoryLimit: limit }),
+    demoPath: env.EARSHOT_DEMO_DB ? resolve(env.EARSHOT_DEMO_DB) : defaultDemoPath,
+    servesDemo: configPath === null && env.EARSHOT_DB === undefined,
   });
 }
