@@ -53,6 +53,9 @@ export function searchTerms(q: string): string[] {
 export const TERM_HITS = `SELECT source, native_id FROM mention_terms WHERE list_contains($terms::VARCHAR[], term)
   GROUP BY ALL HAVING count(DISTINCT term) = $n`;
 
+const HOUR_MS = 3_600_000;
+const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Number.POSITIVE_INFINITY];
+
 /**
  * Originals (no reposts, no copies) in [from, to), newest first, filtered by topic, source,
  * language, shown sentiment and search words; each with its reposts and syndicated copies counted.
@@ -94,17 +97,24 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
     where.push('(m.source, m.native_id) IN (SELECT source, native_id FROM hits)');
     Object.assign(params, { terms: JSON.stringify(terms), n: terms.length });
   }
-  const page = await store.query(
-    `WITH ${terms === null ? '' : `hits AS (${TERM_HITS}),`}
+  const sql = `WITH ${terms === null ? '' : `hits AS (${TERM_HITS}),`}
      page AS (
        SELECT ${ITEM_COLUMNS}
        FROM mentions m JOIN mention_scores s USING (source, native_id)
        LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
-       WHERE ${where.join(' AND ')}
+       WHERE ${where.join(' AND ')} AND m.created_at >= $lo
        ORDER BY m.created_at DESC, m.source DESC, m.native_id DESC LIMIT ${q.limit + 1})
-     SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`,
-    params,
-  );
+     SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`;
+  // Newest first: when the most recent slice of the window already fills the page, nothing older
+  // can be on it. Slices grow until the page is full or the whole window has been read, so a busy
+  // topic reads an hour of mentions, not a year.
+  const end = (q.before?.createdAt ?? q.to).getTime();
+  let page: Row[] = [];
+  for (const span of SLICES) {
+    const lo = Math.max(q.from.getTime(), end - span);
+    page = await store.query(sql, { ...params, lo: timestamptz(new Date(lo)) });
+    if (page.length > q.limit || lo === q.from.getTime()) break;
+  }
   const shown = page.slice(0, q.limit);
   const counts = await groupCounts(store, shown);
   const last = shown.at(-1);
