@@ -173,8 +173,8 @@ async function drive(base: string, token: string, route: Route, seconds: number)
       if (status >= 400) errors++;
       times.push(ms);
     });
-    // A request still unanswered after autocannon's 10 s timeout counts as an error, not a time.
-    instance.on('timeout', () => errors++);
+    // A request that fails or is still unanswered after autocannon's 10 s timeout is an error.
+    instance.on('reqError', () => errors++);
   });
   // Requests cut off at the end may still be queued in the server: let them finish before the next
   // route, so one route's backlog is never measured against another.
