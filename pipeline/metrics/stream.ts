@@ -67,6 +67,10 @@ export function termHits(terms: string[]): { sql: string; params: Record<string,
 }
 
 const HOUR_MS = 3_600_000;
+// A mention is scored after it is collected, and collected after it was written; allowing for a
+// platform's clock running this far ahead, scored_at >= created_at - SKEW. The bound lets DuckDB
+// skip the score rows of older mentions (stored in scoring order) instead of joining them all.
+const SKEW = "INTERVAL '1 day'";
 const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Number.POSITIVE_INFINITY];
 
 /**
@@ -115,7 +119,7 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
        SELECT ${ITEM_COLUMNS}
        FROM mentions m JOIN mention_scores s USING (source, native_id)
        LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
-       WHERE ${where.join(' AND ')} AND m.created_at >= $lo
+       WHERE ${where.join(' AND ')} AND m.created_at >= $lo AND s.scored_at >= $lo - ${SKEW}
        ORDER BY m.created_at DESC, m.source DESC, m.native_id DESC LIMIT ${q.limit + 1})
      SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`;
   // Newest first: when the most recent slice of the window already fills the page, nothing older
@@ -158,7 +162,7 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
 /**
  * Reposts and syndicated copies of the given originals. A repost is made after its original, so
  * only mentions from the oldest original's time on are read for reposts; a copy can carry an
- * earlier date than the first-stored mention it copies, so copies are looked up by key.
+ * earlier date than the mention it copies but is always scored after it (see SKEW).
  */
 async function groupCounts(store: Store, originals: Row[]) {
   const reposts = new Map<string, number>();
@@ -177,7 +181,7 @@ async function groupCounts(store: Store, originals: Row[]) {
      UNION ALL
      SELECT 'copy', k.copy_of_source, k.copy_of_id, count(*)
      FROM mention_scores k SEMI JOIN page p ON k.copy_of_source = p.s AND k.copy_of_id = p.n
-     GROUP BY ALL`,
+     WHERE k.scored_at >= $oldest - ${SKEW} GROUP BY ALL`,
     { keys, oldest: timestamptz(new Date(oldest)) },
   );
   for (const r of rows) {
