@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -260,24 +261,22 @@ async function main(): Promise<void> {
     signal: new AbortController().signal,
     locks: new SourceLocks(),
   };
-  // Counts the queries in flight, to wait for a route's backlog to drain before the next one.
+  const token = randomBytes(24).toString('hex');
+  const app = createApp({ services, logger: silentLogger, getLocalToken: () => token });
+  // Counts requests until their handler answers (even a client autocannon has abandoned), to wait
+  // for a route's backlog to drain before the next one.
   let busy = 0;
   const drained: Array<() => void> = [];
-  const query = store.query.bind(store);
-  store.query = async (...args) => {
+  const server = createServer((req, res) => {
     busy++;
-    try {
-      return await query(...args);
-    } finally {
+    const end = res.end.bind(res);
+    res.end = ((...args: Parameters<typeof end>) => {
       if (--busy === 0) for (const done of drained.splice(0)) done();
-    }
-  };
+      return end(...args);
+    }) as typeof res.end;
+    app(req, res);
+  }).listen(0, '127.0.0.1');
   const idle = () => (busy === 0 ? Promise.resolve() : new Promise<void>((r) => drained.push(r)));
-  const token = randomBytes(24).toString('hex');
-  const server = createApp({ services, logger: silentLogger, getLocalToken: () => token }).listen(
-    0,
-    '127.0.0.1',
-  );
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
