@@ -80,6 +80,25 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(await mentionCharts[chart](services.store, services.config.timezone, query));
   });
 
+  // The report is a function of the data and its arguments: a page asks for each of its sections,
+  // so it is computed once per data version (any committed write) and set of arguments.
+  const reports = new Map<string, ReturnType<typeof adoptionReport>>();
+  const cachedReport = (args: Parameters<typeof adoptionReport>[2]) => {
+    const key = JSON.stringify([services.store.version, args]);
+    let report = reports.get(key);
+    if (!report) {
+      if (reports.size >= 64) reports.clear();
+      report = adoptionReport(
+        services.store,
+        { timezone: services.config.timezone, minGroupSize: services.config.minGroupSize },
+        args,
+      );
+      reports.set(key, report);
+      report.catch(() => reports.delete(key));
+    }
+    return report;
+  };
+
   // Leadership aggregates (DESIGN.md section 6).
   app.get('/api/adoption/:section', allow('leadership', 'analyst'), async (req, res) => {
     const section = req.params.section as Section;
@@ -95,24 +114,20 @@ export function createApp(deps: AppDeps): express.Express {
     if (days !== undefined && Number.isNaN(days))
       throw new UserError(`window: "${window}" is not a number of days; use e.g. 28d`, 400);
     // The analyst report withholds nothing (per-person data): analysts and admins only, on request.
-    const audience = q('audience') ?? 'leadership';
+    const audience = (q('audience') ?? 'leadership') as 'leadership' | 'analyst';
     if (audience !== 'leadership' && audience !== 'analyst')
       throw new UserError(`audience: "${audience}" is not one of leadership, analyst`, 400);
     const role = currentUser(res).role;
     if (audience === 'analyst' && role !== 'analyst' && role !== 'admin')
       throw new UserError(`audience: the ${role} role is served the leadership audience only`, 403);
-    const report = await adoptionReport(
-      services.store,
-      { timezone: services.config.timezone, minGroupSize: services.config.minGroupSize },
-      {
-        days,
-        by: q('by')?.split(',').filter(Boolean),
-        asOf: q('asOf'),
-        rollout: q('rollout'),
-        audience,
-      },
-    );
-    res.json(reportSection(report, section, q('lang') === 'ko' ? 'ko' : 'en'));
+    const args = {
+      days,
+      by: q('by')?.split(',').filter(Boolean),
+      asOf: q('asOf'),
+      rollout: q('rollout'),
+      audience,
+    };
+    res.json(reportSection(await cachedReport(args), section, q('lang') === 'ko' ? 'ko' : 'en'));
   });
   app.use(correctionRoutes(services, allow('comms')));
 

@@ -64,19 +64,31 @@ function lockHolder(message: string): string | null {
 }
 
 /**
+ * Reader connections: one connection runs one query at a time, so a slow chart (a year of rollups,
+ * the adoption report) would hold up every other request behind it; DuckDB runs queries on
+ * separate connections in parallel.
+ */
+const READERS = 4;
+
+/**
  * The one DuckDBInstance of this process. Writes go through `write`, one transaction at a time on a
  * dedicated connection, so batches from concurrent jobs never interleave inside a transaction.
  */
 export class Store {
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #version = 0;
+  /** Queries in flight per reader connection: a query goes to the least busy one. */
+  readonly #busy: number[];
 
   private constructor(
     readonly path: string,
     readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
-    private readonly reader: DuckDBConnection,
-  ) {}
+    private readonly readers: DuckDBConnection[],
+  ) {
+    this.#busy = readers.map(() => 0);
+  }
 
   /**
    * Opens (creating if needed) the database, locks its configuration down (no file access outside
@@ -114,7 +126,8 @@ export class Store {
     await setup.run('SET GLOBAL enable_external_access = false');
     await setup.run('SET GLOBAL lock_configuration = true');
     setup.closeSync();
-    const store = new Store(path, instance, await instance.connect(), await instance.connect());
+    const readers = await Promise.all(Array.from({ length: READERS }, () => instance.connect()));
+    const store = new Store(path, instance, await instance.connect(), readers);
     try {
       await store.migrate(logger);
     } catch (err) {
@@ -161,6 +174,7 @@ export class Store {
       try {
         const result = await fn(this.writer);
         await this.writer.run('COMMIT');
+        this.#version++;
         return result;
       } catch (err) {
         try {
@@ -175,9 +189,21 @@ export class Store {
     return next;
   }
 
+  /** Counts committed writes: anything computed from the data before is stale once it moves. */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Rows as plain JS objects: integers as numbers (strings past 2^53), TIMESTAMPTZ as Date. */
   async query(sql: string, params?: Params): Promise<Row[]> {
-    return plainRows(await this.reader.runAndReadAll(sql, params));
+    let i = 0;
+    for (let j = 1; j < this.#busy.length; j++) if ((this.#busy[j] ?? 0) < (this.#busy[i] ?? 0)) i = j;
+    this.#busy[i] = (this.#busy[i] ?? 0) + 1;
+    try {
+      return plainRows(await (this.readers[i] as DuckDBConnection).runAndReadAll(sql, params));
+    } finally {
+      this.#busy[i] = (this.#busy[i] ?? 1) - 1;
+    }
   }
 
   /** A fresh connection, for work that must be interruptible on its own (the SQL console). */
@@ -195,7 +221,7 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     this.writer.closeSync();
-    this.reader.closeSync();
+    for (const reader of this.readers) reader.closeSync();
     this.instance.closeSync();
   }
 }

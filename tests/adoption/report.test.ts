@@ -230,4 +230,21 @@ describe('GET /api/adoption', () => {
     const by = await get('/api/adoption/groups?by=name');
     expect(by.status).toBe(400);
   });
+
+  it('computes the report once per data version: a later write is reflected at once', async () => {
+    const analyst = async () =>
+      (await (await get('/api/adoption/summary?audience=analyst')).json()) as {
+        company: { figures: { participation_rate: { value: number } } };
+      };
+    const before = await analyst();
+    expect(await analyst()).toEqual(before);
+    // One person's activity is gone; the next answer must see it.
+    await store.write((conn) =>
+      conn.run('DELETE FROM activity_daily WHERE user_key = (SELECT min(user_key) FROM activity_daily)'),
+    );
+    const after = await analyst();
+    expect(after.company.figures.participation_rate.value).not.toBe(
+      before.company.figures.participation_rate.value,
+    );
+  });
 });
