@@ -9,6 +9,7 @@ import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
 import { renderReport } from './adoption/render.js';
 import type { AdoptionReport } from './adoption/report.js';
 import type { Alert } from './alerts/records.js';
+import type { EraseResult } from './compliance/erase.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -615,6 +616,27 @@ program
       process.stdout.write(renderReport(report, opts.format, opts.lang));
     },
   );
+
+// Data lifecycle (issue 7): erasure, retention, the audit log, platform compliance.
+program
+  .command('erase')
+  .description(
+    "remove one person's data everywhere (mentions, author, identities, activity) and refresh rollups",
+  )
+  .option('--author <source:handle>', 'a public author, e.g. x:@alice or mastodon:bob@example.social')
+  .option('--employee <id|email>', 'an employee, by directory id or email')
+  .option('--json', 'print JSON')
+  .action(async (opts: { author?: string; employee?: string; json?: boolean }) => {
+    const { json, ...who } = opts;
+    const r = await runVerb<EraseResult>(runtime(), 'erase', { ...who, actor: `cli:${localUserName()}` });
+    if (json) out(JSON.stringify(r, null, 2));
+    else
+      out(
+        `erased ${r.kind}: ${Object.entries(r.counts)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+      );
+  });
 
 try {
   await program.parseAsync();
