@@ -10,6 +10,7 @@ import { renderReport } from './adoption/render.js';
 import type { AdoptionReport } from './adoption/report.js';
 import type { Alert } from './alerts/records.js';
 import type { EraseResult } from './compliance/erase.js';
+import type { RetentionResult } from './compliance/retention.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -635,6 +636,28 @@ program
         `erased ${r.kind}: ${Object.entries(r.counts)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ')}`,
+      );
+  });
+
+program
+  .command('retention')
+  .description('data retention (the `retention:` section of the config)')
+  .command('run')
+  .description('remove what the retention policies no longer keep, and say per kind what went')
+  .option('--dry-run', 'only count what would be removed')
+  .option('--json', 'print JSON')
+  .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+    const r = await runVerb<RetentionResult>(runtime(), 'retention-run', {
+      dryRun: opts.dryRun === true,
+      actor: `cli:${localUserName()}`,
+    });
+    if (opts.json) out(JSON.stringify(r, null, 2));
+    else
+      out(
+        formatTable(
+          ['kind', 'kept days', 'older than', r.dryRun ? 'would remove' : 'removed'],
+          r.kinds.map((k) => [k.kind, k.days ?? 'forever', k.before ?? '', k.removed]),
+        ),
       );
   });
 

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { Services } from '../verbs.js';
 import { eraseAuthor, eraseEmployee } from './erase.js';
+import { defaultRetention, runRetention } from './retention.js';
 
 /** Who asked, as the audit log records it ('cli:<os user>' from the command line). */
 const actor = z.string().min(1).default('cli');
 
+const retentionArgs = z.strictObject({ dryRun: z.boolean().optional(), actor });
 const eraseArgs = z.strictObject({ author: z.string().optional(), employee: z.string().optional(), actor });
 
 /** Data lifecycle verbs for the CLI and the server (spread into remoteVerbs). */
@@ -20,5 +22,14 @@ export const complianceVerbs = {
         ? eraseAuthor(deps, args.author)
         : eraseEmployee(deps, args.employee ?? '');
     },
+  },
+  'retention-run': {
+    args: retentionArgs,
+    run: (svc: Services, args: z.infer<typeof retentionArgs>) =>
+      runRetention(
+        { store: svc.store, now: svc.now, actor: args.actor },
+        svc.config.retention ?? defaultRetention,
+        { dryRun: args.dryRun === true },
+      ),
   },
 } as const;
