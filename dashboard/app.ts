@@ -8,6 +8,7 @@ import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js
 import { redact } from '../pipeline/secrets.js';
 import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
+import { auditRoutes } from './audit.js';
 import { correctionRoutes } from './corrections.js';
 import { statusPage } from './pages.js';
 
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Local token for now, like /api/status; sign-in replaces it in a later issue.
   app.use(alertRoutes(services, requireLocalToken(deps.getLocalToken)));
+  app.use(auditRoutes(services, () => requireLocalToken(deps.getLocalToken)));
   // Mention charts, read from the rollups; local token until sign-in exists.
   app.get('/api/mentions/:chart', requireLocalToken(deps.getLocalToken), async (req, res) => {
     const chart = req.params.chart as keyof typeof mentionCharts;

@@ -9,6 +9,7 @@ import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
 import { renderReport } from './adoption/render.js';
 import type { AdoptionReport } from './adoption/report.js';
 import type { Alert } from './alerts/records.js';
+import type { AuditRecord } from './audit/log.js';
 import type { EraseResult } from './compliance/erase.js';
 import type { RetentionResult } from './compliance/retention.js';
 import { type Config, loadConfig } from './config.js';
@@ -659,6 +660,51 @@ program
           r.kinds.map((k) => [k.kind, k.days ?? 'forever', k.before ?? '', k.removed]),
         ),
       );
+  });
+
+const audit = program
+  .command('audit')
+  .description('the audit log: who changed, erased, exported or signed in, and when');
+
+audit
+  .command('list', { isDefault: true })
+  .description('newest entries first')
+  .option('--action <action>', 'an action or its prefix, e.g. erase. or topic.save')
+  .option('--limit <n>', 'at most this many (1-1000)', '100')
+  .option('--json', 'print JSON')
+  .action(async (opts: { action?: string; limit: string; json?: boolean }) => {
+    if (!/^\d+$/.test(opts.limit)) throw new UserError(`--limit: "${opts.limit}" is not a number`);
+    const list = await runVerb<AuditRecord[]>(runtime(), 'audit-list', {
+      ...(opts.action === undefined ? {} : { action: opts.action }),
+      limit: Number(opts.limit),
+    });
+    if (opts.json) out(JSON.stringify(list, null, 2));
+    else
+      out(
+        formatTable(
+          ['id', 'at', 'actor', 'action', 'target', 'detail'],
+          list.map((e) => [
+            e.id,
+            e.at,
+            e.actor,
+            e.action,
+            e.target,
+            e.detail ? JSON.stringify(e.detail) : '',
+          ]),
+        ),
+      );
+  });
+
+audit
+  .command('verify')
+  .description('check the hash chain: exits 1 naming the first entry that was altered or removed')
+  .action(async () => {
+    const r = await runVerb<{ entries: number; brokenAt: number | null }>(runtime(), 'audit-verify', {});
+    if (r.brokenAt !== null)
+      throw new UserError(
+        `the audit log was altered: entry ${r.brokenAt} does not match the chain (${r.entries} entries)`,
+      );
+    out(`the audit log is intact: ${r.entries} entries`);
   });
 
 try {
