@@ -12,6 +12,7 @@ import type { Alert } from './alerts/records.js';
 import type { AuditRecord } from './audit/log.js';
 import type { EraseResult } from './compliance/erase.js';
 import type { RetentionResult } from './compliance/retention.js';
+import type { XComplianceResult } from './compliance/x.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -660,6 +661,30 @@ program
           r.kinds.map((k) => [k.kind, k.days ?? 'forever', k.before ?? '', k.removed]),
         ),
       );
+  });
+
+program
+  .command('compliance')
+  .description('platform terms: remove stored posts their platform says were deleted')
+  .command('x')
+  .description(
+    "check every stored X post with X's batch compliance job and purge deleted, suspended or protected ones",
+  )
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const r = await runVerb<XComplianceResult>(runtime(), 'compliance-x', {
+      actor: `cli:${localUserName()}`,
+    });
+    if (opts.json) out(JSON.stringify(r, null, 2));
+    else {
+      const why = Object.entries(r.reasons)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      out(
+        `checked ${r.checked} X post(s) in ${r.jobs.length} job(s): removed ${r.purged.mentions}${why ? ` (${why})` : ''}, ` +
+          `${r.purged.reposts} repost(s) of them; location dropped from ${r.scrubbedGeo}`,
+      );
+    }
   });
 
 const audit = program

@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import type { Services } from '../verbs.js';
 import { eraseAuthor, eraseEmployee } from './erase.js';
 import { defaultRetention, runRetention } from './retention.js';
+import { xCompliance } from './x.js';
 
 /** Who asked, as the audit log records it ('cli:<os user>' from the command line). */
 const actor = z.string().min(1).default('cli');
@@ -39,6 +40,10 @@ export const complianceVerbs = {
         svc.config.retention ?? defaultRetention,
         { dryRun: args.dryRun === true },
       ),
+  },
+  'compliance-x': {
+    args: z.strictObject({ actor }),
+    run: (svc: Services, args: { actor: string }) => xCompliance(svc, { actor: args.actor }),
   },
   'audit-list': {
     args: auditListArgs,
