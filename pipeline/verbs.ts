@@ -11,6 +11,7 @@ import {
 import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
+import { purgeUpstreamDeletions } from './compliance/upstream.js';
 import { complianceVerbs } from './compliance/verbs.js';
 import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
@@ -119,6 +120,12 @@ export async function collect(
       ),
     ),
   );
+  // Posts the platform deleted since they were stored (Mastodon, Bluesky) go before tagging and scoring.
+  try {
+    await purgeUpstreamDeletions(svc, sources, 'system:collect');
+  } catch (err) {
+    svc.logger.error({ err: errorMessage(err) }, 'checking for upstream deletions failed');
+  }
   // Once per collect, after every source, so all of this run's mentions are matched in one pass.
   // Tags are derived and the next collect catches up from the watermark, so a failure here must
   // not turn a collection that stored its mentions into a failed one.

@@ -15,6 +15,7 @@ import type { Secret } from '../secrets.js';
 import type { Store } from '../store.js';
 import type { Services } from '../verbs.js';
 import { type PurgeCounts, purgeMentions, stagePurge } from './purge.js';
+import { sourceContext } from './upstream.js';
 
 /** X takes at most this many ids per job. */
 const MAX_IDS = 500_000;
@@ -163,16 +164,7 @@ export async function xCompliance(svc: Services, options: XComplianceOptions): P
     );
   const token = (source.settings as { bearerToken: Secret }).bearerToken;
   const opts = { pollMs: options.pollMs ?? 30_000, maxWaitMs: options.maxWaitMs ?? 60 * 60_000 };
-  const ctx: CollectorContext = {
-    fetch: svc.fetch,
-    now: svc.now,
-    sleep: svc.sleep,
-    logger: svc.logger.child({ source: 'x', job: 'compliance' }),
-    signal: svc.signal,
-    baseUrl: source.baseUrl,
-    maxRateLimitWaitMs: svc.config.maxRateLimitWaitMs,
-    budget: { take: () => true },
-  };
+  const ctx = sourceContext(svc, source, 'compliance');
   const ids = await storedXIds(svc.store);
   const jobs: string[] = [];
   const results: z.infer<typeof resultSchema>[] = [];
