@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bluesky } from '../../collectors/bluesky.js';
+import { SourceError } from '../../pipeline/errors.js';
+import { Secret } from '../../pipeline/secrets.js';
 import { collect } from '../../pipeline/verbs.js';
-import { type Handler, json, type Request } from '../helpers/loopback.js';
-import { databaseText, harnessServices, type SourceHarness, sourceHarness } from '../helpers/runner.js';
+import { FakeClock } from '../helpers/clock.js';
+import { type Handler, json, type Request, startLoopback } from '../helpers/loopback.js';
+import {
+  databaseText,
+  harnessServices,
+  type SourceHarness,
+  sourceHarness,
+  testContext,
+} from '../helpers/runner.js';
 import { rollupSnapshot } from '../scoring/helpers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: statuses are plain JSON varied from the recorded fixture.
@@ -134,5 +144,47 @@ describe('upstream deletions (Mastodon)', () => {
     await collect(harnessServices(h, 'UTC'), { source: 'mastodon' });
     expect(Number((await h.store.query('SELECT count(*) AS n FROM mentions'))[0]?.n)).toBe(2);
     expect(h.mem.lines.join('')).toContain("without Mastodon's error body");
+  });
+});
+
+describe('upstream deletions (Bluesky)', () => {
+  it('names the stored posts getPosts leaves out, 25 uris a call, with the session token', async () => {
+    const uris = Array.from({ length: 27 }, (_, i) => `at://did:plc:poster${i}/app.bsky.feed.post/3lk${i}`);
+    const gone = new Set([uris[3], uris[26]]);
+    let answer: 'posts' | 'garbage' = 'posts';
+    const server = await startLoopback((req) => {
+      if (req.url.pathname === '/xrpc/com.atproto.server.createSession')
+        return json({
+          did: 'did:plc:me',
+          handle: 'me.bsky.social',
+          accessJwt: 'eyJ.access.t1',
+          refreshJwt: 'eyJ.refresh.t1',
+        });
+      if (
+        req.url.pathname !== '/xrpc/app.bsky.feed.getPosts' ||
+        req.headers.authorization !== 'Bearer eyJ.access.t1'
+      )
+        return { status: 401, ...json({ error: 'AuthenticationRequired', message: 'no' }) };
+      if (answer === 'garbage') return json({ feed: [] });
+      const asked = req.url.searchParams.getAll('uris');
+      return json({
+        posts: asked.filter((u) => !gone.has(u)).map((uri) => ({ uri, cid: 'bafy', author: {}, record: {} })),
+      });
+    });
+    try {
+      const config = bluesky.configSchema.parse({
+        identifier: 'me.bsky.social',
+        appPassword: new Secret('BSKY_APP_PASSWORD', 'abcd-efgh-ijkl-mnop'),
+      });
+      const ctx = testContext(new FakeClock(START.getTime()), server.url);
+      const stored = uris.map((nativeId) => ({ nativeId, channel: null, raw: null }));
+      expect(await bluesky.deleted?.(config, stored, ctx)).toEqual([uris[3], uris[26]]);
+      const calls = server.requests.filter((r) => r.url.pathname.endsWith('getPosts'));
+      expect(calls.map((c) => c.url.searchParams.getAll('uris').length)).toEqual([25, 2]);
+      answer = 'garbage';
+      await expect(bluesky.deleted?.(config, stored, ctx)).rejects.toThrow(SourceError);
+    } finally {
+      await server.close();
+    }
   });
 });
