@@ -80,11 +80,14 @@ async function eraseAuthorIn(conn: DuckDBConnection, tz: string, source: string,
     mentions.map((r) => [source, String(r.native_id)] as const),
   );
   const purged: PurgeCounts = await purgeMentions(conn, tz);
-  const authors = await changed(
-    conn,
-    `DELETE FROM authors WHERE source = $source AND (list_contains($ids::VARCHAR[], author_id) OR ${sameHandle('handle')})`,
-    { ...params, ids: JSON.stringify(ids) },
-  );
+  // Author rows the purge did not reach (a handle stored without any mention left).
+  const authors =
+    purged.authors +
+    (await changed(
+      conn,
+      `DELETE FROM authors WHERE source = $source AND (list_contains($ids::VARCHAR[], author_id) OR ${sameHandle('handle')})`,
+      { ...params, ids: JSON.stringify(ids) },
+    ));
   // Unparseable payloads are kept raw: any of the source's that names the person goes with them.
   const needles = JSON.stringify([handle.toLowerCase(), ...ids.map((i) => i.toLowerCase())]);
   const quarantine = await changed(

@@ -16,6 +16,8 @@ export interface PurgeCounts {
   /** Copies of a purged mention (syndicated elsewhere) that now count as originals again. */
   promotedCopies: number;
   corrections: number;
+  /** Authors left with no mention, so removed. */
+  authors: number;
   alertExamples: number;
 }
 
@@ -148,8 +150,14 @@ export async function purgeMentions(conn: DuckDBConnection, tz: string): Promise
     `CREATE OR REPLACE TEMP TABLE touched_authors AS
      SELECT DISTINCT source, author_id FROM purge_rows WHERE author_id IS NOT NULL`,
   );
+  const authors = await count(
+    conn,
+    `SELECT count(*) AS n FROM touched_authors t
+     WHERE NOT EXISTS (SELECT 1 FROM mentions m WHERE m.source = t.source AND m.author_id = t.author_id)
+       AND EXISTS (SELECT 1 FROM authors a WHERE a.source = t.source AND a.author_id = t.author_id)`,
+  );
   await summariseAuthors(conn);
   for (const t of ['touched_authors', 'purge_copies', 'purge_rows', 'purge_ids'])
     await conn.run(`DROP TABLE ${t}`);
-  return { mentions: direct, reposts: total - direct, promotedCopies, corrections, alertExamples };
+  return { mentions: direct, reposts: total - direct, promotedCopies, corrections, authors, alertExamples };
 }

@@ -179,6 +179,7 @@ describe('erase --author', () => {
 
     const result = await eraseAuthor(deps(store), 'mastodon:@Alice_ZQ');
     expect(result.counts).toMatchObject({
+      authors: 1,
       mentions: 3,
       reposts: 1,
       promotedCopies: 1,
