@@ -1,6 +1,6 @@
 /**
  * Removes mentions and everything derived from them, inside the caller's transaction: the one
- * step erasure, retention and upstream deletions (X compliance, Mastodon, Bluesky) share. The
+ * step erasure and upstream deletions (X compliance, Mastodon, Bluesky) share. The
  * rollup hours they counted in are queued in rollup_dirty in the same transaction, so the caller's
  * refreshRollups (or the next scoring run, after a crash) recomputes them from what is left.
  */
