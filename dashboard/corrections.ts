@@ -2,10 +2,12 @@ import express, { type RequestHandler } from 'express';
 import { UserError } from '../pipeline/errors.js';
 import { correctionArgs, correctSentiment } from '../pipeline/sentiment/corrections.js';
 import type { Services } from '../pipeline/verbs.js';
+import { currentUser } from './roles.js';
 
 /**
- * POST /api/mentions/:source/:id/sentiment {label, by, note?}: a user's correction of a mention's
- * label, behind `auth`. `by` names who until sign-in exists (a later issue) and replaces it.
+ * POST /api/mentions/:source/:id/sentiment {label, note?}: a user's correction of a mention's
+ * label, behind `auth`, recorded under the signed-in user's name. Only the CLI (local token) may
+ * name someone else with `by`, as `earshot sentiment correct --by` does.
  */
 export function correctionRoutes(services: Services, auth: RequestHandler): express.Router {
   const router = express.Router();
@@ -15,7 +17,7 @@ export function correctionRoutes(services: Services, auth: RequestHandler): expr
       source: req.params.source,
       id: req.params.id,
       label: body.label,
-      by: body.by,
+      by: currentUser(res).name === 'cli' ? body.by : currentUser(res).name,
       ...(body.note === undefined ? {} : { note: body.note }),
     });
     if (!parsed.success) {

@@ -11,6 +11,7 @@ import {
 import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
+import { userVerbs } from './auth/verbs.js';
 import { purgeUpstreamDeletions } from './compliance/upstream.js';
 import { complianceVerbs } from './compliance/verbs.js';
 import type { Config, SourceConfig } from './config.js';
@@ -356,6 +357,7 @@ export const remoteVerbs = {
       ),
   },
   ...sentimentVerbs,
+  ...userVerbs,
   ...complianceVerbs,
 } as const;
 

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../dashboard/app.js';
+import { addUser } from '../../pipeline/auth/users.js';
 import { loadConfig } from '../../pipeline/config.js';
 import { silentLogger } from '../../pipeline/logger.js';
 import { parseMetricQuery, searchMentions, sentimentTrend, volume } from '../../pipeline/metrics/mentions.js';
@@ -12,6 +13,7 @@ import { newestLayers } from '../../pipeline/sentiment/layers.js';
 import { evalCorrections, learnFromCorrections, splitByTime } from '../../pipeline/sentiment/learn.js';
 import type { Store } from '../../pipeline/store.js';
 import { SourceLocks } from '../../pipeline/verbs.js';
+import { Browser } from '../auth/browser.js';
 import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
 import { collect, scoringDeps } from '../scoring/helpers.js';
@@ -203,6 +205,24 @@ describe('POST /api/mentions/:source/:id/sentiment', () => {
     expect((await post('/api/mentions/x/x0/sentiment', { label: 'neutral' })).body.error).toMatch(/^by: /);
     expect((await post('/api/mentions/x/zzz/sentiment', { label: 'neutral', by: 'mina' })).status).toBe(404);
     expect(await store.query('SELECT count(*) AS n FROM sentiment_corrections')).toEqual([{ n: 1 }]);
+  });
+
+  it("records a signed-in user's correction under their own name, whatever `by` says", async () => {
+    await addUser(
+      store,
+      { name: 'cora', role: 'comms', password: 'cora-comms-passphrase-2' },
+      'cli:test',
+      NOW,
+    );
+    const browser = new Browser(base);
+    expect((await browser.signIn('cora', 'cora-comms-passphrase-2')).status).toBe(200);
+    const r = await browser.send('POST', '/api/mentions/x/x1/sentiment', {
+      body: { label: 'positive', by: 'mina' },
+    });
+    expect(r.status).toBe(200);
+    expect(
+      await store.query("SELECT label, corrected_by FROM sentiment_corrections WHERE native_id = 'x1'"),
+    ).toEqual([{ label: 'positive', corrected_by: 'cora' }]);
   });
 });
 
