@@ -283,6 +283,9 @@ async function authedGet(
 }
 
 const searchUrl = (ctx: CollectorContext) => `${ctx.baseUrl}/xrpc/app.bsky.feed.searchPosts`;
+/** app.bsky.feed.getPosts takes at most this many uris a call. */
+const GET_POSTS_MAX = 25;
+const getPostsAnswer = z.object({ posts: z.array(z.object({ uri: z.string() })) });
 
 export const bluesky: Collector<Config, BlueskyPartition, Bookmark> = {
   id: 'bluesky',
@@ -292,6 +295,24 @@ export const bluesky: Collector<Config, BlueskyPartition, Bookmark> = {
 
   partitions(config, targets) {
     return [...new Set(config.queries ?? targets.keywords)].map((query) => ({ key: query, query }));
+  },
+
+  // app.bsky.feed.getPosts leaves out posts that no longer exist (deleted, or the account gone).
+  async deleted(config, stored, ctx) {
+    const gone: string[] = [];
+    const uris = stored.map((m) => m.nativeId).filter((u) => u.startsWith('at://'));
+    for (let i = 0; i < uris.length; i += GET_POSTS_MAX) {
+      const chunk = uris.slice(i, i + GET_POSTS_MAX);
+      const url = `${ctx.baseUrl}/xrpc/app.bsky.feed.getPosts?${chunk.map((u) => `uris=${encodeURIComponent(u)}`).join('&')}`;
+      const res = await authedGet(ctx, config, url);
+      const json = parseJson(res);
+      const answer = getPostsAnswer.safeParse(json.ok ? json.value : null);
+      if (!answer.success)
+        throw new SourceError(`getPosts at ${hostOf(url)} did not answer a list of posts`, res.status, url);
+      const present = new Set(answer.data.posts.map((p) => p.uri));
+      gone.push(...chunk.filter((u) => !present.has(u)));
+    }
+    return gone;
   },
 
   async check(config, ctx) {

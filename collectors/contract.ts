@@ -108,6 +108,15 @@ export interface Targets {
   keywords: readonly string[];
 }
 
+/** A mention already stored, as a source is asked whether it still exists upstream. */
+export interface StoredMention {
+  nativeId: string;
+  /** The mention's channel column (Mastodon: the instance host it was read from). */
+  channel: string | null;
+  /** The payload as collected (null once retention dropped it). */
+  raw: unknown;
+}
+
 /**
  * One source. Knows its API and nothing about DuckDB. `read` is a pure function of
  * (config, partition, bookmark, ctx): given the same bookmark and responses it yields the same batches.
@@ -125,6 +134,12 @@ export interface Collector<C, P extends Partition, B> {
   /** One cheap request proving the credentials and endpoint work. */
   check(config: C, ctx: CollectorContext): Promise<CheckResult>;
   read(config: C, partition: P, bookmark: B | undefined, ctx: CollectorContext): AsyncIterable<Batch<B>>;
+  /**
+   * Of these stored mentions, the native ids the platform says no longer exist (deleted upstream),
+   * for sources whose terms require removing them. Only a definite answer counts: a mention it
+   * cannot judge (no local id, an unknown instance) is left out, and request failures throw.
+   */
+  deleted?(config: C, stored: readonly StoredMention[], ctx: CollectorContext): Promise<string[]>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds collectors of every config/bookmark type.

@@ -295,6 +295,35 @@ export const mastodon: Collector<Config, MastodonPartition, Bookmark> = {
     return { ok: true };
   },
 
+  // GET /api/v1/statuses/:id with the instance's own id (raw.id): 404 means deleted (or no longer
+  // visible to us, which the terms treat the same way).
+  async deleted(config, stored, ctx) {
+    const origins = new Map(
+      (config.instances?.map((i) => i.replace(/\/+$/, '')) ?? [ctx.baseUrl]).map((o) => [hostOf(o), o]),
+    );
+    const gone: string[] = [];
+    for (const m of stored) {
+      const origin = m.channel === null ? undefined : origins.get(m.channel);
+      const id = statusId.safeParse((m.raw as { id?: unknown } | null)?.id);
+      if (origin === undefined || !id.success) continue;
+      const url = `${origin}/api/v1/statuses/${id.data}`;
+      const res = await request(ctx, url, { headers: authHeaders(config), accept: [404, 410, ...REFUSED] });
+      if (REFUSED.includes(res.status)) throw refusal(res, config, origin);
+      if (res.status !== 404 && res.status !== 410) continue;
+      // Only Mastodon's own answer ({"error": ...}) counts: a proxy's or a wrong host's 404 page
+      // must not purge everything stored.
+      const body = parseJson(res);
+      if (!body.ok || typeof (body.value as { error?: unknown } | null)?.error !== 'string')
+        throw new SourceError(
+          `HTTP ${res.status} from ${hostOf(origin)} without Mastodon's error body`,
+          res.status,
+          url,
+        );
+      gone.push(m.nativeId);
+    }
+    return gone;
+  },
+
   async *read(config, partition, bookmark, ctx): AsyncGenerator<Batch<Bookmark>> {
     const origin = partition.instance ?? ctx.baseUrl;
     const host = hostOf(origin);

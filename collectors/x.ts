@@ -49,6 +49,7 @@ const bookmarkSchema = z.object({
 type Bookmark = z.infer<typeof bookmarkSchema>;
 
 const SEARCH_PATH = 'tweets/search/recent';
+const SEARCH = 'recent search';
 const TWEET_FIELDS = 'created_at,lang,public_metrics,conversation_id,referenced_tweets,in_reply_to_user_id';
 const USER_FIELDS = 'username,name,public_metrics,verified';
 const EXPANSIONS = 'author_id,referenced_tweets.id';
@@ -192,8 +193,8 @@ function isStaleSinceId(body: z.infer<typeof errorBodySchema> | null): boolean {
   );
 }
 
-/** A refusal a person can act on; never includes request headers. */
-function refusal(status: number, data: unknown): string {
+/** A refusal a person can act on, about `what` (the endpoint's name); never includes request headers. */
+function refusal(status: number, data: unknown, what: string): string {
   const body = errorBody(data);
   const said = [body?.title, body?.detail, body?.errors?.[0]?.message, body?.reason && `(${body.reason})`]
     .filter(Boolean)
@@ -203,32 +204,42 @@ function refusal(status: number, data: unknown): string {
     return `X refused the bearer token (HTTP 401${detail ? `: ${detail}` : ''}); check that bearerToken names a current app-only token`;
   }
   if (status === 403) {
-    return `X refused recent search for this app (HTTP 403${detail ? `: ${detail}` : ''}); recent search needs an API tier that includes it`;
+    return `X refused ${what} for this app (HTTP 403${detail ? `: ${detail}` : ''}); ${what} needs an API tier that includes it`;
   }
-  return `X answered HTTP ${status} to recent search${detail ? `: ${detail}` : ''}`;
+  return `X answered HTTP ${status} to ${what}${detail ? `: ${detail}` : ''}`;
 }
 
 type Query = Record<string, string | number | undefined>;
 
+/** One X API v2 request: the path under /2/, its query (GET) or JSON body (POST), and what it is called in messages. */
+export interface XCall {
+  path: string;
+  query?: Query;
+  body?: Record<string, unknown>;
+  what: string;
+}
+
 /** The URL the library will request, for error messages and quarantine rows (no secrets in it). */
-function publicUrl(ctx: CollectorContext, query: Query): string {
-  const url = new URL(`${ctx.baseUrl}/2/${SEARCH_PATH}`);
+function publicUrl(ctx: CollectorContext, path: string, query: Query): string {
+  const url = new URL(`${ctx.baseUrl}/2/${path}`);
   for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
   return url.toString();
 }
 
 /**
- * One GET through twitter-api-v2, retried by withRetries: 429 -> rate limited until the reset X
- * gives, 5xx/408/network/timeouts -> transient, other 4xx -> SourceError (or StaleSinceIdError).
- * The body comes back as text (forceParseMode) so an unparseable page can be quarantined as received.
+ * One request through twitter-api-v2 (GET with `query`, POST with `body`), retried by withRetries:
+ * 429 -> rate limited until the reset X gives, 5xx/408/network/timeouts -> transient, other 4xx ->
+ * SourceError (or StaleSinceIdError). The body comes back as text (forceParseMode) so an
+ * unparseable page can be quarantined as received. Also used by `earshot compliance x`.
  */
-async function callSearch(
+export async function callX(
   ctx: CollectorContext,
   token: Secret,
-  query: Query,
+  call: XCall,
   policy: RetryPolicy = defaultRetryPolicy,
 ): Promise<{ body: string; url: string }> {
-  const url = publicUrl(ctx, query);
+  const query = call.query ?? {};
+  const url = publicUrl(ctx, call.path, query);
   const plainHttp = new URL(ctx.baseUrl).protocol === 'http:';
   return withRetries(
     ctx,
@@ -259,7 +270,11 @@ async function callSearch(
         requestEventDebugHandler: onEvent,
       };
       try {
-        const res = await untilAborted(client.v2.get<unknown>(SEARCH_PATH, query, args), attemptSignal);
+        const request =
+          call.body === undefined
+            ? client.v2.get<unknown>(call.path, query, args)
+            : client.v2.post<unknown>(call.path, call.body, args);
+        const res = await untilAborted(request, attemptSignal);
         // In text mode the library resolves a body cut short by a dropped connection as if complete.
         if (response && !response.complete) {
           throw new RetryableError('X closed the connection before the page ended', null, url, false, null);
@@ -285,9 +300,9 @@ async function callSearch(
             throw new RetryableError(`HTTP ${err.code} from X`, err.code, url, false, retryAt);
           }
           if (err.code === 400 && query.since_id !== undefined && isStaleSinceId(errorBody(err.data))) {
-            throw new StaleSinceIdError(refusal(err.code, err.data));
+            throw new StaleSinceIdError(refusal(err.code, err.data, call.what));
           }
-          throw new SourceError(refusal(err.code, err.data), err.code, url);
+          throw new SourceError(refusal(err.code, err.data, call.what), err.code, url);
         }
         if (err instanceof ApiRequestError || err instanceof ApiPartialResponseError) {
           const reason = err instanceof ApiRequestError ? err.requestError?.message : err.message;
@@ -386,10 +401,10 @@ export const x: Collector<Config, XPartition, Bookmark> = {
   async check(config, ctx) {
     try {
       // Proves the token AND the tier's access to recent search; counts at most 10 posts of the cap.
-      await callSearch(
+      await callX(
         ctx,
         config.bearerToken,
-        { query: config.queries?.[0] ?? 'news', max_results: 10 },
+        { path: SEARCH_PATH, query: { query: config.queries?.[0] ?? 'news', max_results: 10 }, what: SEARCH },
         { retries: 1, baseDelayMs: 500, maxDelayMs: 2000, rateLimitWaits: 0 },
       );
       return { ok: true };
@@ -420,7 +435,7 @@ export const x: Collector<Config, XPartition, Bookmark> = {
       };
       let page: { body: string; url: string };
       try {
-        page = await callSearch(ctx, config.bearerToken, query);
+        page = await callX(ctx, config.bearerToken, { path: SEARCH_PATH, query, what: SEARCH });
       } catch (err) {
         if (!(err instanceof StaleSinceIdError)) throw err;
         // Older than recent search's 7 days: everything X still has is newer than since_id anyway, so

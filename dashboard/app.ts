@@ -8,6 +8,7 @@ import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js
 import { redact } from '../pipeline/secrets.js';
 import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
+import { auditRoutes } from './audit.js';
 import { allow, createAuth, requireLocalToken } from './auth.js';
 import { correctionRoutes } from './corrections.js';
 import { statusPage } from './pages.js';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use(alertRoutes(services, allow('comms')));
+  app.use(auditRoutes(services, allow));
   // Mention charts, read from the rollups.
   app.get('/api/mentions/:chart', allow('comms', 'analyst'), async (req, res) => {
     const chart = req.params.chart as keyof typeof mentionCharts;

@@ -9,8 +9,12 @@ import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
 import { renderReport } from './adoption/render.js';
 import type { AdoptionReport } from './adoption/report.js';
 import type { Alert } from './alerts/records.js';
+import type { AuditRecord } from './audit/log.js';
 import { readNewPassword } from './auth/prompt.js';
 import type { UserRecord } from './auth/users.js';
+import type { EraseResult } from './compliance/erase.js';
+import type { RetentionResult } from './compliance/retention.js';
+import type { XComplianceResult } from './compliance/x.js';
 import { type Config, loadConfig } from './config.js';
 import { buildDemo, DEFAULT_SEED } from './demo/build.js';
 import { ConfigError, UserError } from './errors.js';
@@ -705,6 +709,118 @@ user
   .action(async (name: string) => {
     await runVerb(runtime(), 'user-remove', { name, by: localUserName() });
     out(`${name}: removed`);
+  });
+
+// Data lifecycle (issue 7): erasure, retention, the audit log, platform compliance.
+program
+  .command('erase')
+  .description(
+    "remove one person's data everywhere (mentions, author, identities, activity) and refresh rollups",
+  )
+  .option('--author <source:handle>', 'a public author, e.g. x:@alice or mastodon:bob@example.social')
+  .option('--employee <id|email>', 'an employee, by directory id or email')
+  .option('--json', 'print JSON')
+  .action(async (opts: { author?: string; employee?: string; json?: boolean }) => {
+    const { json, ...who } = opts;
+    const r = await runVerb<EraseResult>(runtime(), 'erase', { ...who, actor: `cli:${localUserName()}` });
+    if (json) out(JSON.stringify(r, null, 2));
+    else
+      out(
+        `erased ${r.kind}: ${Object.entries(r.counts)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+      );
+  });
+
+program
+  .command('retention')
+  .description('data retention (the `retention:` section of the config)')
+  .command('run')
+  .description('remove what the retention policies no longer keep, and say per kind what went')
+  .option('--dry-run', 'only count what would be removed')
+  .option('--json', 'print JSON')
+  .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+    const r = await runVerb<RetentionResult>(runtime(), 'retention-run', {
+      dryRun: opts.dryRun === true,
+      actor: `cli:${localUserName()}`,
+    });
+    if (opts.json) out(JSON.stringify(r, null, 2));
+    else
+      out(
+        formatTable(
+          ['kind', 'kept days', 'older than', r.dryRun ? 'would remove' : 'removed'],
+          r.kinds.map((k) => [k.kind, k.days ?? 'forever', k.before ?? '', k.removed]),
+        ),
+      );
+  });
+
+program
+  .command('compliance')
+  .description('platform terms: remove stored posts their platform says were deleted')
+  .command('x')
+  .description(
+    "check every stored X post with X's batch compliance job and purge deleted, suspended or protected ones",
+  )
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const r = await runVerb<XComplianceResult>(runtime(), 'compliance-x', {
+      actor: `cli:${localUserName()}`,
+    });
+    if (opts.json) out(JSON.stringify(r, null, 2));
+    else {
+      const why = Object.entries(r.reasons)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      out(
+        `checked ${r.checked} X post(s) in ${r.jobs.length} job(s): removed ${r.purged.mentions}${why ? ` (${why})` : ''}, ` +
+          `${r.purged.reposts} repost(s) of them; location dropped from ${r.scrubbedGeo}`,
+      );
+    }
+  });
+
+const audit = program
+  .command('audit')
+  .description('the audit log: who changed, erased, exported or signed in, and when');
+
+audit
+  .command('list', { isDefault: true })
+  .description('newest entries first')
+  .option('--action <action>', 'an action or its prefix, e.g. erase. or topic.save')
+  .option('--limit <n>', 'at most this many (1-1000)', '100')
+  .option('--json', 'print JSON')
+  .action(async (opts: { action?: string; limit: string; json?: boolean }) => {
+    if (!/^\d+$/.test(opts.limit)) throw new UserError(`--limit: "${opts.limit}" is not a number`);
+    const list = await runVerb<AuditRecord[]>(runtime(), 'audit-list', {
+      ...(opts.action === undefined ? {} : { action: opts.action }),
+      limit: Number(opts.limit),
+    });
+    if (opts.json) out(JSON.stringify(list, null, 2));
+    else
+      out(
+        formatTable(
+          ['id', 'at', 'actor', 'action', 'target', 'detail'],
+          list.map((e) => [
+            e.id,
+            e.at,
+            e.actor,
+            e.action,
+            e.target,
+            e.detail ? JSON.stringify(e.detail) : '',
+          ]),
+        ),
+      );
+  });
+
+audit
+  .command('verify')
+  .description('check the hash chain: exits 1 naming the first entry that was altered or removed')
+  .action(async () => {
+    const r = await runVerb<{ entries: number; brokenAt: number | null }>(runtime(), 'audit-verify', {});
+    if (r.brokenAt !== null)
+      throw new UserError(
+        `the audit log was altered: entry ${r.brokenAt} does not match the chain (${r.entries} entries)`,
+      );
+    out(`the audit log is intact: ${r.entries} entries`);
   });
 
 try {

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { collectors } from '../collectors/registry.js';
 import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from './alerts/config.js';
+import { type RetentionPolicy, retentionSchema } from './compliance/retention.js';
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, defaultDemoPath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
@@ -101,6 +102,8 @@ const fileSchema = z.strictObject({
         .default(5),
     })
     .default({ minGroupSize: 5 }),
+  /** Days each kind of data is kept (pipeline/compliance/retention.ts); every field has a default. */
+  retention: retentionSchema.prefault({}),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -138,6 +141,8 @@ export interface Config {
   demoPath?: string;
   /** Nothing is configured (no config file, no EARSHOT_DB): `serve` builds and serves the demo. */
   servesDemo?: boolean;
+  /** Retention policies; loadConfig always sets them, hand-built configs get the defaults. */
+  retention?: RetentionPolicy;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -329,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks,
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     minGroupSize: file.privacy.minGroupSize,
+    retention: file.retention,
     ...(limit === undefined ? {} : { memoryLimit: limit }),
     demoPath: env.EARSHOT_DEMO_DB ? resolve(env.EARSHOT_DEMO_DB) : defaultDemoPath,
     servesDemo: configPath === null && env.EARSHOT_DB === undefined,

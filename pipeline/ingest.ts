@@ -287,24 +287,34 @@ export async function writeBatch(
 export async function refreshAuthors(conn: DuckDBConnection, source: string): Promise<void> {
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE touched_authors AS
-     SELECT DISTINCT author_id FROM mentions
+     SELECT DISTINCT source, author_id FROM mentions
      WHERE source = $1 AND author_id IS NOT NULL
        AND seen_at >= coalesce((SELECT through FROM pipeline_state WHERE stage = 'authors' AND key = $1), '-infinity'::TIMESTAMPTZ)`,
     [source],
   );
-  await conn.run(
-    `INSERT OR REPLACE INTO authors
-     SELECT m.source, m.author_id, arg_max(m.author_handle, m.seen_at), arg_max(m.author_name, m.seen_at),
-            arg_max(m.author_followers, m.seen_at), min(m.created_at), max(m.created_at), count(*)
-     FROM mentions m SEMI JOIN touched_authors t ON m.author_id = t.author_id
-     WHERE m.source = $1
-     GROUP BY m.source, m.author_id`,
-    [source],
-  );
+  await summariseAuthors(conn);
   await conn.run(
     `INSERT OR REPLACE INTO pipeline_state
      SELECT 'authors', $1, max(seen_at) FROM mentions WHERE source = $1 HAVING max(seen_at) IS NOT NULL`,
     [source],
   );
   await conn.run('DROP TABLE touched_authors');
+}
+
+/**
+ * Recomputes the authors listed in the temp table touched_authors (source, author_id) from their
+ * stored mentions; one left with no mention is deleted (erasure and upstream deletions get here).
+ */
+export async function summariseAuthors(conn: DuckDBConnection): Promise<void> {
+  await conn.run(
+    `DELETE FROM authors a WHERE EXISTS (SELECT 1 FROM touched_authors t WHERE t.source = a.source AND t.author_id = a.author_id)
+       AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.source = a.source AND m.author_id = a.author_id)`,
+  );
+  await conn.run(
+    `INSERT OR REPLACE INTO authors
+     SELECT m.source, m.author_id, arg_max(m.author_handle, m.seen_at), arg_max(m.author_name, m.seen_at),
+            arg_max(m.author_followers, m.seen_at), min(m.created_at), max(m.created_at), count(*)
+     FROM mentions m SEMI JOIN touched_authors t ON m.source = t.source AND m.author_id = t.author_id
+     GROUP BY m.source, m.author_id`,
+  );
 }

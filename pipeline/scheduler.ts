@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { defaultRetention, runRetention } from './compliance/retention.js';
 import { refuseDemo } from './demo/flag.js';
 import { errorMessage } from './errors.js';
 import { sourceSchedules } from './settings.js';
@@ -32,6 +33,14 @@ export class Scheduler {
       this.#tasks.push(task);
       started.push(s.id);
     }
+    const retention = this.svc.config.retention ?? defaultRetention;
+    this.#tasks.push(
+      cron.schedule(retention.schedule, () => this.runRetention(), {
+        name: 'retention',
+        noOverlap: true,
+        timezone: this.svc.config.timezone,
+      }),
+    );
     return started;
   }
 
@@ -41,6 +50,23 @@ export class Scheduler {
       await collect(this.svc, { source });
     } catch (err) {
       this.svc.logger.error({ source, err: errorMessage(err) }, 'scheduled collection failed');
+    }
+  }
+
+  /** Applies the retention policies (daily by default); a failure is logged and tomorrow's run catches up. */
+  async runRetention(): Promise<void> {
+    if (this.svc.signal.aborted) return;
+    try {
+      const r = await runRetention(
+        { store: this.svc.store, now: this.svc.now, actor: 'scheduler' },
+        this.svc.config.retention ?? defaultRetention,
+      );
+      this.svc.logger.info(
+        { removed: Object.fromEntries(r.kinds.map((k) => [k.kind, k.removed])) },
+        'retention applied',
+      );
+    } catch (err) {
+      this.svc.logger.error({ err: errorMessage(err) }, 'retention failed');
     }
   }
 

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { appendAudit } from './audit/log.js';
 import type { Config } from './config.js';
 import { plainRows, type Store, timestamptz } from './store.js';
 import { type TopicTagResult, tagMentions } from './topics/tag.js';
@@ -47,11 +50,43 @@ export async function syncConfig(store: Store, config: Config, now: Date): Promi
         [s.id, s.schedule, s.enabled, at],
       );
     }
+    await auditConfigChange(conn, config, now);
     return changed;
   });
   // After the seeding commits: tagMentions takes its own transaction per topic, and a seeded
   // topic must not wait on (or roll back with) a long re-tag.
   return retag.length > 0 ? tagMentions(store, retag) : [];
+}
+
+const CONFIG_HASHES = 'config_section_hashes';
+
+/**
+ * A config.change audit entry naming the top-level sections that differ from the last config this
+ * database saw (hashes kept in meta). Secrets serialise as placeholders, so no value is hashed.
+ */
+async function auditConfigChange(conn: DuckDBConnection, config: Config, now: Date): Promise<void> {
+  const hashes: Record<string, string> = Object.fromEntries(
+    Object.entries(config)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [
+        k,
+        createHash('sha256')
+          .update(JSON.stringify(v) ?? 'undefined')
+          .digest('hex'),
+      ]),
+  );
+  const [row] = plainRows(await conn.runAndReadAll('SELECT value FROM meta WHERE key = $1', [CONFIG_HASHES]));
+  const before = row ? (JSON.parse(String(row.value)) as Record<string, string>) : {};
+  const changed = [...new Set([...Object.keys(hashes), ...Object.keys(before)])]
+    .filter((k) => hashes[k] !== before[k])
+    .sort();
+  if (changed.length === 0) return;
+  await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [CONFIG_HASHES, JSON.stringify(hashes)]);
+  await appendAudit(
+    conn,
+    { actor: 'system:config', action: 'config.change', target: config.configPath, detail: { changed } },
+    now,
+  );
 }
 
 /** Schedule and switch of each configured source, as stored (run-time edits win over the file). */

@@ -12,6 +12,8 @@ import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import { userVerbs } from './auth/verbs.js';
+import { purgeUpstreamDeletions } from './compliance/upstream.js';
+import { complianceVerbs } from './compliance/verbs.js';
 import type { Config, SourceConfig } from './config.js';
 import { refuseDemo } from './demo/flag.js';
 import { errorMessage, UserError } from './errors.js';
@@ -121,6 +123,12 @@ export async function collect(
       ),
     ),
   );
+  // Posts the platform deleted since they were stored (Mastodon, Bluesky) go before tagging and scoring.
+  try {
+    await purgeUpstreamDeletions(svc, sources, 'system:collect');
+  } catch (err) {
+    svc.logger.error({ err: errorMessage(err) }, 'checking for upstream deletions failed');
+  }
   // Once per collect, after every source, so all of this run's mentions are matched in one pass.
   // Tags are derived and the next collect catches up from the watermark, so a failure here must
   // not turn a collection that stored its mentions into a failed one.
@@ -352,6 +360,7 @@ export const remoteVerbs = {
   },
   ...sentimentVerbs,
   ...userVerbs,
+  ...complianceVerbs,
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;

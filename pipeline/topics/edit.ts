@@ -1,3 +1,4 @@
+import { appendAudit } from '../audit/log.js';
 import { topicSchema } from '../config.js';
 import { UserError } from '../errors.js';
 import { deleteTopicRollups, refreshTopicRollups } from '../scoring/rollups.js';
@@ -9,7 +10,12 @@ import { type TopicTagResult, tagMentions } from './tag.js';
  * re-tags the stored mentions for that topic only (and rebuilds its rollups): other topics' tags stay as they are, and
  * nothing is collected again. A bad query is refused with its position before anything changes.
  */
-export async function saveTopic(store: Store, input: unknown, now: Date): Promise<TopicTagResult> {
+export async function saveTopic(
+  store: Store,
+  input: unknown,
+  now: Date,
+  actor = 'cli',
+): Promise<TopicTagResult> {
   const parsed = topicSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -19,25 +25,33 @@ export async function saveTopic(store: Store, input: unknown, now: Date): Promis
     );
   }
   const t = parsed.data;
-  await store.write((conn) =>
-    conn.run(
+  await store.write(async (conn) => {
+    await conn.run(
       `INSERT INTO topics VALUES ($1, $2, $3::VARCHAR[], $4, $5, 'user', $6)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, keywords = excluded.keywords, query = excluded.query,
          comparison_set = excluded.comparison_set, origin = 'user', updated_at = excluded.updated_at`,
       [t.id, t.name, JSON.stringify(t.keywords), t.query ?? null, t.comparisonSet ?? null, timestamptz(now)],
-    ),
-  );
+    );
+    await appendAudit(conn, { actor, action: 'topic.save', target: t.id, detail: { ...t } }, now);
+  });
   const [result] = await tagMentions(store, [t.id]);
   await refreshTopicRollups(store, [t.id]);
   return result ?? { topicId: t.id, tagged: 0, scanned: 0 };
 }
 
 /** Removes a topic and its tags in one transaction; false when there was no such topic. */
-export async function deleteTopic(store: Store, id: string): Promise<boolean> {
+export async function deleteTopic(
+  store: Store,
+  id: string,
+  actor = 'cli',
+  now = new Date(),
+): Promise<boolean> {
   return store.write(async (conn) => {
     await conn.run('DELETE FROM mention_topics WHERE topic_id = $1', [id]);
     await deleteTopicRollups(conn, id);
     const deleted = await conn.runAndReadAll('DELETE FROM topics WHERE id = $1 RETURNING id', [id]);
+    if (deleted.currentRowCount > 0)
+      await appendAudit(conn, { actor, action: 'topic.delete', target: id }, now);
     return deleted.currentRowCount > 0;
   });
 }
