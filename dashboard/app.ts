@@ -8,8 +8,12 @@ import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js
 import { redact } from '../pipeline/secrets.js';
 import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
+import { analystRoutes } from './analyst.js';
 import { correctionRoutes } from './corrections.js';
+import { eventRoutes } from './events.js';
+import { opsRoutes } from './ops.js';
 import { statusPage } from './pages.js';
+import type { Allow } from './roles.js';
 
 export interface AppDeps {
   services: Services;
@@ -122,6 +126,16 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Sentiment corrections; local token until sign-in exists.
   app.use(correctionRoutes(services, requireLocalToken(deps.getLocalToken)));
+
+  // TEMPORARY until the auth helper's allow() lands (coordinator swaps this line): the local token, as admin.
+  const allow: Allow = () => (req, res, next) =>
+    requireLocalToken(deps.getLocalToken)(req, res, (err?: unknown) => {
+      if (err === undefined) res.locals.user = { name: 'cli', role: 'admin' };
+      next(err);
+    });
+  app.use(opsRoutes(services, allow));
+  app.use(analystRoutes(services, allow));
+  app.use(eventRoutes(services, allow));
 
   // Adoption exports into the running server (DESIGN.md section 6): one transaction for all files.
   // JSON {kind, files: [{name, content (base64)}]} for a set of files, or one file as the raw body
