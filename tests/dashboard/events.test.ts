@@ -41,14 +41,15 @@ function openStream(url: string, headers: Record<string, string> = {}) {
   const ready = fetch(url, { headers, signal: controller.signal }).then(async (res) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
     void (async () => {
       let buffer = '';
       try {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) return;
-          buffer += value;
+          buffer += decoder.decode(value, { stream: true });
           let end = buffer.indexOf('\n\n');
           while (end >= 0) {
             const block = buffer.slice(0, end);
