@@ -79,6 +79,8 @@ export class LiveEvents {
   /** Streams events to `res` from `lastEventId` (or from now) until the client goes away. */
   async attach(res: Response, lastEventId: string | undefined): Promise<void> {
     const mark = parseMark(lastEventId) ?? (await this.head());
+    // Gone while the head was read: its close event has passed, so it must not be added.
+    if (res.destroyed || !res.socket || res.socket.destroyed) return;
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
