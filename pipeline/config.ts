@@ -9,6 +9,7 @@ import { type RetentionPolicy, retentionSchema } from './compliance/retention.js
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, defaultDemoPath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
+import type { QueryLimits } from './sql-guard.js';
 import { parseQuery, QuerySyntaxError } from './topics/query.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -104,6 +105,13 @@ const fileSchema = z.strictObject({
     .default({ minGroupSize: 5 }),
   /** Days each kind of data is kept (pipeline/compliance/retention.ts); every field has a default. */
   retention: retentionSchema.prefault({}),
+  /** The dashboard's SQL console (DESIGN.md section 7): rows returned at most, and when a query is stopped. */
+  sqlConsole: z
+    .strictObject({
+      maxRows: z.number().int().min(1).max(1_000_000).default(10_000),
+      timeoutSeconds: z.number().positive().max(3600).default(30),
+    })
+    .optional(),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -143,6 +151,8 @@ export interface Config {
   servesDemo?: boolean;
   /** Retention policies; loadConfig always sets them, hand-built configs get the defaults. */
   retention?: RetentionPolicy;
+  /** The dashboard SQL console's row cap and time limit; defaultQueryLimits when absent. */
+  sqlLimits?: QueryLimits;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -338,5 +348,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(limit === undefined ? {} : { memoryLimit: limit }),
     demoPath: env.EARSHOT_DEMO_DB ? resolve(env.EARSHOT_DEMO_DB) : defaultDemoPath,
     servesDemo: configPath === null && env.EARSHOT_DB === undefined,
+    ...(file.sqlConsole
+      ? { sqlLimits: { maxRows: file.sqlConsole.maxRows, timeoutMs: file.sqlConsole.timeoutSeconds * 1000 } }
+      : {}),
   });
 }

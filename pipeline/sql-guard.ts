@@ -1,4 +1,4 @@
-import { StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
 import { UserError } from './errors.js';
 import { plainRows, type Row, type Store } from './store.js';
 
@@ -47,14 +47,117 @@ function firstWord(sql: string): string {
   return (/^[A-Za-z]*/.exec(sql.slice(i))?.[0] ?? '').toUpperCase();
 }
 
+/**
+ * Tables no console query may read, whoever asks: sign-in secrets (users, sessions: migration 010)
+ * and the audit log (admins read it through GET /api/audit). Checked on DuckDB's own plan, so views,
+ * subqueries and query_table('users') are caught as surely as FROM users.
+ */
+export const PRIVATE_TABLES: ReadonlySet<string> = new Set(['users', 'sessions', 'audit_log']);
+
 // Functions that change state even inside a SELECT.
 const STATEFUL_FUNCTIONS = /\b(nextval|setval|currval)\s*\(/i;
 
+interface PlanNode {
+  children?: PlanNode[];
+  extra_info?: { Table?: string };
+}
+
+/** Tables the SELECT's physical plan scans (views expanded), by bare name. Plans, never runs. */
+async function scannedTables(conn: DuckDBConnection, sql: string): Promise<string[]> {
+  let plan: PlanNode[];
+  try {
+    const reader = await conn.runAndReadAll(`EXPLAIN (FORMAT json) ${sql}`);
+    plan = JSON.parse(String(reader.getRows()[0]?.[1] ?? '[]')) as PlanNode[];
+  } catch (err) {
+    throw new UserError((err as Error).message, 400, { cause: err });
+  }
+  const tables: string[] = [];
+  const walk = (nodes: PlanNode[]) => {
+    for (const n of nodes) {
+      const table = n.extra_info?.Table;
+      if (table) tables.push(table.split('.').at(-1) as string);
+      walk(n.children ?? []);
+    }
+  };
+  walk(plan);
+  return tables;
+}
+
 /**
- * Runs an analyst's query read-only: exactly one statement, which DuckDB itself must classify as a
- * SELECT; the instance already has file access limited to earshot's folders and its configuration
- * locked (Store.open). Rows are capped and a query running past the time limit is interrupted.
+ * Checks that `sql` is exactly one statement which DuckDB itself classifies as a SELECT reading no
+ * PRIVATE_TABLES, and prepares it on `conn`. The instance already has file access limited to earshot's folders and its
+ * configuration locked (Store.open), so a SELECT cannot reach anything else.
  */
+export async function prepareReadOnly(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  let extracted: Awaited<ReturnType<typeof conn.extractStatements>>;
+  try {
+    extracted = await conn.extractStatements(sql);
+  } catch (err) {
+    throw new UserError(`the query does not parse: ${(err as Error).message}`, 400, { cause: err });
+  }
+  if (extracted.count !== 1) {
+    throw new UserError(
+      `send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`,
+    );
+  }
+  // DuckDB acts on some statements while preparing them (EXPORT DATABASE creates its folder;
+  // found by tests/fuzz/sql-guard.test.ts), so only what can be a SELECT is prepared at all.
+  const word = firstWord(sql);
+  if (!SELECT_WORDS.has(word)) {
+    throw new UserError(
+      `only SELECT queries are allowed here (this one starts with ${word || 'no keyword'})`,
+      403,
+    );
+  }
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await extracted.prepare(0);
+  } catch (err) {
+    throw new UserError((err as Error).message, 400, { cause: err });
+  }
+  if (prepared.statementType !== StatementType.SELECT) {
+    throw new UserError(
+      `only SELECT queries are allowed here (this is a ${StatementType[prepared.statementType]} statement)`,
+      403,
+    );
+  }
+  if (STATEFUL_FUNCTIONS.test(sql))
+    throw new UserError('sequence functions change the database; not allowed', 403);
+  const closed = (await scannedTables(conn, sql)).find((t) => PRIVATE_TABLES.has(t));
+  if (closed !== undefined) throw new UserError(`the table ${closed} is not open to the SQL console`, 403);
+  return prepared;
+}
+
+/**
+ * Runs `fn`, interrupting whatever `conn` is running once `timeoutMs` have passed: a query stopped
+ * that way is a 408, any other failure of the query a 400.
+ */
+export async function withTimeLimit<T>(
+  conn: DuckDBConnection,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.interrupt();
+  }, timeoutMs);
+  try {
+    return await fn();
+  } catch (err) {
+    if (timedOut) {
+      throw new UserError(`the query ran longer than ${timeoutMs / 1000} s and was stopped`, 408, {
+        cause: err,
+      });
+    }
+    if (err instanceof UserError) throw err;
+    throw new UserError((err as Error).message, 400, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs an analyst's query read-only (prepareReadOnly), rows capped, interrupted at the time limit. */
 export async function runReadOnlyQuery(
   store: Store,
   sql: string,
@@ -63,66 +166,17 @@ export async function runReadOnlyQuery(
   const started = performance.now();
   const conn = await store.connect();
   try {
-    let extracted: Awaited<ReturnType<typeof conn.extractStatements>>;
-    try {
-      extracted = await conn.extractStatements(sql);
-    } catch (err) {
-      throw new UserError(`the query does not parse: ${(err as Error).message}`, 400, { cause: err });
-    }
-    if (extracted.count !== 1) {
-      throw new UserError(
-        `send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`,
-      );
-    }
-    // DuckDB acts on some statements while preparing them (EXPORT DATABASE creates its folder;
-    // found by tests/fuzz/sql-guard.test.ts), so only what can be a SELECT is prepared at all.
-    const word = firstWord(sql);
-    if (!SELECT_WORDS.has(word)) {
-      throw new UserError(
-        `only SELECT queries are allowed here (this one starts with ${word || 'no keyword'})`,
-        403,
-      );
-    }
-    let prepared: Awaited<ReturnType<typeof extracted.prepare>>;
-    try {
-      prepared = await extracted.prepare(0);
-    } catch (err) {
-      throw new UserError((err as Error).message, 400, { cause: err });
-    }
-    if (prepared.statementType !== StatementType.SELECT) {
-      throw new UserError(
-        `only SELECT queries are allowed here (this is a ${StatementType[prepared.statementType]} statement)`,
-        403,
-      );
-    }
-    if (STATEFUL_FUNCTIONS.test(sql))
-      throw new UserError('sequence functions change the database; not allowed', 403);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      conn.interrupt();
-    }, limits.timeoutMs);
-    try {
+    const prepared = await prepareReadOnly(conn, sql);
+    return await withTimeLimit(conn, limits.timeoutMs, async () => {
       const reader = await prepared.streamAndReadUntil(limits.maxRows + 1);
-      const columns = reader.columnNames();
       const rows = plainRows(reader);
-      const truncated = rows.length > limits.maxRows;
       return {
-        columns,
+        columns: reader.columnNames(),
         rows: rows.slice(0, limits.maxRows),
-        truncated,
+        truncated: rows.length > limits.maxRows,
         elapsedMs: performance.now() - started,
       };
-    } catch (err) {
-      if (timedOut) {
-        throw new UserError(`the query ran longer than ${limits.timeoutMs / 1000} s and was stopped`, 408, {
-          cause: err,
-        });
-      }
-      throw new UserError((err as Error).message, 400, { cause: err });
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   } finally {
     conn.closeSync();
   }
