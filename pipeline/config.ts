@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { collectors } from '../collectors/registry.js';
 import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from './alerts/config.js';
+import { type BackupKey, parseBackupKey } from './backup/crypto.js';
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
@@ -101,6 +102,12 @@ const fileSchema = z.strictObject({
         .default(5),
     })
     .default({ minGroupSize: 5 }),
+  backup: z
+    .strictObject({
+      /** Backups older than this are deleted after each new backup (erasure reaches them then). */
+      keepDays: z.number().int().min(1, 'must be at least 1 day').default(30),
+    })
+    .default({ keepDays: 30 }),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -134,6 +141,8 @@ export interface Config {
   publicUrl?: string;
   /** Adoption figures about fewer people than this are withheld; at least 5. */
   minGroupSize: number;
+  /** Backup retention, and the key (EARSHOT_BACKUP_KEY) that encrypts backups and exports when set. */
+  backup?: { keepDays: number; key: BackupKey | null };
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -325,6 +334,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks,
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     minGroupSize: file.privacy.minGroupSize,
+    backup: {
+      keepDays: file.backup.keepDays,
+      key: secrets.has('EARSHOT_BACKUP_KEY')
+        ? parseBackupKey(secrets.get('EARSHOT_BACKUP_KEY', 'EARSHOT_BACKUP_KEY'))
+        : null,
+    },
     ...(limit === undefined ? {} : { memoryLimit: limit }),
   });
 }
