@@ -683,6 +683,41 @@ program
   });
 
 program
+  .command('export')
+  .description(
+    'Hive-partitioned Parquet of mentions (by date and source) and adoption facts (by ISO week), incremental; .parquet.enc when EARSHOT_BACKUP_KEY is set (read back with `earshot decrypt`)',
+  )
+  .requiredOption('--parquet <dir>', 'an existing folder; later exports rewrite only what changed')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (opts: { parquet: string; json?: boolean }) => {
+    const rt = runtime();
+    const r = await runVerb<import('./export/parquet.js').ExportResult>(rt, 'export-parquet', {
+      dir: resolve(opts.parquet),
+      keyId: rt.config.backup?.key?.id ?? null,
+      actor: cliActor(),
+    });
+    if (opts.json) {
+      out(JSON.stringify(r, null, 2));
+      return;
+    }
+    out(
+      formatTable(
+        ['dataset', 'partitions', 'rows', 'written', 'deleted'],
+        Object.entries(r.datasets).map(([name, d]) => [
+          name,
+          d.partitions,
+          d.rows,
+          d.written.length,
+          d.deleted.length,
+        ]),
+      ),
+    );
+    out(
+      `${r.dir}: ${r.encrypted ? 'encrypted (.parquet.enc; `earshot decrypt <file>` gives the .parquet)' : 'not encrypted'}`,
+    );
+  });
+
+program
   .command('decrypt')
   .description(
     'decrypt a file earshot encrypted (a .parquet.enc of an export, a backup) with EARSHOT_BACKUP_KEY',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { exportParquet } from '../export/parquet.js';
 import type { Services } from '../verbs.js';
 import { createBackup } from './backup.js';
 import type { BackupKey } from './crypto.js';
@@ -41,6 +42,16 @@ export const backupVerbs = {
         dir: args.dir,
         key: workingKey(svc, args.keyId),
         keepDays: svc.config.backup?.keepDays ?? DEFAULT_KEEP_DAYS,
+        now: svc.now(),
+        actor: args.actor,
+      }),
+  },
+  'export-parquet': {
+    args: folderArgs,
+    run: (svc: Services, args: FolderArgs) =>
+      exportParquet(svc.store, {
+        dir: args.dir,
+        key: workingKey(svc, args.keyId),
         now: svc.now(),
         actor: args.actor,
       }),
