@@ -11,7 +11,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
+import { sqlText } from '../adoption/population.js';
 import { appendAudit } from '../audit/log.js';
 import { UserError } from '../errors.js';
 import { projectRoot } from '../paths.js';
@@ -62,8 +64,21 @@ export async function existingFolder(path: string, what: string): Promise<void> 
   if (!isDir) throw new UserError(`${what} ${path} is a file, not a folder`);
 }
 
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
+/** Rows per table of one database the connection sees (`database` as DuckDB names it). */
+export async function tableCounts(conn: DuckDBConnection, database: string): Promise<Record<string, number>> {
+  const names = (
+    await conn.runAndReadAll(
+      `SELECT table_name FROM duckdb_tables() WHERE database_name = ${sqlText(database)} ORDER BY table_name`,
+    )
+  ).getRows();
+  const counts: Record<string, number> = {};
+  for (const [name] of names) {
+    const [row] = (
+      await conn.runAndReadAll(`SELECT count(*) FROM "${database}"."${String(name)}"`)
+    ).getRows();
+    counts[String(name)] = Number(row?.[0]);
+  }
+  return counts;
 }
 
 /** 2026-11-23T01:15:00.123Z -> earshot-20261123T011500123Z */
@@ -80,20 +95,11 @@ async function snapshot(
   const alias = `earshot_backup_${randomBytes(4).toString('hex')}`;
   try {
     const [db] = (await conn.runAndReadAll('SELECT current_database(), version()')).getRows();
-    await conn.run(`ATTACH ${sqlString(file)} AS ${alias}`);
+    await conn.run(`ATTACH ${sqlText(file)} AS ${alias}`);
     try {
       await conn.run(`COPY FROM DATABASE "${String(db?.[0])}" TO ${alias}`);
       // Counted in the copy itself: these are the numbers restore must find again.
-      const names = (
-        await conn.runAndReadAll(
-          `SELECT table_name FROM duckdb_tables() WHERE database_name = '${alias}' ORDER BY table_name`,
-        )
-      ).getRows();
-      const tables: Record<string, number> = {};
-      for (const [name] of names) {
-        const [row] = (await conn.runAndReadAll(`SELECT count(*) FROM ${alias}."${String(name)}"`)).getRows();
-        tables[String(name)] = Number(row?.[0]);
-      }
+      const tables = await tableCounts(conn, alias);
       const [version] = (
         await conn.runAndReadAll(`SELECT coalesce(max(version), 0) FROM ${alias}.schema_migrations`)
       ).getRows();

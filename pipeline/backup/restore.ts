@@ -16,7 +16,7 @@ import { appendAudit } from '../audit/log.js';
 import { errorMessage, UserError } from '../errors.js';
 import { migrationsDir } from '../paths.js';
 import { Store } from '../store.js';
-import { type BackupManifest, existingFolder, MANIFEST, manifestSchema } from './backup.js';
+import { type BackupManifest, existingFolder, MANIFEST, manifestSchema, tableCounts } from './backup.js';
 import { type BackupKey, copyIn } from './crypto.js';
 
 export interface RestoreResult {
@@ -60,16 +60,8 @@ async function countRows(file: string): Promise<Record<string, number>> {
   const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   try {
     const conn = await instance.connect();
-    const names = (
-      await conn.runAndReadAll(
-        'SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY table_name',
-      )
-    ).getRows();
-    const counts: Record<string, number> = {};
-    for (const [name] of names) {
-      const [row] = (await conn.runAndReadAll(`SELECT count(*) FROM "${String(name)}"`)).getRows();
-      counts[String(name)] = Number(row?.[0]);
-    }
+    const [db] = (await conn.runAndReadAll('SELECT current_database()')).getRows();
+    const counts = await tableCounts(conn, String(db?.[0]));
     conn.closeSync();
     return counts;
   } finally {

@@ -38,22 +38,27 @@ export const backupVerbs = {
   backup: {
     args: folderArgs,
     run: (svc: Services, args: FolderArgs) =>
-      createBackup(svc.store, {
-        dir: args.dir,
-        key: workingKey(svc, args.keyId),
-        keepDays: svc.config.backup?.keepDays ?? DEFAULT_KEEP_DAYS,
-        now: svc.now(),
-        actor: args.actor,
-      }),
+      svc.locks.run(`backup:${args.dir}`, () =>
+        createBackup(svc.store, {
+          dir: args.dir,
+          key: workingKey(svc, args.keyId),
+          keepDays: svc.config.backup?.keepDays ?? DEFAULT_KEEP_DAYS,
+          now: svc.now(),
+          actor: args.actor,
+        }),
+      ),
   },
   'export-parquet': {
     args: folderArgs,
+    // Two exports into one folder at once would delete each other's files: they queue.
     run: (svc: Services, args: FolderArgs) =>
-      exportParquet(svc.store, {
-        dir: args.dir,
-        key: workingKey(svc, args.keyId),
-        now: svc.now(),
-        actor: args.actor,
-      }),
+      svc.locks.run(`export:${args.dir}`, () =>
+        exportParquet(svc.store, {
+          dir: args.dir,
+          key: workingKey(svc, args.keyId),
+          now: svc.now(),
+          actor: args.actor,
+        }),
+      ),
   },
 } as const;

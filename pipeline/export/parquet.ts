@@ -15,6 +15,7 @@ import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
+import { sqlText } from '../adoption/population.js';
 import { recordAudit } from '../audit/log.js';
 import { existingFolder } from '../backup/backup.js';
 import { type BackupKey, copyOut, ENCRYPTED_SUFFIX, writeAtomically } from '../backup/crypto.js';
@@ -111,14 +112,14 @@ async function writeStaging(
     (p) =>
       `(${p
         .split('/')
-        .map((kv) => `'${kv.slice(kv.indexOf('=') + 1)}'`)
+        .map((kv) => sqlText(kv.slice(kv.indexOf('=') + 1)))
         .join(', ')})`,
   );
   const keys = ds.partitionBy.map((k) => `"${k}"`).join(', ');
   const match =
     ds.partitionBy.length === 1 ? `${keys} IN (${tuples.join(', ')})` : `(${keys}) IN (${tuples.join(', ')})`;
   await conn.run(
-    `COPY (SELECT * FROM (${ds.sql}) WHERE ${match}) TO '${staging.replaceAll("'", "''")}'
+    `COPY (SELECT * FROM (${ds.sql}) WHERE ${match}) TO ${sqlText(staging)}
      (FORMAT parquet, PARTITION_BY (${keys}), FILENAME_PATTERN 'part_{i}')`,
   );
 }
