@@ -130,6 +130,28 @@ describe('earshot backup and restore', () => {
     expect(restored.tables.mentions).toBe(restored.tables.mention_scores);
   });
 
+  it('copies what is committed, also rows still only in the WAL, and no uncommitted transaction', async () => {
+    await seedFacts(t.store);
+    // Committed after the last checkpoint: these rows are in the WAL only.
+    await t.store.write((c) => c.run("INSERT INTO meta VALUES ('committed', 'yes')"));
+    expect(existsSync(`${t.path}.wal`)).toBe(true);
+    const other = await t.store.connect();
+    await other.run('BEGIN TRANSACTION');
+    await other.run("INSERT INTO meta VALUES ('uncommitted', 'no')");
+    try {
+      const made = await backup();
+      expect(made.manifest.tables.meta).toBe(1);
+    } finally {
+      await other.run('ROLLBACK');
+      other.closeSync();
+    }
+    const to = restoreTarget();
+    await restore(to);
+    const diff = await differences(t.store, to);
+    expect(diff.meta).toBe(0);
+    expect(diff.mentions).toBe(0);
+  });
+
   it('encrypts with a key: the plaintext is nowhere in the folder; restore needs the same key', async () => {
     await seedFacts(t.store);
     await t.store.write((c) =>
