@@ -101,25 +101,29 @@ async function fingerprints(conn: DuckDBConnection, ds: Dataset): Promise<Map<st
   return out;
 }
 
-/** Writes the given partitions of `ds` with one scan, into `staging/<partition path>/part_N.parquet`. */
+/**
+ * Writes the given partitions of `ds` with one scan, into `staging/<partition path>/part_N.parquet`;
+ * `all` when every partition changed (a first export), which needs no filter.
+ */
 async function writeStaging(
   conn: DuckDBConnection,
   ds: Dataset,
   paths: string[],
+  all: boolean,
   staging: string,
 ): Promise<void> {
-  const tuples = paths.map(
+  const keys = ds.partitionBy.map((k) => `"${k}"`).join(', ');
+  const values = paths.map(
     (p) =>
       `(${p
         .split('/')
         .map((kv) => sqlText(kv.slice(kv.indexOf('=') + 1)))
         .join(', ')})`,
   );
-  const keys = ds.partitionBy.map((k) => `"${k}"`).join(', ');
-  const match =
-    ds.partitionBy.length === 1 ? `${keys} IN (${tuples.join(', ')})` : `(${keys}) IN (${tuples.join(', ')})`;
+  const on = ds.partitionBy.map((k) => `d."${k}" = v."${k}"`).join(' AND ');
+  const filter = all ? '' : `SEMI JOIN (VALUES ${values.join(', ')}) v(${keys}) ON ${on}`;
   await conn.run(
-    `COPY (SELECT * FROM (${ds.sql}) WHERE ${match}) TO ${sqlText(staging)}
+    `COPY (SELECT d.* FROM (${ds.sql}) d ${filter}) TO ${sqlText(staging)}
      (FORMAT parquet, PARTITION_BY (${keys}), FILENAME_PATTERN 'part_{i}')`,
   );
 }
@@ -189,7 +193,8 @@ export async function exportParquet(
         if (intact) part.files = old.files;
         else changed.push(path);
       }
-      if (changed.length > 0) await writeStaging(conn, ds, changed, join(staging, ds.name));
+      if (changed.length > 0)
+        await writeStaging(conn, ds, changed, changed.length === current.size, join(staging, ds.name));
       manifest.datasets[ds.name] = {
         partitionBy: [...ds.partitionBy],
         partitions: Object.fromEntries(current),

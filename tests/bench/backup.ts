@@ -6,8 +6,9 @@
  *   copy-db     ATTACH a new file, COPY FROM DATABASE (one MVCC snapshot; writes go on meanwhile)
  *   file-copy   what `earshot backup` does instead: hold the Store's write queue and copy the file
  *               and its WAL with node:fs (writes wait while the file is copied)
- * then `earshot backup` as a whole, plain and encrypted, and `earshot export --parquet` in full and
- * again with nothing changed. Wall-clock on a shared machine: the figures are noisy.
+ * then `earshot backup` as a whole, plain and encrypted, and `earshot export --parquet` in full,
+ * again with nothing changed, and after one mention changed. Wall-clock on a shared machine: the
+ * figures are noisy.
  */
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,7 +99,13 @@ for (const [label, k] of [
 
 const lake = join(dir, 'lake');
 await mkdir(lake);
-for (const label of ['export --parquet (full)', 'export --parquet (unchanged)']) {
+for (const label of [
+  'export --parquet (full)',
+  'export --parquet (unchanged)',
+  'export --parquet (1 changed)',
+]) {
+  if (label.includes('1 changed'))
+    await store.write((c) => c.run("UPDATE mentions SET likes = -1 WHERE native_id = 'n7'"));
   await timed(label, async () => {
     const r = await exportParquet(store, { dir: lake, key: null, now: new Date(), actor: 'bench' });
     const m = r.datasets.mentions;
