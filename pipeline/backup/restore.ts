@@ -57,7 +57,12 @@ async function readManifest(folder: string): Promise<BackupManifest> {
 
 /** Row counts of every table, read from the file opened read-only (nothing in it changes). */
 async function countRows(file: string): Promise<Record<string, number>> {
-  const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+  // Locked down like the live instance: a doctored file gets no file access through its contents.
+  const instance = await DuckDBInstance.create(file, {
+    access_mode: 'READ_ONLY',
+    enable_external_access: 'false',
+    autoinstall_known_extensions: 'false',
+  });
   try {
     const conn = await instance.connect();
     const [db] = (await conn.runAndReadAll('SELECT current_database()')).getRows();
