@@ -11,7 +11,7 @@ import { seedFacts } from './seed.js';
 const KEY = randomBytes(32).toString('base64');
 const OTHER_KEY = randomBytes(32).toString('hex');
 
-describe('earshot backup, restore, export and decrypt as commands', () => {
+describe('earshot backup, restore, export and decrypt as commands', { timeout: 120_000 }, () => {
   let tmp: ReturnType<typeof tempDir>;
   let env: NodeJS.ProcessEnv;
   let db: string;
