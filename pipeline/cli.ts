@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { importers } from '../collectors/imports/registry.js';
 import type { ImportOutcome } from '../collectors/imports/write.js';
@@ -821,6 +821,127 @@ audit
         `the audit log was altered: entry ${r.brokenAt} does not match the chain (${r.entries} entries)`,
       );
     out(`the audit log is intact: ${r.entries} entries`);
+  });
+
+// Backups and Parquet exports (issue 7, parts 7-9). Paths are resolved here: the server may run
+// elsewhere in the file system. Restore and decrypt need no database, so they run in this process.
+const cliActor = () => `cli:${localUserName()}`;
+
+program
+  .command('backup')
+  .description(
+    'a consistent copy of the database into a new folder of <dir>, encrypted when EARSHOT_BACKUP_KEY is set; backups older than backup.keepDays are removed',
+  )
+  .argument('<dir>', 'an existing folder that keeps the backups')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    const rt = runtime();
+    const r = await runVerb<import('./backup/backup.js').BackupResult>(rt, 'backup', {
+      dir: resolve(dir),
+      keyId: rt.config.backup?.key?.id ?? null,
+      actor: cliActor(),
+    });
+    if (opts.json) {
+      out(JSON.stringify(r, null, 2));
+      return;
+    }
+    const rows = Object.values(r.manifest.tables).reduce((a, b) => a + b, 0);
+    out(
+      `backup ${r.folder}: ${Object.keys(r.manifest.tables).length} tables, ${rows} rows, ${r.manifest.bytes} bytes, ` +
+        (r.manifest.encrypted
+          ? `encrypted (key id ${r.manifest.keyId})`
+          : 'NOT encrypted (no EARSHOT_BACKUP_KEY)'),
+    );
+    if (r.pruned.length > 0) out(`removed ${r.pruned.length} expired backup(s): ${r.pruned.join(', ')}`);
+  });
+
+program
+  .command('restore')
+  .description('restore a backup into a NEW database file, verifying its checksum and every row count')
+  .argument('<dir>', 'a backup folder, or a folder of backups (the newest is taken)')
+  .option(
+    '--to <file>',
+    'the new database file (default: earshot-restored-<time>.duckdb beside the database)',
+  )
+  .action(async (dir: string, opts: { to?: string }) => {
+    const config = loadConfig();
+    const { restoreBackup } = await import('./backup/restore.js');
+    const { storeFolders } = await import('./store.js');
+    const now = new Date();
+    const to = opts.to
+      ? resolve(opts.to)
+      : join(
+          dirname(storeFolders(config.databasePath).backups),
+          `earshot-restored-${now.toISOString().replace(/[-:.]/g, '')}.duckdb`,
+        );
+    const r = await restoreBackup({
+      dir: resolve(dir),
+      to,
+      key: config.backup?.key ?? null,
+      actor: cliActor(),
+      now,
+    });
+    const counts = Object.entries(r.tables);
+    out(
+      `restored ${r.from} (taken ${r.createdAt}${r.encrypted ? ', decrypted' : ''}) into ${r.to}: ` +
+        `${counts.length} tables, ${counts.reduce((a, [, n]) => a + n, 0)} rows, checksum and row counts verified`,
+    );
+    out(`to use it, stop earshot and point EARSHOT_DB (or \`database:\` in the config) at ${r.to}`);
+  });
+
+program
+  .command('export')
+  .description(
+    'Hive-partitioned Parquet of mentions (by date and source) and adoption facts (by ISO week), incremental; .parquet.enc when EARSHOT_BACKUP_KEY is set (read back with `earshot decrypt`)',
+  )
+  .requiredOption('--parquet <dir>', 'an existing folder; later exports rewrite only what changed')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (opts: { parquet: string; json?: boolean }) => {
+    const rt = runtime();
+    const r = await runVerb<import('./export/parquet.js').ExportResult>(rt, 'export-parquet', {
+      dir: resolve(opts.parquet),
+      keyId: rt.config.backup?.key?.id ?? null,
+      actor: cliActor(),
+    });
+    if (opts.json) {
+      out(JSON.stringify(r, null, 2));
+      return;
+    }
+    out(
+      formatTable(
+        ['dataset', 'partitions', 'rows', 'written', 'deleted'],
+        Object.entries(r.datasets).map(([name, d]) => [
+          name,
+          d.partitions,
+          d.rows,
+          d.written.length,
+          d.deleted.length,
+        ]),
+      ),
+    );
+    out(
+      `${r.dir}: ${r.encrypted ? 'encrypted (.parquet.enc; `earshot decrypt <file>` gives the .parquet)' : 'not encrypted'}`,
+    );
+  });
+
+program
+  .command('decrypt')
+  .description(
+    'decrypt a file earshot encrypted (a .parquet.enc of an export, a backup) with EARSHOT_BACKUP_KEY',
+  )
+  .argument('<file>', 'the encrypted file, e.g. part-0.parquet.enc')
+  .option('--out <file>', 'where to write (default: the same name without .enc); never overwritten')
+  .action(async (file: string, opts: { out?: string }) => {
+    const config = loadConfig();
+    const { decryptFile, ENCRYPTED_SUFFIX } = await import('./backup/crypto.js');
+    const source = resolve(file);
+    if (!existsSync(source)) throw new UserError(`${source} does not exist`);
+    if (!opts.out && !source.endsWith(ENCRYPTED_SUFFIX))
+      throw new UserError(`${source} does not end in ${ENCRYPTED_SUFFIX}: say where to write with --out`);
+    const target = opts.out ? resolve(opts.out) : source.slice(0, -ENCRYPTED_SUFFIX.length);
+    if (existsSync(target)) throw new UserError(`${target} already exists: choose another with --out`, 409);
+    await decryptFile(source, target, config.backup?.key ?? null);
+    out(`decrypted ${source} into ${target}`);
   });
 
 try {

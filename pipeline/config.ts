@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { collectors } from '../collectors/registry.js';
 import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from './alerts/config.js';
+import { type BackupKey, parseBackupKey } from './backup/crypto.js';
 import { type RetentionPolicy, retentionSchema } from './compliance/retention.js';
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, defaultDemoPath, projectRoot } from './paths.js';
@@ -112,6 +113,12 @@ const fileSchema = z.strictObject({
       timeoutSeconds: z.number().positive().max(3600).default(30),
     })
     .optional(),
+  backup: z
+    .strictObject({
+      /** Backups older than this are deleted after each new backup (erasure reaches them then). */
+      keepDays: z.number().int().min(1, 'must be at least 1 day').default(30),
+    })
+    .default({ keepDays: 30 }),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -153,6 +160,8 @@ export interface Config {
   retention?: RetentionPolicy;
   /** The dashboard SQL console's row cap and time limit; defaultQueryLimits when absent. */
   sqlLimits?: QueryLimits;
+  /** Backup retention, and the key (EARSHOT_BACKUP_KEY) that encrypts backups and exports when set. */
+  backup?: { keepDays: number; key: BackupKey | null };
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -345,6 +354,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     minGroupSize: file.privacy.minGroupSize,
     retention: file.retention,
+    backup: {
+      keepDays: file.backup.keepDays,
+      key: secrets.has('EARSHOT_BACKUP_KEY')
+        ? parseBackupKey(secrets.get('EARSHOT_BACKUP_KEY', 'EARSHOT_BACKUP_KEY'))
+        : null,
+    },
     ...(limit === undefined ? {} : { memoryLimit: limit }),
     demoPath: env.EARSHOT_DEMO_DB ? resolve(env.EARSHOT_DEMO_DB) : defaultDemoPath,
     servesDemo: configPath === null && env.EARSHOT_DB === undefined,

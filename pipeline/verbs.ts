@@ -12,6 +12,7 @@ import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import { userVerbs } from './auth/verbs.js';
+import { backupVerbs } from './backup/verbs.js';
 import { purgeUpstreamDeletions } from './compliance/upstream.js';
 import { complianceVerbs } from './compliance/verbs.js';
 import type { Config, SourceConfig } from './config.js';
@@ -361,6 +362,7 @@ export const remoteVerbs = {
   ...sentimentVerbs,
   ...userVerbs,
   ...complianceVerbs,
+  ...backupVerbs,
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;
