@@ -104,7 +104,8 @@ export async function startWorkload(dir: string, rounds: number): Promise<Worklo
   const hits = syntheticHits(ITEMS_PER_ROUND * rounds).map((h, i) => ({ ...h, author: `writer${i % 40}` }));
   let visible = hits.slice(0, 0);
   let search = hnSearch(visible);
-  // Slow pages of five make a round's collection long enough to be killed in the middle of it.
+  // Slow pages of five make a round's collection long enough to be killed in the middle of it; one
+  // query (one partition), so "partition done" is the end of the round's collection.
   const api: Loopback = await startLoopback(async (req) => {
     await new Promise((r) => setTimeout(r, 10));
     return search(req);
@@ -117,7 +118,7 @@ topics:
   - {id: acme, name: Acme, keywords: [acme], query: 'acme AND story'}
   - {id: numbers, name: Numbers, keywords: [number], query: 'number NOT acme'}
 sources:
-  hackernews: {baseUrl: "${api.url}", hitsPerPage: 5}
+  hackernews: {baseUrl: "${api.url}", hitsPerPage: 5, queries: [acme]}
 `,
   );
   const files = Array.from({ length: rounds }, (_, r) => writeImportFiles(dir, r));

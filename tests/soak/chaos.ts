@@ -12,9 +12,11 @@ export interface ChaosCounts {
   truncated: number;
   duplicated: number;
   shuffled: number;
-  /** Runs refused in a row (403) on purpose: the failure streak the alerts must report. */
+  /** Runs refused in a row (403) on purpose, all partitions: the streaks the alerts must report. */
   refusedRuns: number;
 }
+
+const FAULTS = ['rate-limit', 'server-error', 'truncate', 'slow'] as const;
 
 export interface ChaosSource {
   handler: (req: Request) => Promise<Reply>;
@@ -25,10 +27,11 @@ export interface ChaosSource {
 }
 
 /**
- * Hacker News search_by_date misbehaving like real APIs do, from a seed: 429 with Retry-After,
- * 500s, slow answers, bodies cut short, a story repeated within a page and pages in no order; new
+ * Hacker News search_by_date misbehaving like real APIs do: 429 with Retry-After, 500s, slow
+ * answers, bodies cut short, and (seeded) a story repeated within a page and pages in no order; new
  * stories keep arriving, so pages also shift under a run (more repeats across pages). After
- * `streakAfter` runs (page-0 requests answered), the next `streak` runs are refused with 403.
+ * `streakAfter` runs of a partition (its query's page-0 requests answered), its next `streak` runs
+ * are refused with 403.
  */
 export function chaosSource(seed: number, streakAfter: number, streak: number): ChaosSource {
   const random = seededRandom(seed);
@@ -45,24 +48,29 @@ export function chaosSource(seed: number, streakAfter: number, streak: number): 
     shuffled: 0,
     refusedRuns: 0,
   };
-  let runsServed = 0;
+  const runs = new Map<string, { served: number; refused: number }>();
   const handler = async (req: Request): Promise<Reply> => {
     counts.requests++;
     const firstPage = (req.url.searchParams.get('page') ?? '0') === '0';
-    if (firstPage && runsServed >= streakAfter && counts.refusedRuns < streak) {
+    const query = req.url.searchParams.get('query') ?? '';
+    const partition = runs.get(query) ?? { served: 0, refused: 0 };
+    runs.set(query, partition);
+    if (firstPage && partition.served >= streakAfter && partition.refused < streak) {
+      partition.refused++;
       counts.refusedRuns++;
       return { status: 403, body: '{"message":"chaos: access suspended"}' };
     }
-    const roll = random();
-    if (roll < 0.05) {
+    // Every third answer is a fault, in turn, so even a one-minute soak meets each kind.
+    const fault = counts.requests % 3 === 0 ? FAULTS[(counts.requests / 3) % FAULTS.length] : undefined;
+    if (fault === 'rate-limit') {
       counts.rateLimited++;
       return { status: 429, headers: { 'retry-after': '1' }, body: '{"message":"slow down"}' };
     }
-    if (roll < 0.12) {
+    if (fault === 'server-error') {
       counts.serverErrors++;
       return { status: 500, body: 'chaos: internal error' };
     }
-    if (roll < 0.17) {
+    if (fault === 'slow') {
       counts.slow++;
       await new Promise((r) => setTimeout(r, 800 + random() * 1200));
     }
@@ -78,11 +86,11 @@ export function chaosSource(seed: number, streakAfter: number, streak: number): 
       page.hits.push(twin);
     }
     const body = JSON.stringify(page);
-    if (roll > 0.95) {
+    if (fault === 'truncate') {
       counts.truncated++;
       return { ...reply, body, cutAfter: Math.floor(body.length / 2) };
     }
-    if (firstPage) runsServed++;
+    if (firstPage) partition.served++;
     counts.ok++;
     return { ...reply, body };
   };
@@ -96,7 +104,7 @@ export function chaosSource(seed: number, streakAfter: number, streak: number): 
         objectID: String(50_000_000 + n),
         created_at_i: sec,
         created_at: new Date(sec * 1000).toISOString(),
-        title: `Acme soak story ${n}`,
+        title: `${n % 3 === 0 ? 'Acme' : 'Rival'} soak story ${n}`,
         points: n % 13,
       });
     },

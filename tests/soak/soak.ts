@@ -25,7 +25,9 @@ export interface SoakResult {
   /** Emitted stories missing from the database, and stored ones never emitted. */
   missing: string[];
   unexpected: string[];
-  failureAlerts: { title: string; status: string }[];
+  failureAlerts: { partition: string; title: string }[];
+  /** Collection runs by status. */
+  runs: Record<string, number>;
   chaos: ChaosCounts;
   requests: number;
   /** Answers other than 200, by status. */
@@ -39,6 +41,10 @@ export interface SoakResult {
   rssEnd: number;
   drainSeconds: number;
 }
+
+/** The topics' keywords: the source collects one partition per keyword. */
+export const PARTITIONS = ['acme', 'story'];
+export const STREAK = 3;
 
 const CHARTS = [
   'volume?topic=acme&grain=hour',
@@ -71,8 +77,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => undefined);
   const { dir, cleanup } = tempDir('earshot-soak-');
-  // Three runs refused in a row (the default alert rule's streak) once two runs went through.
-  const chaos = chaosSource(opts.seed, 2, 3);
+  // Three runs of each partition refused in a row (the default alert rule's streak) once two went through.
+  const chaos = chaosSource(opts.seed, 2, STREAK);
   const api = await startLoopback(chaos.handler);
   const db = join(dir, 'soak.duckdb');
   const config = join(dir, 'earshot.yaml');
@@ -85,7 +91,7 @@ topics:
   - {id: story, name: Story, keywords: [story], query: 'story NOT acme', comparisonSet: soak}
 collection: {maxRateLimitWaitSeconds: 5}
 sources:
-  hackernews: {baseUrl: "${api.url}", hitsPerPage: 20, schedule: "* * * * * *"}
+  hackernews: {baseUrl: "${api.url}", hitsPerPage: 10, schedule: "* * * * * *"}
 `,
   );
   const server = await startServe(
@@ -139,7 +145,7 @@ sources:
       const { alerts } = (await (
         await fetch(`${info.url}/api/alerts?kind=collection_failure`, { headers })
       ).json()) as { alerts: unknown[] };
-      if (stored >= emitted.length && alerts.length > 0) break;
+      if (stored >= emitted.length && alerts.length >= PARTITIONS.length) break;
       if (performance.now() - drainStart > opts.drainMs) {
         log(`soak: gave up waiting after ${opts.drainMs} ms with ${stored} of ${emitted.length} stored`);
         break;
@@ -159,8 +165,13 @@ sources:
       const stored = new Set(ids);
       const wanted = new Set(emitted);
       const failureAlerts = (
-        await store.query("SELECT title, status FROM alerts WHERE kind = 'collection_failure' ORDER BY id")
-      ).map((r) => ({ title: String(r.title), status: String(r.status) }));
+        await store.query("SELECT partition, title FROM alerts WHERE kind = 'collection_failure' ORDER BY id")
+      ).map((r) => ({ partition: String(r.partition), title: String(r.title) }));
+      const runs = Object.fromEntries(
+        (await store.query('SELECT status, count(*) AS n FROM collection_runs GROUP BY ALL ORDER BY 1')).map(
+          (r) => [String(r.status), Number(r.n)],
+        ),
+      );
       const first = latencies.filter((l) => l.at < windowMs).map((l) => l.ms);
       const last = latencies.filter((l) => l.at >= durationMs - windowMs).map((l) => l.ms);
       const warm = rss.filter((r) => r.at >= windowMs && r.at < 2 * windowMs).map((r) => r.mb);
@@ -172,6 +183,7 @@ sources:
         missing: emitted.filter((id) => !stored.has(id)),
         unexpected: ids.filter((id) => !wanted.has(id)),
         failureAlerts,
+        runs,
         chaos: { ...chaos.counts },
         requests: latencies.length,
         errors,
@@ -203,7 +215,7 @@ export function formatSoak(r: SoakResult, minutes: number): string {
     `  API: ${r.requests} chart calls, errors ${JSON.stringify(r.errors)}; p95 first ${r.windowSeconds} s ${r.p95First} ms, ` +
       `last ${r.windowSeconds} s ${r.p95Last} ms (x${ratio.toFixed(2)}, target <= 1.5)`,
     `  server RSS: ${r.rssWarm} MB after warm-up, ${r.rssEnd} MB at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)}%, target < 10%)`,
-    `  failure alerts: ${r.failureAlerts.map((a) => `${a.title} [${a.status}]`).join('; ') || 'NONE'}`,
+    `  collection runs: ${JSON.stringify(r.runs)}; failure alerts: ${r.failureAlerts.map((a) => a.title).join('; ') || 'NONE'}`,
     `  drain after emitting stopped: ${r.drainSeconds} s`,
   ].join('\n');
 }
