@@ -35,6 +35,8 @@ export interface SoakResult {
   /** Milliseconds; the windows are the first and the last minute (a third of shorter runs). */
   p95First: number;
   p95Last: number;
+  /** p95 per chart: first and last window. */
+  byChart: Record<string, number[]>;
   windowSeconds: number;
   /** Resident set size of the server, MB: after warm-up (the first window) and at the end. */
   rssWarm: number;
@@ -107,7 +109,7 @@ sources:
     const windowMs = Math.min(60_000, durationMs / 3);
     const started = performance.now();
     const until = started + durationMs;
-    const latencies: { at: number; ms: number }[] = [];
+    const latencies: { at: number; ms: number; chart: string }[] = [];
     const errors: Record<string, number> = {};
     const rss: { at: number; mb: number }[] = [];
 
@@ -123,9 +125,10 @@ sources:
     const client = async (k: number) => {
       for (let i = k; performance.now() < until; i++) {
         const t = performance.now();
-        const res = await fetch(`${info.url}/api/mentions/${CHARTS[i % CHARTS.length]}`, { headers });
+        const chart = CHARTS[i % CHARTS.length] ?? '';
+        const res = await fetch(`${info.url}/api/mentions/${chart}`, { headers });
         await res.arrayBuffer();
-        if (res.status === 200) latencies.push({ at: t - started, ms: performance.now() - t });
+        if (res.status === 200) latencies.push({ at: t - started, ms: performance.now() - t, chart });
         else errors[res.status] = (errors[res.status] ?? 0) + 1;
         // Think time: a person looking at a chart, not a load generator.
         await sleep(250 + ((i * 37) % 250));
@@ -172,8 +175,19 @@ sources:
           (r) => [String(r.status), Number(r.n)],
         ),
       );
-      const first = latencies.filter((l) => l.at < windowMs).map((l) => l.ms);
-      const last = latencies.filter((l) => l.at >= durationMs - windowMs).map((l) => l.ms);
+      const firstCalls = latencies.filter((l) => l.at < windowMs);
+      const lastCalls = latencies.filter((l) => l.at >= durationMs - windowMs);
+      const first = firstCalls.map((l) => l.ms);
+      const last = lastCalls.map((l) => l.ms);
+      const byChart = Object.fromEntries(
+        CHARTS.map((c) => [
+          c,
+          [
+            p95(firstCalls.filter((l) => l.chart === c).map((l) => l.ms)),
+            p95(lastCalls.filter((l) => l.chart === c).map((l) => l.ms)),
+          ].map(Math.round),
+        ]),
+      );
       const warm = rss.filter((r) => r.at >= windowMs && r.at < 2 * windowMs).map((r) => r.mb);
       const end = rss.filter((r) => r.at >= durationMs - windowMs && r.at < durationMs).map((r) => r.mb);
       return {
@@ -189,6 +203,7 @@ sources:
         errors,
         p95First: Math.round(p95(first)),
         p95Last: Math.round(p95(last)),
+        byChart,
         windowSeconds: Math.round(windowMs / 1000),
         rssWarm: Math.round(median(warm)),
         rssEnd: Math.round(median(end)),
@@ -214,6 +229,9 @@ export function formatSoak(r: SoakResult, minutes: number): string {
     `  chaos: ${JSON.stringify(r.chaos)}`,
     `  API: ${r.requests} chart calls, errors ${JSON.stringify(r.errors)}; p95 first ${r.windowSeconds} s ${r.p95First} ms, ` +
       `last ${r.windowSeconds} s ${r.p95Last} ms (x${ratio.toFixed(2)}, target <= 1.5)`,
+    `  p95 per chart, first/last window (ms): ${Object.entries(r.byChart)
+      .map(([c, [a, b]]) => `${c} ${a}/${b}`)
+      .join(', ')}`,
     `  server RSS: ${r.rssWarm} MB after warm-up, ${r.rssEnd} MB at the end (${growth >= 0 ? '+' : ''}${growth.toFixed(1)}%, target < 10%)`,
     `  collection runs: ${JSON.stringify(r.runs)}; failure alerts: ${r.failureAlerts.map((a) => a.title).join('; ') || 'NONE'}`,
     `  drain after emitting stopped: ${r.drainSeconds} s`,
