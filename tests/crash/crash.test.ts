@@ -8,8 +8,8 @@ import { type Durations, PHASES, runClean, runKilled, startWorkload, type Worklo
 // `npm test` kills 5 times; `npm run test:crash` 20. The seed replays a kill schedule.
 const KILLS = Number(process.env.CRASH_KILLS ?? 5);
 const SEED = Number(process.env.CRASH_SEED ?? 20261123);
-// Three phases a round, plus a spare round for kills that come after their phase ended.
-const ROUNDS = Math.ceil(KILLS / PHASES.length) + 1;
+// A kill per phase and round, plus two spare rounds for kills that came after their phase ended.
+const ROUNDS = Math.ceil(KILLS / PHASES.length) + 2;
 const MINUTES = 60_000;
 
 describe(`SIGKILL ${KILLS} times across collection, scoring and adoption import`, () => {

@@ -266,10 +266,12 @@ export async function runClean(w: Workload, db: string): Promise<Durations> {
 }
 
 /**
- * The same rounds with `kills` SIGKILLs: each phase of each step gets the next kill, at a seeded
- * random point within the time that phase took in the clean run; a killed step is restarted (its
- * next phase then gets the next kill) until it exits on its own. A kill that comes too late (the
- * step finished) is not counted and goes to the next phase.
+ * The same rounds with `kills` SIGKILLs spread over the three phases: in each round, each phase
+ * still owed a kill gets one, at a seeded random point within the time that phase took in the
+ * clean run; a killed step is restarted (its next phase may then be killed) until it exits on its
+ * own. Load on the machine changes how long phases take, so a kill that came too late (the phase
+ * or the whole step had ended) makes that phase's next delays half as long; a phase owed a kill
+ * tries again next round.
  */
 export async function runKilled(
   w: Workload,
@@ -279,6 +281,10 @@ export async function runKilled(
   random: () => number,
 ): Promise<Kill[]> {
   const done: Kill[] = [];
+  const owed = Object.fromEntries(
+    PHASES.map((p, i) => [p, Math.floor(kills / PHASES.length) + (i < kills % PHASES.length ? 1 : 0)]),
+  ) as Record<Phase, number>;
+  const scale: Record<Phase, number> = { collect: 0.8, score: 0.8, import: 1 };
   for (let round = 0; round < w.rounds; round++) {
     w.setRound(round);
     const d = durations[round] ?? durations[durations.length - 1];
@@ -286,17 +292,23 @@ export async function runKilled(
     for (const step of w.steps(round)) {
       const slots = [...step.phases];
       for (;;) {
-        const phase = done.length < kills ? slots.shift() : undefined;
-        // Imports are timed from spawn: past the start-up, into the parsing and the transaction.
+        let phase: Phase | undefined;
+        while (phase === undefined && slots.length > 0 && done.length < kills) {
+          const next = slots.shift() as Phase;
+          if (owed[next] > 0) phase = next;
+        }
+        // Imports are timed from spawn: past most of the start-up, into parsing and the transaction.
         const delayMs =
           phase === 'import'
-            ? d.startup * 0.8 + random() * (d.import - d.startup * 0.8) * 0.9
+            ? scale.import * (d.startup * 0.8 + random() * (d.import - d.startup * 0.8))
             : phase
-              ? random() * d[phase] * 0.8
+              ? scale[phase] * random() * d[phase]
               : 0;
         const o = await runStep(step.args, w.env(db, round), phase ? { phase, delayMs } : undefined);
+        if (phase && (!o.killed || o.landed !== phase)) scale[phase] /= 2;
         if (o.killed && phase) {
           done.push({ round, aimedAt: phase, landed: o.landed, afterMs: o.killedAtMs ?? 0 });
+          if (o.landed === 'collect' || o.landed === 'score' || o.landed === 'import') owed[o.landed]--;
           continue;
         }
         if (o.code !== 0) throw new Error(`${step.args.join(' ')} failed after restart: ${o.stderr}`);
