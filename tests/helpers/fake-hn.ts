@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../pipeline/paths.js';
 import { json, type Reply, type Request } from './loopback.js';
 
 export interface Hit {
@@ -7,8 +9,9 @@ export interface Hit {
   [key: string]: unknown;
 }
 
+// From the project root, so the compiled soak script (dist/tests/soak) finds it too.
 export const hnFixture = JSON.parse(
-  readFileSync(new URL('../fixtures/listening/hn_algolia_search_by_date.json', import.meta.url), 'utf8'),
+  readFileSync(join(projectRoot, 'tests', 'fixtures', 'listening', 'hn_algolia_search_by_date.json'), 'utf8'),
 ) as { hits: Hit[] };
 
 /** `n` stories shaped like the fixture's first hit, one minute apart, newest last. */
