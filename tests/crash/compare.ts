@@ -13,6 +13,12 @@ export const BOOKKEEPING = ['collection_runs', 'api_budget', 'audit_log', 'schem
  */
 export const OWN_TIMESTAMPS: Record<string, string[]> = { employees: ['updated_at'] };
 
+/**
+ * Bookkeeping rows inside fact tables: the hashes of the last config seen (the audit log's
+ * config.change entries compare against them; each run's config names its own database file).
+ */
+export const BOOKKEEPING_ROWS: Record<string, string> = { meta: "key <> 'config_section_hashes'" };
+
 export interface TableDiff {
   table: string;
   rows: number;
@@ -44,16 +50,17 @@ export async function compareDatabases(reference: string, other: string): Promis
     for (const t of tables) {
       const skip = OWN_TIMESTAMPS[t];
       const cols = skip ? `* EXCLUDE (${skip.join(', ')})` : '*';
+      const where = BOOKKEEPING_ROWS[t] ? ` WHERE ${BOOKKEEPING_ROWS[t]}` : '';
       const digest = async (db: string) => {
         const [r] = await rows(
           `SELECT count(*) AS n, coalesce(md5(string_agg(h, ',' ORDER BY h)), '') AS d
-           FROM (SELECT md5(CAST(x AS VARCHAR)) AS h FROM (SELECT ${cols} FROM ${db}.main."${t}") x)`,
+           FROM (SELECT md5(CAST(x AS VARCHAR)) AS h FROM (SELECT ${cols} FROM ${db}.main."${t}"${where}) x)`,
         );
         return { n: Number(r?.n), d: String(r?.d) };
       };
       const count = async (a: string, b: string) => {
         const [r] = await rows(
-          `SELECT count(*) AS n FROM (SELECT ${cols} FROM ${a}.main."${t}" EXCEPT ALL SELECT ${cols} FROM ${b}.main."${t}")`,
+          `SELECT count(*) AS n FROM (SELECT ${cols} FROM ${a}.main."${t}"${where} EXCEPT ALL SELECT ${cols} FROM ${b}.main."${t}"${where})`,
         );
         return Number(r?.n);
       };
