@@ -9,7 +9,7 @@ import { redact } from '../pipeline/secrets.js';
 import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
 import { correctionRoutes } from './corrections.js';
-import { statusPage } from './pages.js';
+import { pageRoutes } from './pages.js';
 
 export interface AppDeps {
   services: Services;
@@ -166,9 +166,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.end();
   });
 
-  app.get('/', async (_req, res) => {
-    res.type('html').send(statusPage(services.config, await status(services)));
-  });
+  app.use(pageRoutes());
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new UserError('not found', 404)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -4,7 +4,7 @@
 CREATE SEQUENCE audit_log_id;
 CREATE TABLE audit_log (
   id BIGINT PRIMARY KEY DEFAULT nextval('audit_log_id'),
-  at TIMESTAMPTZ NOT NULL,
+  "at" TIMESTAMPTZ NOT NULL,
   -- who: a user name, 'cli:<os user>', 'scheduler' or 'demo:<role>'
   actor VARCHAR NOT NULL,
   -- what, dotted: auth.sign_in, auth.sign_in_failed, user.role, config.change, topic.save, sql.query, export.parquet, erase.author, retention.run ...
