@@ -2,10 +2,12 @@ import express, { type RequestHandler } from 'express';
 import { UserError } from '../pipeline/errors.js';
 import { correctionArgs, correctSentiment } from '../pipeline/sentiment/corrections.js';
 import type { Services } from '../pipeline/verbs.js';
+import type { SessionUser } from './roles.js';
 
 /**
- * POST /api/mentions/:source/:id/sentiment {label, by, note?}: a user's correction of a mention's
- * label, behind `auth`. `by` names who until sign-in exists (a later issue) and replaces it.
+ * POST /api/mentions/:source/:id/sentiment {label, note?}: a user's correction of a mention's
+ * label, behind `auth`. The signed-in user is who corrected it; `by` in the body counts only for a
+ * caller without a user (the local token before sign-in existed), so nobody corrects as someone else.
  */
 export function correctionRoutes(services: Services, auth: RequestHandler): express.Router {
   const router = express.Router();
@@ -15,7 +17,7 @@ export function correctionRoutes(services: Services, auth: RequestHandler): expr
       source: req.params.source,
       id: req.params.id,
       label: body.label,
-      by: body.by,
+      by: (res.locals.user as SessionUser | undefined)?.name ?? body.by,
       ...(body.note === undefined ? {} : { note: body.note }),
     });
     if (!parsed.success) {

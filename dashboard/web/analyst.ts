@@ -212,5 +212,4 @@ export async function renderAnalyst(main: HTMLElement, _s: Session): Promise<voi
         ),
       ),
     );
-  main.dataset.ready = 'true';
 }

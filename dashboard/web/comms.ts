@@ -476,13 +476,13 @@ export async function renderComms(main: HTMLElement, _s: Session): Promise<void>
       b.addEventListener('click', async () => {
         const label = b.dataset.label ?? '';
         try {
-          const answer = await send<{ by?: string }>(
+          const answer = await send<{ correctedBy: string }>(
             'POST',
             `/api/mentions/${encodeURIComponent(m.source)}/${encodeURIComponent(m.nativeId)}/sentiment`,
             { label },
           );
           for (const o of buttons) o.setAttribute('aria-pressed', String(o === b));
-          showCorrection(label, answer.by ?? '');
+          showCorrection(label, answer.correctedBy);
           await charts(filters());
         } catch (err) {
           showError(correctionNote, err);
@@ -588,8 +588,7 @@ export async function renderComms(main: HTMLElement, _s: Session): Promise<void>
       ...streamSources.map((s) => el('option', { value: s }, s)),
     );
     sourcePick.value = streamSources.includes(chosen) ? chosen : '';
-    main.dataset.ready = 'true';
-  }
+    }
 
   const events = new EventSource('/api/events');
   events.addEventListener('mentions', (e) => {

@@ -277,5 +277,4 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
       { label: t('leadership.high'), data: [...weeks.map(() => null), ...forecast.map((x) => x.high)] },
     ],
   });
-  main.dataset.ready = 'true';
 }

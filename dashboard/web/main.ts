@@ -122,15 +122,17 @@ async function start(): Promise<void> {
   document.body.prepend(header(s, view));
   const render = RENDER[view];
   if (!render || !VIEWS[s.user.role].includes(view)) {
-    fill(main, el('p', { class: 'error', role: 'alert' }, t('common.forbidden', { role: s.user.role })));
-    return;
+    fill(main, el('p', { class: 'error forbidden', role: 'alert' }, t('common.forbidden', { role: s.user.role })));
+  } else {
+    try {
+      await render(main, s);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return location.replace('/login');
+      showError(main, err);
+    }
   }
-  try {
-    await render(main, s);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) location.replace('/login');
-    else showError(main, err);
-  }
+  // Drawn (or failed visibly): what the browser tests and screenshots wait for.
+  main.dataset.ready = 'true';
 }
 
 void start();

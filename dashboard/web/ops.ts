@@ -374,5 +374,4 @@ export async function renderOps(main: HTMLElement, _s: Session): Promise<void> {
     });
 
   await Promise.all([loadSources(), loadQuarantine(), loadTopics(), loadWebhooks(), loadUsers()]);
-  main.dataset.ready = 'true';
 }
