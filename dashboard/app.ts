@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { reportSection, SECTIONS, type Section } from '../pipeline/adoption/render.js';
 import { adoptionReport } from '../pipeline/adoption/report.js';
 import { UserError } from '../pipeline/errors.js';
@@ -8,8 +8,10 @@ import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js
 import { redact } from '../pipeline/secrets.js';
 import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
+import { allow, createAuth, requireLocalToken } from './auth.js';
 import { correctionRoutes } from './corrections.js';
 import { pageRoutes } from './pages.js';
+import { currentUser } from './roles.js';
 
 export interface AppDeps {
   services: Services;
@@ -18,35 +20,24 @@ export interface AppDeps {
   logger: Logger;
 }
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function requireLocalToken(getToken: () => string) {
-  return function localTokenAuth(req: Request, _res: Response, next: NextFunction): void {
-    const header = req.get('authorization') ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const token = getToken();
-    if (!given || !token || !sameToken(given, token)) {
-      next(new UserError('missing or wrong local token', 401));
-      return;
-    }
-    next();
-  };
-}
-
-function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
-  res.set({
-    'Content-Security-Policy':
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'X-Frame-Options': 'DENY',
-  });
-  next();
-}
+/** Strict CSP: no inline script or style, nothing from another origin (DESIGN.md section 7). */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+    },
+  },
+  frameguard: { action: 'deny' },
+});
 
 /** The HTTP app: pages and the JSON API. Never listens; the caller (serve, tests) decides where. */
 export function createApp(deps: AppDeps): express.Express {
@@ -54,38 +45,43 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders);
-  // Imports carry whole export files (base64) in the body; every other route keeps the small limit.
+  const auth = createAuth(services, deps.getLocalToken);
+  app.use(auth.session);
+  // Imports carry whole export files (base64) in the body; every other route, and anyone not signed
+  // in, keeps the small limit.
   const smallJson = express.json({ limit: '1mb' });
   const importJson = express.json({ limit: '512mb' });
   const importRaw = express.raw({ limit: '512mb', type: () => true });
   app.use((req, res, next) =>
-    (req.path === '/api/verbs/import' || (req.path === '/api/import' && req.is('application/json'))
-      ? importJson
-      : req.path === '/api/import'
-        ? importRaw
-        : smallJson)(req, res, next),
+    (!res.locals.user
+      ? smallJson
+      : req.path === '/api/verbs/import' || (req.path === '/api/import' && req.is('application/json'))
+        ? importJson
+        : req.path === '/api/import'
+          ? importRaw
+          : smallJson)(req, res, next),
   );
+  app.use(auth.routes);
 
   app.get('/api/health', (_req, res) => {
     res.json({ ok: true, configured: services.config.sources.length > 0 });
   });
 
-  app.get('/api/status', requireLocalToken(deps.getLocalToken), async (_req, res) => {
+  app.get('/api/status', allow('admin'), async (_req, res) => {
     res.json({ sources: await status(services) });
   });
 
-  // Local token for now, like /api/status; sign-in replaces it in a later issue.
-  app.use(alertRoutes(services, requireLocalToken(deps.getLocalToken)));
-  // Mention charts, read from the rollups; local token until sign-in exists.
-  app.get('/api/mentions/:chart', requireLocalToken(deps.getLocalToken), async (req, res) => {
+  app.use(alertRoutes(services, allow('comms')));
+  // Mention charts, read from the rollups.
+  app.get('/api/mentions/:chart', allow('comms', 'analyst'), async (req, res) => {
     const chart = req.params.chart as keyof typeof mentionCharts;
     if (!Object.hasOwn(mentionCharts, chart)) throw new UserError(`unknown chart ${req.params.chart}`, 404);
     const query = parseMetricQuery(req.query as Record<string, unknown>, services.now());
     res.json(await mentionCharts[chart](services.store, services.config.timezone, query));
   });
 
-  // Leadership aggregates (DESIGN.md section 6); guarded by the local token until sign-in exists.
-  app.get('/api/adoption/:section', requireLocalToken(deps.getLocalToken), async (req, res) => {
+  // Leadership aggregates (DESIGN.md section 6).
+  app.get('/api/adoption/:section', allow('leadership', 'analyst'), async (req, res) => {
     const section = req.params.section as Section;
     if (!SECTIONS.includes(section))
       throw new UserError(
@@ -98,15 +94,13 @@ export function createApp(deps: AppDeps): express.Express {
     const days = window === undefined ? undefined : Number(/^(\d+)d?$/.exec(window)?.[1] ?? Number.NaN);
     if (days !== undefined && Number.isNaN(days))
       throw new UserError(`window: "${window}" is not a number of days; use e.g. 28d`, 400);
-    // Leadership only until roles exist: the analyst report withholds nothing.
-    const audience = q('audience');
-    if (audience !== undefined && audience !== 'leadership')
-      throw new UserError(
-        audience === 'analyst'
-          ? 'audience=analyst is not served over the API until sign-in and roles exist; analysts run `earshot report adoption --audience analyst` on the database'
-          : `audience: "${audience}" is not one of leadership, analyst`,
-        audience === 'analyst' ? 403 : 400,
-      );
+    // The analyst report withholds nothing (per-person data): analysts and admins only, on request.
+    const audience = q('audience') ?? 'leadership';
+    if (audience !== 'leadership' && audience !== 'analyst')
+      throw new UserError(`audience: "${audience}" is not one of leadership, analyst`, 400);
+    const role = currentUser(res).role;
+    if (audience === 'analyst' && role !== 'analyst' && role !== 'admin')
+      throw new UserError(`audience: the ${role} role is served the leadership audience only`, 403);
     const report = await adoptionReport(
       services.store,
       { timezone: services.config.timezone, minGroupSize: services.config.minGroupSize },
@@ -115,18 +109,17 @@ export function createApp(deps: AppDeps): express.Express {
         by: q('by')?.split(',').filter(Boolean),
         asOf: q('asOf'),
         rollout: q('rollout'),
-        audience: 'leadership',
+        audience,
       },
     );
     res.json(reportSection(report, section, q('lang') === 'ko' ? 'ko' : 'en'));
   });
-  // Sentiment corrections; local token until sign-in exists.
-  app.use(correctionRoutes(services, requireLocalToken(deps.getLocalToken)));
+  app.use(correctionRoutes(services, allow('comms')));
 
   // Adoption exports into the running server (DESIGN.md section 6): one transaction for all files.
   // JSON {kind, files: [{name, content (base64)}]} for a set of files, or one file as the raw body
   // (`curl --data-binary @users.csv '/api/import?kind=auto&name=users.csv'`).
-  app.post('/api/import', requireLocalToken(deps.getLocalToken), async (req, res) => {
+  app.post('/api/import', allow('admin', 'analyst'), async (req, res) => {
     const query = (name: string) =>
       typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined;
     const body = Buffer.isBuffer(req.body)

@@ -9,6 +9,8 @@ import type { PartitionResult, ProgressEvent } from '../collectors/runner.js';
 import { renderReport } from './adoption/render.js';
 import type { AdoptionReport } from './adoption/report.js';
 import type { Alert } from './alerts/records.js';
+import { readNewPassword } from './auth/prompt.js';
+import type { UserRecord } from './auth/users.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -615,6 +617,73 @@ program
       process.stdout.write(renderReport(report, opts.format, opts.lang));
     },
   );
+
+const user = program
+  .command('user')
+  .description(
+    'dashboard users and roles (comms, leadership, analyst, admin); the first admin is added here',
+  );
+
+user
+  .command('add')
+  .description('add a user; the password is asked without echo, or read from the first line of stdin')
+  .argument('<name>', 'sign-in name: lowercase letters, digits, ".", "_", "-", "@"')
+  .requiredOption('--role <role>', 'comms, leadership, analyst or admin')
+  .action(async (name: string, opts: { role: string }) => {
+    const password = await readNewPassword();
+    const u = await runVerb<UserRecord>(runtime(), 'user-add', {
+      name,
+      role: opts.role,
+      password,
+      by: localUserName(),
+    });
+    out(`${u.name}: added as ${u.role}`);
+  });
+
+user
+  .command('list')
+  .description('every user with role and last sign-in')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const users = await runVerb<UserRecord[]>(runtime(), 'user-list', {});
+    if (opts.json) out(JSON.stringify(users, null, 2));
+    else
+      out(
+        formatTable(
+          ['name', 'role', 'created', 'last sign-in'],
+          users.map((u) => [u.name, u.role, u.createdAt, u.lastSignInAt ?? 'never']),
+        ),
+      );
+  });
+
+user
+  .command('role')
+  .description("change a user's role (the last admin stays admin)")
+  .argument('<name>', 'user name')
+  .argument('<role>', 'comms, leadership, analyst or admin')
+  .action(async (name: string, role: string) => {
+    const u = await runVerb<UserRecord>(runtime(), 'user-role', { name, role, by: localUserName() });
+    out(`${u.name}: now ${u.role}`);
+  });
+
+user
+  .command('passwd')
+  .description("set a user's password (asked without echo, or the first line of stdin); signs them out")
+  .argument('<name>', 'user name')
+  .action(async (name: string) => {
+    const password = await readNewPassword();
+    await runVerb<UserRecord>(runtime(), 'user-passwd', { name, password, by: localUserName() });
+    out(`${name}: password changed; their sessions were ended`);
+  });
+
+user
+  .command('remove')
+  .description('remove a user and end their sessions (the last admin cannot be removed)')
+  .argument('<name>', 'user name')
+  .action(async (name: string) => {
+    await runVerb(runtime(), 'user-remove', { name, by: localUserName() });
+    out(`${name}: removed`);
+  });
 
 try {
   await program.parseAsync();

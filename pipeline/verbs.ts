@@ -11,6 +11,7 @@ import {
 import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
+import { userVerbs } from './auth/verbs.js';
 import type { Config, SourceConfig } from './config.js';
 import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -348,6 +349,7 @@ export const remoteVerbs = {
       ),
   },
   ...sentimentVerbs,
+  ...userVerbs,
 } as const;
 
 export type VerbName = keyof typeof remoteVerbs;

@@ -52,7 +52,7 @@ export async function appendAudit(
   const actor = redact(entry.actor);
   const hash = entryHash(prev, at, { actor, action: entry.action, target, detail });
   await conn.run(
-    'INSERT INTO audit_log (at, actor, action, target, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5::JSON, $6, $7)',
+    'INSERT INTO audit_log ("at", actor, action, target, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5::JSON, $6, $7)',
     [timestamptz(at), actor, entry.action, target, detail, prev, hash],
   );
 }
@@ -79,7 +79,7 @@ export async function listAudit(
   opts: { action?: string; beforeId?: number; limit?: number } = {},
 ): Promise<AuditRecord[]> {
   const rows = await store.query(
-    `SELECT id, at, actor, action, target, detail::VARCHAR AS detail FROM audit_log
+    `SELECT id, "at", actor, action, target, detail::VARCHAR AS detail FROM audit_log
      WHERE ($action IS NULL OR starts_with(action, $action)) AND ($before IS NULL OR id < $before)
      ORDER BY id DESC LIMIT ${Math.min(Math.max(opts.limit ?? 100, 1), 1000)}`,
     { action: opts.action ?? null, before: opts.beforeId ?? null },
@@ -90,7 +90,7 @@ export async function listAudit(
 /** Walks the chain; returns the first entry that does not match, or null when the log is intact. */
 export async function verifyAudit(store: Store): Promise<{ entries: number; brokenAt: number | null }> {
   const rows = await store.query(
-    'SELECT id, at, actor, action, target, detail::VARCHAR AS detail, prev_hash, hash FROM audit_log ORDER BY id',
+    'SELECT id, "at", actor, action, target, detail::VARCHAR AS detail, prev_hash, hash FROM audit_log ORDER BY id',
   );
   let prev = GENESIS;
   for (const r of rows) {

@@ -164,12 +164,10 @@ describe('GET /api/adoption', () => {
     ]);
   });
 
-  it('refuses the analyst audience until roles exist', async () => {
+  it('serves the analyst audience to the local token (admin); refuses unknown audiences', async () => {
     const res = await get('/api/adoption/summary?audience=analyst');
-    expect(res.status).toBe(403);
-    expect(((await res.json()) as { error: string }).error).toContain(
-      'audience=analyst is not served over the API until sign-in and roles exist',
-    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { audience: string }).audience).toBe('analyst');
     expect((await get('/api/adoption/groups?audience=everyone')).status).toBe(400);
     expect((await get('/api/adoption/groups?audience=leadership')).status).toBe(200);
   });
