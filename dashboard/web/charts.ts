@@ -31,6 +31,8 @@ export interface Series {
   label: string;
   data: (number | null)[];
   color?: string;
+  /** Text the table shows instead of a missing value (e.g. why it is withheld). */
+  notes?: (string | null)[];
 }
 
 export interface ChartSpec {
@@ -75,7 +77,10 @@ export class ChartPanel {
       table(
         this.title,
         [spec.labelHeading, ...spec.series.map((s) => s.label)],
-        spec.labels.map((label, i) => [label, ...spec.series.map((s) => cell(s.data[i] ?? null, percent))]),
+        spec.labels.map((label, i) => [
+          label,
+          ...spec.series.map((s) => s.notes?.[i] ?? cell(s.data[i] ?? null, percent)),
+        ]),
       ),
     );
     const config: ChartConfiguration = {

@@ -588,7 +588,7 @@ export async function renderComms(main: HTMLElement, _s: Session): Promise<void>
       ...streamSources.map((s) => el('option', { value: s }, s)),
     );
     sourcePick.value = streamSources.includes(chosen) ? chosen : '';
-    }
+  }
 
   const events = new EventSource('/api/events');
   events.addEventListener('mentions', (e) => {

@@ -53,7 +53,17 @@ function figureCell(name: string, f: Figure | undefined, n: number): HTMLElement
 /** One row per group, one column per figure; a withheld group's row says so once. */
 function groupsTable(caption: string, groups: Group[], n: number): HTMLElement {
   const names = [...new Set(groups.flatMap((g) => Object.keys(g.figures ?? {})))];
-  if (groups.length === 0 || names.length === 0) return el('p', {}, t('common.none'));
+  if (groups.length === 0) return el('p', {}, t('common.none'));
+  // Every group withheld: one column saying so.
+  if (names.length === 0)
+    return table(
+      caption,
+      [t('leadership.group'), ''],
+      groups.map((g) => [
+        groupName(g.key),
+        el('span', { class: 'withheld' }, withheldText(g.withheld ?? 'small', n)),
+      ]),
+    );
   return el(
     'div',
     { class: 'scroll' },
@@ -236,6 +246,10 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
       {
         label: t('leadership.company'),
         data: RATES.map((r) => (company[r]?.withheld ? null : (company[r]?.value ?? null))),
+        notes: RATES.map((r) => {
+          const reason = summary.company.withheld ?? company[r]?.withheld;
+          return reason ? withheldText(reason, n) : null;
+        }),
         color: PALETTE[0] ?? '',
       },
       {
@@ -251,7 +265,10 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
     ],
   });
 
-  const whole = trend.trend.find((x) => Object.keys(x.key).length === 0 && !x.withheld);
+  const companyTrend = trend.trend.find((x) => Object.keys(x.key).length === 0);
+  if (companyTrend?.withheld)
+    trendChart.element.appendChild(el('p', { class: 'withheld' }, withheldText(companyTrend.withheld, n)));
+  const whole = companyTrend?.withheld ? undefined : companyTrend;
   const weeks = whole?.weeks ?? [];
   const forecast = whole?.forecast ?? [];
   const value = (f: Figure) => (f.withheld ? null : (f.value ?? null));

@@ -122,7 +122,10 @@ async function start(): Promise<void> {
   document.body.prepend(header(s, view));
   const render = RENDER[view];
   if (!render || !VIEWS[s.user.role].includes(view)) {
-    fill(main, el('p', { class: 'error forbidden', role: 'alert' }, t('common.forbidden', { role: s.user.role })));
+    fill(
+      main,
+      el('p', { class: 'error forbidden', role: 'alert' }, t('common.forbidden', { role: s.user.role })),
+    );
   } else {
     try {
       await render(main, s);

@@ -13,14 +13,20 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 /** Compiles dashboard/web, so the app serves the browser code of this checkout, not a stale build. */
 export function buildWeb(): void {
-  execFileSync(join(projectRoot, 'node_modules', '.bin', 'tsc'), ['-p', join(projectRoot, 'dashboard', 'web')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    join(projectRoot, 'node_modules', '.bin', 'tsc'),
+    ['-p', join(projectRoot, 'dashboard', 'web')],
+    {
+      stdio: 'inherit',
+    },
+  );
 }
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM))
-    throw new Error(`no chromium at ${CHROMIUM}: the browser tests need it; run \`apt-get install chromium\``);
+    throw new Error(
+      `no chromium at ${CHROMIUM}: the browser tests need it; run \`apt-get install chromium\``,
+    );
   // playwright gives each launch a fresh temporary profile (the --user-data-dir).
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -8,8 +8,8 @@ import { insertAlert } from '../../pipeline/alerts/records.js';
 import { addUser } from '../../pipeline/auth/users.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
 import type { Store } from '../../pipeline/store.js';
-import { CANONICAL, fixture, importAt } from '../imports/helpers.js';
 import { mentionRecord } from '../helpers/mention.js';
+import { CANONICAL, fixture, importAt } from '../imports/helpers.js';
 import { addTopic, collect, scoringDeps } from '../scoring/helpers.js';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -125,5 +125,6 @@ export async function seed(store: Store, now: Date): Promise<void> {
   );
 
   await importAt(store, 'auto', CANONICAL.map(fixture), now);
-  for (const [role, name] of Object.entries(USERS)) await addUser(store, { name, role, password: PASSWORD }, 'test', now);
+  for (const [role, name] of Object.entries(USERS))
+    await addUser(store, { name, role, password: PASSWORD }, 'test', now);
 }

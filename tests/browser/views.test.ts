@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openView, signIn, watchedPage } from './browser.js';
+import { PASSWORD, USERS } from './seed.js';
+import { type BrowserApp, startBrowserApp } from './setup.js';
+
+let env: BrowserApp;
+
+beforeAll(async () => {
+  env = await startBrowserApp();
+}, 120_000);
+
+afterAll(async () => {
+  await env?.close();
+});
+
+/** What each role's nav offers, home first (dashboard/web/api.ts VIEWS). */
+const VIEWS = {
+  comms: ['comms'],
+  leadership: ['leadership'],
+  analyst: ['analyst', 'leadership'],
+  admin: ['ops', 'comms', 'leadership', 'analyst'],
+} as const;
+
+describe('every view in a real browser', { timeout: 90_000 }, () => {
+  for (const [role, views] of Object.entries(VIEWS)) {
+    it(`${role}: lands on its home view, and every view it may use loads with no console error, no failed panel and no request leaving 127.0.0.1`, async () => {
+      const { page, context, problems } = await watchedPage(env.browser);
+      await signIn(page, env.app.base, USERS[role as keyof typeof USERS], PASSWORD);
+      expect(new URL(page.url()).pathname).toBe(`/${views[0]}`);
+      const nav = await page.locator('header nav a').allTextContents();
+      expect(nav).toHaveLength(views.length);
+      for (const view of views) {
+        await openView(page, env.app.base, view);
+        expect(await page.locator('main .error').allTextContents()).toEqual([]);
+        expect(await page.locator('main h1').count()).toBe(1);
+      }
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+  }
+
+  it('draws the comms charts with their data tables, and the Korean UI from the language switch', async () => {
+    const { page, context, problems } = await watchedPage(env.browser);
+    await signIn(page, env.app.base, USERS.comms, PASSWORD);
+    await openView(page, env.app.base, 'comms');
+    for (const id of ['chart-volume', 'chart-sentiment', 'chart-share', 'chart-sources']) {
+      expect(await page.locator(`#${id} canvas`).count()).toBe(1);
+      expect(await page.locator(`#${id} details table caption`).count()).toBe(1);
+    }
+    // Volume in the table adds up to the originals seeded in the last 7 days (60 + 2 hostile ones).
+    const cells = await page.locator('#chart-volume details tbody tr td:not(:first-child)').allTextContents();
+    expect(cells.reduce((s, c) => s + Number(c.replace(/,/g, '') || 0), 0)).toBe(62);
+    await Promise.all([page.waitForEvent('load'), page.selectOption('#lang', 'ko')]);
+    await page.waitForSelector('main[data-ready="true"]');
+    expect(await page.locator('main h1').textContent()).toBe('언급');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('ko');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the stream on a 390 px phone without horizontal scrolling of the page', async () => {
+    const { page, context, problems } = await watchedPage(env.browser, { width: 390, height: 844 });
+    await signIn(page, env.app.base, USERS.comms, PASSWORD);
+    await openView(page, env.app.base, 'comms');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
