@@ -8,8 +8,11 @@ import { mentionCharts, parseMetricQuery } from '../pipeline/metrics/mentions.js
 import { redact } from '../pipeline/secrets.js';
 import { importVerb, remoteVerbs, type Services, status, type VerbName } from '../pipeline/verbs.js';
 import { alertRoutes } from './alerts.js';
+import { analystRoutes } from './analyst.js';
 import { allow, createAuth, requireLocalToken } from './auth.js';
 import { correctionRoutes } from './corrections.js';
+import { eventRoutes } from './events.js';
+import { opsRoutes } from './ops.js';
 import { pageRoutes } from './pages.js';
 import { currentUser } from './roles.js';
 
@@ -115,6 +118,10 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(reportSection(report, section, q('lang') === 'ko' ? 'ko' : 'en'));
   });
   app.use(correctionRoutes(services, allow('comms')));
+
+  app.use(opsRoutes(services, allow));
+  app.use(analystRoutes(services, allow));
+  app.use(eventRoutes(services, allow));
 
   // Adoption exports into the running server (DESIGN.md section 6): one transaction for all files.
   // JSON {kind, files: [{name, content (base64)}]} for a set of files, or one file as the raw body

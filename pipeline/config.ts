@@ -8,6 +8,7 @@ import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from '
 import { ConfigError } from './errors.js';
 import { defaultConfigPath, defaultDatabasePath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
+import type { QueryLimits } from './sql-guard.js';
 import { parseQuery, QuerySyntaxError } from './topics/query.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -101,6 +102,13 @@ const fileSchema = z.strictObject({
         .default(5),
     })
     .default({ minGroupSize: 5 }),
+  /** The dashboard's SQL console (DESIGN.md section 7): rows returned at most, and when a query is stopped. */
+  sqlConsole: z
+    .strictObject({
+      maxRows: z.number().int().min(1).max(1_000_000).default(10_000),
+      timeoutSeconds: z.number().positive().max(3600).default(30),
+    })
+    .optional(),
 });
 
 export type Topic = z.infer<typeof topicSchema>;
@@ -134,6 +142,8 @@ export interface Config {
   publicUrl?: string;
   /** Adoption figures about fewer people than this are withheld; at least 5. */
   minGroupSize: number;
+  /** The dashboard SQL console's row cap and time limit; defaultQueryLimits when absent. */
+  sqlLimits?: QueryLimits;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -326,5 +336,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (file.dashboard?.publicUrl ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     minGroupSize: file.privacy.minGroupSize,
     ...(limit === undefined ? {} : { memoryLimit: limit }),
+    ...(file.sqlConsole
+      ? { sqlLimits: { maxRows: file.sqlConsole.maxRows, timeoutMs: file.sqlConsole.timeoutSeconds * 1000 } }
+      : {}),
   });
 }

@@ -1,4 +1,4 @@
-import { StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
 import { UserError } from './errors.js';
 import { plainRows, type Row, type Store } from './store.js';
 
@@ -51,10 +51,78 @@ function firstWord(sql: string): string {
 const STATEFUL_FUNCTIONS = /\b(nextval|setval|currval)\s*\(/i;
 
 /**
- * Runs an analyst's query read-only: exactly one statement, which DuckDB itself must classify as a
- * SELECT; the instance already has file access limited to earshot's folders and its configuration
- * locked (Store.open). Rows are capped and a query running past the time limit is interrupted.
+ * Checks that `sql` is exactly one statement which DuckDB itself classifies as a SELECT, and prepares
+ * it on `conn`. The instance already has file access limited to earshot's folders and its
+ * configuration locked (Store.open), so a SELECT cannot reach anything else.
  */
+export async function prepareReadOnly(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  let extracted: Awaited<ReturnType<typeof conn.extractStatements>>;
+  try {
+    extracted = await conn.extractStatements(sql);
+  } catch (err) {
+    throw new UserError(`the query does not parse: ${(err as Error).message}`, 400, { cause: err });
+  }
+  if (extracted.count !== 1) {
+    throw new UserError(
+      `send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`,
+    );
+  }
+  // DuckDB acts on some statements while preparing them (EXPORT DATABASE creates its folder;
+  // found by tests/fuzz/sql-guard.test.ts), so only what can be a SELECT is prepared at all.
+  const word = firstWord(sql);
+  if (!SELECT_WORDS.has(word)) {
+    throw new UserError(
+      `only SELECT queries are allowed here (this one starts with ${word || 'no keyword'})`,
+      403,
+    );
+  }
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await extracted.prepare(0);
+  } catch (err) {
+    throw new UserError((err as Error).message, 400, { cause: err });
+  }
+  if (prepared.statementType !== StatementType.SELECT) {
+    throw new UserError(
+      `only SELECT queries are allowed here (this is a ${StatementType[prepared.statementType]} statement)`,
+      403,
+    );
+  }
+  if (STATEFUL_FUNCTIONS.test(sql))
+    throw new UserError('sequence functions change the database; not allowed', 403);
+  return prepared;
+}
+
+/**
+ * Runs `fn`, interrupting whatever `conn` is running once `timeoutMs` have passed: a query stopped
+ * that way is a 408, any other failure of the query a 400.
+ */
+export async function withTimeLimit<T>(
+  conn: DuckDBConnection,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.interrupt();
+  }, timeoutMs);
+  try {
+    return await fn();
+  } catch (err) {
+    if (timedOut) {
+      throw new UserError(`the query ran longer than ${timeoutMs / 1000} s and was stopped`, 408, {
+        cause: err,
+      });
+    }
+    if (err instanceof UserError) throw err;
+    throw new UserError((err as Error).message, 400, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs an analyst's query read-only (prepareReadOnly), rows capped, interrupted at the time limit. */
 export async function runReadOnlyQuery(
   store: Store,
   sql: string,
@@ -63,66 +131,17 @@ export async function runReadOnlyQuery(
   const started = performance.now();
   const conn = await store.connect();
   try {
-    let extracted: Awaited<ReturnType<typeof conn.extractStatements>>;
-    try {
-      extracted = await conn.extractStatements(sql);
-    } catch (err) {
-      throw new UserError(`the query does not parse: ${(err as Error).message}`, 400, { cause: err });
-    }
-    if (extracted.count !== 1) {
-      throw new UserError(
-        `send exactly one statement (got ${extracted.count}); only a single SELECT is allowed`,
-      );
-    }
-    // DuckDB acts on some statements while preparing them (EXPORT DATABASE creates its folder;
-    // found by tests/fuzz/sql-guard.test.ts), so only what can be a SELECT is prepared at all.
-    const word = firstWord(sql);
-    if (!SELECT_WORDS.has(word)) {
-      throw new UserError(
-        `only SELECT queries are allowed here (this one starts with ${word || 'no keyword'})`,
-        403,
-      );
-    }
-    let prepared: Awaited<ReturnType<typeof extracted.prepare>>;
-    try {
-      prepared = await extracted.prepare(0);
-    } catch (err) {
-      throw new UserError((err as Error).message, 400, { cause: err });
-    }
-    if (prepared.statementType !== StatementType.SELECT) {
-      throw new UserError(
-        `only SELECT queries are allowed here (this is a ${StatementType[prepared.statementType]} statement)`,
-        403,
-      );
-    }
-    if (STATEFUL_FUNCTIONS.test(sql))
-      throw new UserError('sequence functions change the database; not allowed', 403);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      conn.interrupt();
-    }, limits.timeoutMs);
-    try {
+    const prepared = await prepareReadOnly(conn, sql);
+    return await withTimeLimit(conn, limits.timeoutMs, async () => {
       const reader = await prepared.streamAndReadUntil(limits.maxRows + 1);
-      const columns = reader.columnNames();
       const rows = plainRows(reader);
-      const truncated = rows.length > limits.maxRows;
       return {
-        columns,
+        columns: reader.columnNames(),
         rows: rows.slice(0, limits.maxRows),
-        truncated,
+        truncated: rows.length > limits.maxRows,
         elapsedMs: performance.now() - started,
       };
-    } catch (err) {
-      if (timedOut) {
-        throw new UserError(`the query ran longer than ${limits.timeoutMs / 1000} s and was stopped`, 408, {
-          cause: err,
-        });
-      }
-      throw new UserError((err as Error).message, 400, { cause: err });
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   } finally {
     conn.closeSync();
   }

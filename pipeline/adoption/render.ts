@@ -1,3 +1,4 @@
+import { csvCell } from '../csv.js';
 import type { GroupKey } from '../privacy/suppress.js';
 import type { Figure } from './figures.js';
 import { type AdoptionReport, BENCHMARK, type Lang, sentences } from './report.js';
@@ -10,13 +11,6 @@ const groupName = (key: GroupKey) =>
     : Object.entries(key)
         .map(([d, v]) => `${d}=${v}`)
         .join(';');
-
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  // A leading = + - @ would run as a formula in a spreadsheet; group names come from the directory.
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
 
 const CSV_COLUMNS = [
   'section',

@@ -4,9 +4,9 @@ import { errorMessage, RateLimitedError, SourceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../secrets.js';
 import { type Store, timestamptz } from '../store.js';
-import { alertSettings } from './config.js';
+import { alertSettings, type Webhook } from './config.js';
 import { webhookPayload } from './format.js';
-import { getAlert } from './records.js';
+import { type Alert, getAlert } from './records.js';
 
 export interface DeliveryDeps {
   store: Store;
@@ -34,6 +34,36 @@ function askedRetryAt(err: unknown): Date | null {
   if (err instanceof RateLimitedError) return err.resumeAt;
   if (err instanceof SourceError && err.cause instanceof RetryableError) return err.cause.retryAt;
   return null;
+}
+
+/** One try at sending `alert` to `hook` in the hook's format; throws what the webhook answered. */
+export async function sendAlert(
+  deps: Omit<DeliveryDeps, 'store' | 'config'>,
+  hook: Webhook,
+  alert: Alert,
+): Promise<{ status: number }> {
+  const res = await request(
+    {
+      fetch: deps.fetch,
+      now: deps.now,
+      sleep: deps.sleep,
+      logger: deps.logger,
+      signal: deps.signal,
+      baseUrl: '',
+      maxRateLimitWaitMs: 0,
+      budget: { take: () => true },
+    },
+    hook.url.reveal(),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(webhookPayload(hook.format, alert)),
+      timeoutMs: 15_000,
+      maxBytes: 64 * 1024,
+      policy: ONE_TRY,
+    },
+  );
+  return { status: res.status };
 }
 
 /** Passes in this process run one after another, so the loop and a direct call never send a row twice. */
@@ -71,27 +101,7 @@ async function deliverPass(
     const key = [Number(row.alert_id), hook.name];
     const attempts = Number(row.attempts) + 1;
     try {
-      await request(
-        {
-          fetch: deps.fetch,
-          now: deps.now,
-          sleep: deps.sleep,
-          logger: deps.logger,
-          signal: deps.signal,
-          baseUrl: '',
-          maxRateLimitWaitMs: 0,
-          budget: { take: () => true },
-        },
-        hook.url.reveal(),
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(webhookPayload(hook.format, alert)),
-          timeoutMs: 15_000,
-          maxBytes: 64 * 1024,
-          policy: ONE_TRY,
-        },
-      );
+      await sendAlert(deps, hook, alert);
       const now = timestamptz(deps.now());
       await deps.store.write((c) =>
         c.run(

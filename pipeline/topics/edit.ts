@@ -49,12 +49,13 @@ export async function listTopics(store: Store): Promise<
     name: string;
     keywords: string[];
     query: string | null;
+    comparisonSet: string | null;
     origin: string;
     mentions: number;
   }>
 > {
   const rows = await store.query(
-    `SELECT t.id, t.name, t.keywords, t.query, t.origin, count(m.topic_id) AS mentions
+    `SELECT t.id, t.name, t.keywords, t.query, t.comparison_set, t.origin, count(m.topic_id) AS mentions
      FROM topics t LEFT JOIN mention_topics m ON m.topic_id = t.id
      GROUP BY ALL ORDER BY t.id`,
   );
@@ -63,6 +64,7 @@ export async function listTopics(store: Store): Promise<
     name: String(r.name),
     keywords: Array.isArray(r.keywords) ? r.keywords.map(String) : [],
     query: r.query === null ? null : String(r.query),
+    comparisonSet: r.comparison_set === null ? null : String(r.comparison_set),
     origin: String(r.origin),
     mentions: Number(r.mentions),
   }));
