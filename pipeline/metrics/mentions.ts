@@ -4,72 +4,12 @@
  * originals once (reposts and syndicated copies are reported apart). Text search reads the term
  * index and returns the matching mentions themselves.
  */
-import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { textTerms } from '../scoring/terms.js';
 import { type Row, type Store, timestamptz } from '../store.js';
+import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, window } from './query.js';
+import { ITEM_COLUMNS, mentionItem, searchTerms, sources, stream, TERM_HITS } from './stream.js';
 
-export interface MetricQuery {
-  /** Topic id; '*' (every mention) when absent. */
-  topic: string;
-  /** Comparison set, for share of voice. */
-  set: string | null;
-  from: Date;
-  to: Date;
-  grain: 'hour' | 'day';
-  /** Volume only: one series per source, language or sentiment. */
-  by: 'source' | 'lang' | 'sentiment' | null;
-  /** Text search words. */
-  q: string | null;
-  limit: number;
-}
-
-const DAY_MS = 86_400_000;
-
-const instant = (field: string) =>
-  z
-    .string()
-    .refine((s) => !Number.isNaN(Date.parse(s)), `${field}: use an ISO 8601 time like 2026-11-20T00:00:00Z`)
-    .transform((s) => new Date(s));
-
-const querySchema = z.object({
-  topic: z.string().min(1).default('*'),
-  set: z.string().min(1).optional(),
-  from: instant('from').optional(),
-  to: instant('to').optional(),
-  grain: z.enum(['hour', 'day'], { message: 'grain: use hour or day' }).default('hour'),
-  by: z.enum(['source', 'lang', 'sentiment'], { message: 'by: use source, lang or sentiment' }).optional(),
-  q: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(20),
-});
-
-/** Parses a chart's query string; `to` defaults to now and `from` to seven days before `to`. */
-export function parseMetricQuery(raw: Record<string, unknown>, now: Date): MetricQuery {
-  const parsed = querySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') ?? 'query';
-    const message = issue?.message ?? 'is not valid';
-    throw new UserError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, 400);
-  }
-  const p = parsed.data;
-  const to = p.to ?? now;
-  const from = p.from ?? new Date(to.getTime() - 7 * DAY_MS);
-  if (from >= to) throw new UserError('from: must be before to', 400);
-  return {
-    topic: p.topic,
-    set: p.set ?? null,
-    from,
-    to,
-    grain: p.grain,
-    by: p.by ?? null,
-    q: p.q ?? null,
-    limit: p.limit,
-  };
-}
-
-const num = (v: unknown) => Number(v ?? 0);
-const iso = (v: unknown) => (v as Date).toISOString();
+export { parseMetricQuery } from './query.js';
 
 /** SQL for a bucket start (an instant) from hour_start: the local hour or the local day. */
 function bucket(grain: 'hour' | 'day'): string {
@@ -81,16 +21,6 @@ function label(grain: 'hour' | 'day'): string {
   return `strftime(timezone($tz, ${bucket(grain)}), '${grain === 'hour' ? '%Y-%m-%d %H:00' : '%Y-%m-%d'}')`;
 }
 
-function window(q: MetricQuery, tz: string) {
-  return { tz, from: timestamptz(q.from), to: timestamptz(q.to) };
-}
-
-async function topicExists(store: Store, topic: string): Promise<void> {
-  if (topic === '*') return;
-  const rows = await store.query('SELECT 1 FROM topics WHERE id = $1', [topic]);
-  if (rows.length === 0) throw new UserError(`topic: no topic "${topic}"`, 404);
-}
-
 /** Volume per hour or day (originals, reposts, copies, engagement, reach), optionally per dimension. */
 export async function volume(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
@@ -99,9 +29,9 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
     `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, ${key} AS key,
        sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
        sum(engagement) AS engagement, sum(reach) AS reach
-     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $from AND hour_start < $to
+     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day')})
      GROUP BY ALL ORDER BY start, key`,
-    { ...window(q, tz), topic: q.topic },
+    { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), topic: q.topic },
   );
   return {
     topic: q.topic,
@@ -133,10 +63,12 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
   if (topics.length === 0) throw new UserError(`set: no topic belongs to the comparison set "${q.set}"`, 404);
   const rows = await store.query(
     `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, r.topic_id, sum(r.mentions) AS mentions
-     FROM rollup_hourly r JOIN topics t ON t.id = r.topic_id
-     WHERE t.comparison_set = $set AND r.hour_start >= $from AND r.hour_start < $to
+     FROM (${rollupRows('rollup_hourly', 'list_contains($topics::VARCHAR[], topic_id)', q.grain === 'day')}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
-    { ...window(q, tz), set: q.set },
+    {
+      ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')),
+      topics: JSON.stringify(topics.map((t) => String(t.id))),
+    },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
@@ -178,9 +110,9 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
        sum(mentions) FILTER (WHERE sentiment = 'positive') AS positive,
        sum(mentions) FILTER (WHERE sentiment = 'negative') AS negative,
        sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
-     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $from AND hour_start < $to
+     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day')})
      GROUP BY ALL ORDER BY start`,
-    { ...window(q, tz), topic: q.topic },
+    { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), topic: q.topic },
   );
   const points = rows.map((r) => ({
     start: iso(r.start),
@@ -222,28 +154,31 @@ export function logLikelihood(a: number, c: number, b: number, d: number): numbe
  * Terms whose share of the topic's mentions rose most in [from, to) against the baseline window
  * just before it (seven times as long), with a floor: at least 3 recent mentions and G2 >= 10.83.
  */
-export async function trendingTerms(store: Store, _tz: string, q: MetricQuery) {
+export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
   const params = {
-    from: timestamptz(q.from),
-    to: timestamptz(q.to),
-    base: timestamptz(baseFrom),
+    ...(await rollupParams(store, tz, q.from, q.to, true)),
+    ...(await rollupParams(store, tz, baseFrom, q.from, true, 'b')),
     topic: q.topic,
   };
+  // The recent window and the baseline, each read as whole days plus ragged hours.
+  const both = (table: 'rollup_hourly' | 'rollup_terms_hourly') =>
+    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', true)})
+     UNION ALL BY NAME
+     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', true, 'b')})`;
   const [totals] = await store.query(
-    `SELECT sum(mentions) FILTER (WHERE hour_start >= $from) AS recent,
-            sum(mentions) FILTER (WHERE hour_start < $from) AS baseline
-     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $base AND hour_start < $to`,
+    `SELECT sum(mentions) FILTER (WHERE recent) AS recent, sum(mentions) FILTER (WHERE NOT recent) AS baseline
+     FROM (${both('rollup_hourly')})`,
     params,
   );
   const c = num(totals?.recent);
   const d = num(totals?.baseline);
   const rows = await store.query(
-    `SELECT term, coalesce(sum(mentions) FILTER (WHERE hour_start >= $from), 0) AS recent,
-            coalesce(sum(mentions) FILTER (WHERE hour_start < $from), 0) AS baseline
-     FROM rollup_terms_hourly WHERE topic_id = $topic AND hour_start >= $base AND hour_start < $to
+    `SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0) AS recent,
+            coalesce(sum(mentions) FILTER (WHERE NOT recent), 0) AS baseline
+     FROM (${both('rollup_terms_hourly')})
      GROUP BY term HAVING recent >= ${MIN_RECENT}`,
     params,
   );
@@ -331,21 +266,11 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
  * matching mentions only.
  */
 export async function searchMentions(store: Store, q: MetricQuery) {
-  const terms = textTerms(q.q ?? '');
-  if (terms.length === 0) {
-    throw new UserError(
-      'q: give at least one word to search for (stop words and single letters are not indexed)',
-      400,
-    );
-  }
+  const terms = searchTerms(q.q ?? '');
   await topicExists(store, q.topic);
   const rows = await store.query(
-    `WITH hits AS (
-       SELECT source, native_id FROM mention_terms WHERE list_contains($terms::VARCHAR[], term)
-       GROUP BY ALL HAVING count(DISTINCT term) = $n)
-     SELECT m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle, m.created_at,
-       m.is_repost, s.lang, s.sentiment, s.sentiment_model, s.copy_of_source, s.copy_of_id,
-       c.label AS corrected, c.corrected_by, c.corrected_at
+    `WITH hits AS (${TERM_HITS})
+     SELECT ${ITEM_COLUMNS}, s.copy_of_source, s.copy_of_id
      FROM hits h JOIN mentions m USING (source, native_id) JOIN mention_scores s USING (source, native_id)
      LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
      WHERE m.created_at >= $from AND m.created_at < $to
@@ -365,23 +290,7 @@ export async function searchMentions(store: Store, q: MetricQuery) {
     terms,
     topic: q.topic,
     results: rows.map((r) => ({
-      source: String(r.source),
-      nativeId: String(r.native_id),
-      url: r.url === null ? null : String(r.url),
-      title: r.title === null ? null : String(r.title),
-      text: String(r.text),
-      author: r.author_handle === null ? null : String(r.author_handle),
-      createdAt: iso(r.created_at),
-      isRepost: r.is_repost === true,
-      lang: String(r.lang),
-      // The label shown: a user's correction over the model's; both are listed.
-      sentiment: String(r.corrected ?? r.sentiment),
-      modelSentiment: String(r.sentiment),
-      sentimentModel: String(r.sentiment_model),
-      correction:
-        r.corrected === null
-          ? null
-          : { label: String(r.corrected), by: String(r.corrected_by), at: iso(r.corrected_at) },
+      ...mentionItem(r),
       copyOf:
         r.copy_of_id === null ? null : { source: String(r.copy_of_source), nativeId: String(r.copy_of_id) },
     })),
@@ -396,4 +305,6 @@ export const mentionCharts = {
   trending: trendingTerms,
   leaders: opinionLeaders,
   search: (store: Store, _tz: string, q: MetricQuery) => searchMentions(store, q),
+  stream,
+  sources,
 } as const;

@@ -66,14 +66,26 @@ async function collectScope(
   );
 }
 
-/** Writes the three rollups from rollup_rows (whose buckets the caller has just deleted). */
+/**
+ * Writes the rollups from rollup_rows (whose buckets the caller has just deleted). The daily tables
+ * sum the hourly rows just written: rollup_rows always holds whole local days.
+ */
 async function insertRollups(conn: DuckDBConnection): Promise<void> {
   await conn.run(
-    `INSERT INTO rollup_hourly
+    `CREATE OR REPLACE TEMP TABLE rollup_new AS
      SELECT topic_id, hour_start, source, lang, sentiment,
-       count(*) FILTER (WHERE original), count(*) FILTER (WHERE repost), count(*) FILTER (WHERE copy),
-       coalesce(sum(engagement) FILTER (WHERE original), 0), coalesce(sum(reach) FILTER (WHERE original), 0)
+       count(*) FILTER (WHERE original) AS mentions, count(*) FILTER (WHERE repost) AS reposts,
+       count(*) FILTER (WHERE copy) AS copies,
+       coalesce(sum(engagement) FILTER (WHERE original), 0) AS engagement,
+       coalesce(sum(reach) FILTER (WHERE original), 0) AS reach, any_value(day) AS day
      FROM rollup_rows GROUP BY ALL`,
+  );
+  await conn.run('INSERT INTO rollup_hourly SELECT * EXCLUDE (day) FROM rollup_new');
+  await conn.run(
+    `INSERT INTO rollup_daily
+     SELECT topic_id, day, source, lang, sentiment, sum(mentions), sum(reposts), sum(copies),
+       sum(engagement), sum(reach)
+     FROM rollup_new GROUP BY ALL`,
   );
   await conn.run(
     `INSERT INTO rollup_authors_daily
@@ -81,16 +93,23 @@ async function insertRollups(conn: DuckDBConnection): Promise<void> {
      FROM rollup_rows WHERE original AND author_id IS NOT NULL GROUP BY ALL`,
   );
   await conn.run(
-    `INSERT INTO rollup_terms_hourly
-     SELECT r.topic_id, r.hour_start, t.term, count(*)
+    `CREATE OR REPLACE TEMP TABLE rollup_new AS
+     SELECT r.topic_id, r.hour_start, t.term, count(*) AS mentions, any_value(r.day) AS day
      FROM rollup_rows r JOIN mention_terms t USING (source, native_id) WHERE r.original GROUP BY ALL`,
   );
+  await conn.run('INSERT INTO rollup_terms_hourly SELECT * EXCLUDE (day) FROM rollup_new');
+  await conn.run(
+    `INSERT INTO rollup_terms_daily
+     SELECT topic_id, day, term, sum(mentions) FROM rollup_new GROUP BY ALL`,
+  );
+  await conn.run('DROP TABLE rollup_new');
   await conn.run('DROP TABLE rollup_rows');
   await conn.run('DROP TABLE rollup_src');
 }
 
 const HOURLY = ['rollup_hourly', 'rollup_terms_hourly'];
-const ALL_ROLLUPS = [...HOURLY, 'rollup_authors_daily'];
+const DAILY = ['rollup_daily', 'rollup_terms_daily', 'rollup_authors_daily'];
+const ALL_ROLLUPS = [...HOURLY, ...DAILY];
 
 /** Recomputes every topic for the local days in the temp table rollup_days. */
 async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> {
@@ -108,7 +127,8 @@ async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> 
   const inDays = (col: string) =>
     `${col} >= $lo AND ${col} < $hi AND timezone($tz, ${col})::DATE IN (SELECT day FROM rollup_days)`;
   for (const table of HOURLY) await conn.run(`DELETE FROM ${table} WHERE ${inDays('hour_start')}`, params);
-  await conn.run(`DELETE FROM rollup_authors_daily WHERE day IN (SELECT day FROM rollup_days)`);
+  for (const table of DAILY)
+    await conn.run(`DELETE FROM ${table} WHERE day IN (SELECT day FROM rollup_days)`);
   await collectScope(conn, tz, {
     where: inDays('m.created_at'),
     params: { lo: params.lo, hi: params.hi },

@@ -1,15 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLikelihood } from '../../pipeline/metrics/mentions.js';
-import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
 import { startTestApp, TEST_TOKEN, type TestApp } from '../helpers/app.js';
 import { openTestStore } from '../helpers/store.js';
 import { loadFixture, NOW, RECENT } from './fixture.js';
+import { golden } from './golden.js';
 
 const TOKEN = TEST_TOKEN;
-const GOLDEN = join(projectRoot, 'tests', 'fixtures', 'golden');
 let store: Store;
 let cleanup: () => void;
 let app: TestApp;
@@ -29,15 +26,6 @@ afterAll(() => {
 async function get(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** Compares with tests/fixtures/golden/<name>.json; UPDATE_GOLDEN=1 rewrites it (review the diff). */
-function golden(name: string, body: unknown): void {
-  const file = join(GOLDEN, `${name}.json`);
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
-  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
 }
 
 const window = `from=${RECENT.from}&to=${RECENT.to}`;

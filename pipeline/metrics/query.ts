@@ -1,0 +1,197 @@
+/**
+ * What every mention chart shares: its query string (validated, with messages naming the field),
+ * the time window, and how a window is read from the rollups (whole local days from the daily
+ * tables, the ragged edges from the hourly ones, so a year is a few hundred rows, not thousands).
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { LANGS } from '../language/detect.js';
+import { type Row, type Store, timestamptz } from '../store.js';
+
+/** Where a stream page ended: the last mention shown (newest first). */
+export interface StreamCursor {
+  createdAt: Date;
+  source: string;
+  nativeId: string;
+}
+
+export interface MetricQuery {
+  /** Topic id; '*' (every mention) when absent. */
+  topic: string;
+  /** Comparison set, for share of voice. */
+  set: string | null;
+  from: Date;
+  to: Date;
+  grain: 'hour' | 'day';
+  /** Volume only: one series per source, language or sentiment. */
+  by: 'source' | 'lang' | 'sentiment' | null;
+  /** Text search words. */
+  q: string | null;
+  limit: number;
+  /** Stream filters: only this source, language or shown sentiment (a correction wins). */
+  source: string | null;
+  lang: string | null;
+  sentiment: 'positive' | 'negative' | 'neutral' | null;
+  /** Stream: the page after this cursor. */
+  before: StreamCursor | null;
+}
+
+const DAY_MS = 86_400_000;
+
+const instant = (field: string) =>
+  z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), `${field}: use an ISO 8601 time like 2026-11-20T00:00:00Z`)
+    .transform((s) => new Date(s));
+
+/** A cursor is opaque to clients: base64url of JSON [createdAt, source, nativeId]. */
+export function encodeCursor(c: StreamCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.source, c.nativeId])).toString('base64url');
+}
+
+function decodeCursor(raw: string): StreamCursor | null {
+  try {
+    const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
+    if (!Array.isArray(v) || v.length !== 3) return null;
+    const [at, source, nativeId] = v as unknown[];
+    if (typeof at !== 'string' || typeof source !== 'string' || typeof nativeId !== 'string') return null;
+    const createdAt = new Date(at);
+    return Number.isNaN(createdAt.getTime()) ? null : { createdAt, source, nativeId };
+  } catch {
+    return null;
+  }
+}
+
+const querySchema = z.object({
+  topic: z.string().min(1).default('*'),
+  set: z.string().min(1).optional(),
+  from: instant('from').optional(),
+  to: instant('to').optional(),
+  grain: z.enum(['hour', 'day'], { message: 'grain: use hour or day' }).default('hour'),
+  by: z.enum(['source', 'lang', 'sentiment'], { message: 'by: use source, lang or sentiment' }).optional(),
+  q: z.string().max(500, 'q: at most 500 characters').optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(20),
+  source: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/, 'source: use a source name like x, rss or naver')
+    .optional(),
+  lang: z
+    .enum(LANGS as [string, ...string[]], { message: `lang: use one of ${LANGS.join(', ')}` })
+    .optional(),
+  sentiment: z
+    .enum(['positive', 'negative', 'neutral'], { message: 'sentiment: use positive, negative or neutral' })
+    .optional(),
+  before: z
+    .string()
+    .transform((s, ctx) => {
+      const c = decodeCursor(s);
+      if (c === null) ctx.addIssue({ code: 'custom', message: 'before: not a cursor this server gave out' });
+      return c as StreamCursor;
+    })
+    .optional(),
+});
+
+/** Parses a chart's query string; `to` defaults to now and `from` to seven days before `to`. */
+export function parseMetricQuery(raw: Record<string, unknown>, now: Date): MetricQuery {
+  const parsed = querySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? 'query';
+    const message = issue?.message ?? 'is not valid';
+    throw new UserError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, 400);
+  }
+  const p = parsed.data;
+  const to = p.to ?? now;
+  const from = p.from ?? new Date(to.getTime() - 7 * DAY_MS);
+  if (from >= to) throw new UserError('from: must be before to', 400);
+  return {
+    topic: p.topic,
+    set: p.set ?? null,
+    from,
+    to,
+    grain: p.grain,
+    by: p.by ?? null,
+    q: p.q ?? null,
+    limit: p.limit,
+    source: p.source ?? null,
+    lang: p.lang ?? null,
+    sentiment: p.sentiment ?? null,
+    before: p.before ?? null,
+  };
+}
+
+export const num = (v: unknown) => Number(v ?? 0);
+export const iso = (v: unknown) => (v as Date).toISOString();
+
+export function window(q: MetricQuery, tz: string) {
+  return { tz, from: timestamptz(q.from), to: timestamptz(q.to) };
+}
+
+export async function topicExists(store: Store, topic: string): Promise<void> {
+  if (topic === '*') return;
+  const rows = await store.query('SELECT 1 FROM topics WHERE id = $1', [topic]);
+  if (rows.length === 0) throw new UserError(`topic: no topic "${topic}"`, 404);
+}
+
+/**
+ * The whole local days inside [from, to): days d0 <= day < d1, which begin at lo and end at hi.
+ * When the window holds no whole day, d0 >= d1 and the hourly part covers it all.
+ */
+async function daySpan(store: Store, tz: string, from: Date, to: Date): Promise<Record<string, DuckDBValue>> {
+  const [r] = await store.query(
+    `WITH d AS (SELECT timezone($tz, $from)::DATE + CASE
+         WHEN timezone($tz, date_trunc('day', timezone($tz, $from))) = $from THEN 0 ELSE 1 END AS d0,
+       timezone($tz, $to)::DATE AS d1)
+     SELECT d0::VARCHAR AS d0, d1::VARCHAR AS d1, timezone($tz, d0::TIMESTAMP) AS lo,
+       timezone($tz, d1::TIMESTAMP) AS hi FROM d`,
+    { tz, from: timestamptz(from), to: timestamptz(to) },
+  );
+  const row = r as Row;
+  return {
+    d0: String(row.d0),
+    d1: String(row.d1),
+    lo: timestamptz(row.lo as Date),
+    hi: timestamptz(row.hi as Date),
+  };
+}
+
+/**
+ * SQL rows of a rollup over [$from, $to) with the columns of `hourly` (hour_start included): the
+ * hourly rows of the ragged edges and, when `days` is set, one row per whole local day from the
+ * daily table, its hour_start the instant the day begins. `where` filters both tables. Parameters
+ * (named with prefix `p`): $tz, $from, $to and, with days, the daySpan values $d0, $d1, $lo, $hi.
+ */
+export function rollupRows(
+  hourly: 'rollup_hourly' | 'rollup_terms_hourly',
+  where: string,
+  days: boolean,
+  p = '',
+): string {
+  const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
+  const inWindow = `${where} AND hour_start >= $${p}from AND hour_start < $${p}to`;
+  if (!days) return `SELECT * FROM ${hourly} WHERE ${inWindow}`;
+  return `SELECT * FROM ${hourly} WHERE ${inWindow} AND (hour_start < $${p}lo OR hour_start >= $${p}hi)
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (day), timezone($tz, day::TIMESTAMP) AS hour_start FROM ${daily}
+    WHERE ${where} AND day >= $${p}d0::DATE AND day < $${p}d1::DATE`;
+}
+
+/** The parameters rollupRows needs for [from, to), named with prefix `p`. */
+export async function rollupParams(
+  store: Store,
+  tz: string,
+  from: Date,
+  to: Date,
+  days: boolean,
+  p = '',
+): Promise<Record<string, DuckDBValue>> {
+  const span = days ? await daySpan(store, tz, from, to) : {};
+  const out: Record<string, DuckDBValue> = {
+    tz,
+    [`${p}from`]: timestamptz(from),
+    [`${p}to`]: timestamptz(to),
+  };
+  for (const [k, v] of Object.entries(span)) out[`${p}${k}`] = v;
+  return out;
+}

@@ -1,0 +1,192 @@
+/**
+ * The mention stream of the comms view and the per-source volume beside it. The stream lists
+ * originals only, newest first, each with how many reposts and syndicated copies point at it (they
+ * are counted on the original, not listed again), one keyset page at a time so a deep page costs
+ * what the first does.
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import { UserError } from '../errors.js';
+import { textTerms } from '../scoring/terms.js';
+import { type Row, type Store, timestamptz } from '../store.js';
+import { encodeCursor, iso, type MetricQuery, num, rollupParams, rollupRows, topicExists } from './query.js';
+
+/** A mention as the API shows it; `sentiment` is a user's correction over the model's label. */
+export function mentionItem(r: Row) {
+  return {
+    source: String(r.source),
+    nativeId: String(r.native_id),
+    url: r.url === null ? null : String(r.url),
+    title: r.title === null ? null : String(r.title),
+    text: String(r.text),
+    author: r.author_handle === null ? null : String(r.author_handle),
+    createdAt: iso(r.created_at),
+    isRepost: r.is_repost === true,
+    lang: String(r.lang),
+    sentiment: String(r.corrected ?? r.sentiment),
+    modelSentiment: String(r.sentiment),
+    sentimentModel: String(r.sentiment_model),
+    correction:
+      r.corrected === null
+        ? null
+        : { label: String(r.corrected), by: String(r.corrected_by), at: iso(r.corrected_at) },
+  };
+}
+
+/** Columns mentionItem reads, from mentions m, mention_scores s and sentiment_corrections_latest c. */
+export const ITEM_COLUMNS = `m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle,
+  m.created_at, m.is_repost, s.lang, s.sentiment, s.sentiment_model,
+  c.label AS corrected, c.corrected_by, c.corrected_at`;
+
+/** The search words of `q` as indexed terms; 400 when none is left (stop words, single letters). */
+export function searchTerms(q: string): string[] {
+  const terms = textTerms(q);
+  if (terms.length === 0) {
+    throw new UserError(
+      'q: give at least one word to search for (stop words and single letters are not indexed)',
+      400,
+    );
+  }
+  return terms;
+}
+
+/** SQL (source, native_id) of mentions holding every term of $terms (a JSON list of $n terms). */
+export const TERM_HITS = `SELECT source, native_id FROM mention_terms WHERE list_contains($terms::VARCHAR[], term)
+  GROUP BY ALL HAVING count(DISTINCT term) = $n`;
+
+/**
+ * Originals (no reposts, no copies) in [from, to), newest first, filtered by topic, source,
+ * language, shown sentiment and search words; each with its reposts and syndicated copies counted.
+ * `next` is the cursor of the page after this one, null on the last page.
+ */
+export async function stream(store: Store, _tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const terms = q.q === null || q.q.trim() === '' ? null : searchTerms(q.q);
+  const where = ['NOT m.is_repost', 's.copy_of_id IS NULL', 'm.created_at >= $from', 'm.created_at < $to'];
+  const params: Record<string, DuckDBValue> = { from: timestamptz(q.from), to: timestamptz(q.to) };
+  if (q.topic !== '*') {
+    where.push(`EXISTS (SELECT 1 FROM mention_topics t
+      WHERE t.source = m.source AND t.native_id = m.native_id AND t.topic_id = $topic)`);
+    params.topic = q.topic;
+  }
+  if (q.source !== null) {
+    where.push('m.source = $source');
+    params.source = q.source;
+  }
+  if (q.lang !== null) {
+    where.push('s.lang = $lang');
+    params.lang = q.lang;
+  }
+  if (q.sentiment !== null) {
+    where.push('coalesce(c.label, s.sentiment) = $sentiment');
+    params.sentiment = q.sentiment;
+  }
+  if (q.before !== null) {
+    // Newest first by (created_at, source, native_id), all descending: the rows after the cursor.
+    where.push(`m.created_at <= $bc AND (m.created_at < $bc OR m.source < $bs
+      OR (m.source = $bs AND m.native_id < $bn))`);
+    Object.assign(params, {
+      bc: timestamptz(q.before.createdAt),
+      bs: q.before.source,
+      bn: q.before.nativeId,
+    });
+  }
+  if (terms !== null) {
+    where.push('(m.source, m.native_id) IN (SELECT source, native_id FROM hits)');
+    Object.assign(params, { terms: JSON.stringify(terms), n: terms.length });
+  }
+  const page = await store.query(
+    `WITH ${terms === null ? '' : `hits AS (${TERM_HITS}),`}
+     page AS (
+       SELECT ${ITEM_COLUMNS}
+       FROM mentions m JOIN mention_scores s USING (source, native_id)
+       LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
+       WHERE ${where.join(' AND ')}
+       ORDER BY m.created_at DESC, m.source DESC, m.native_id DESC LIMIT ${q.limit + 1})
+     SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`,
+    params,
+  );
+  const shown = page.slice(0, q.limit);
+  const counts = await groupCounts(store, shown);
+  const last = shown.at(-1);
+  return {
+    topic: q.topic,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    results: shown.map((r) => {
+      const key = `${r.source}\u0000${r.native_id}`;
+      return {
+        ...mentionItem(r),
+        copies: counts.copies.get(key) ?? 0,
+        reposts: counts.reposts.get(key) ?? 0,
+      };
+    }),
+    next:
+      page.length > q.limit && last !== undefined
+        ? encodeCursor({
+            createdAt: last.created_at as Date,
+            source: String(last.source),
+            nativeId: String(last.native_id),
+          })
+        : null,
+  };
+}
+
+/**
+ * Reposts and syndicated copies of the given originals. A repost is made after its original, so
+ * only mentions from the oldest original's time on are read for reposts; a copy can carry an
+ * earlier date than the first-stored mention it copies, so copies are looked up by key.
+ */
+async function groupCounts(store: Store, originals: Row[]) {
+  const reposts = new Map<string, number>();
+  const copies = new Map<string, number>();
+  if (originals.length === 0) return { reposts, copies };
+  const keys = JSON.stringify(originals.map((r) => ({ s: String(r.source), n: String(r.native_id) })));
+  const oldest = originals.reduce(
+    (a, r) => Math.min(a, (r.created_at as Date).getTime()),
+    Number.POSITIVE_INFINITY,
+  );
+  const rows = await store.query(
+    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))
+     SELECT 'repost' AS kind, r.source, r.repost_of AS native_id, count(*) AS n
+     FROM mentions r SEMI JOIN page p ON r.source = p.s AND r.repost_of = p.n
+     WHERE r.is_repost AND r.created_at >= $oldest GROUP BY ALL
+     UNION ALL
+     SELECT 'copy', k.copy_of_source, k.copy_of_id, count(*)
+     FROM mention_scores k SEMI JOIN page p ON k.copy_of_source = p.s AND k.copy_of_id = p.n
+     GROUP BY ALL`,
+    { keys, oldest: timestamptz(new Date(oldest)) },
+  );
+  for (const r of rows) {
+    (r.kind === 'repost' ? reposts : copies).set(`${r.source}\u0000${r.native_id}`, num(r.n));
+  }
+  return { reposts, copies };
+}
+
+/** Volume per source in the window (originals, reposts, copies, engagement, reach), largest first. */
+export async function sources(store: Store, tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const rows = await store.query(
+    `SELECT source, sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
+       sum(engagement) AS engagement, sum(reach) AS reach
+     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', true)})
+     GROUP BY source ORDER BY mentions DESC, source`,
+    { ...(await rollupParams(store, tz, q.from, q.to, true)), topic: q.topic },
+  );
+  const total = rows.reduce((s, r) => s + num(r.mentions), 0);
+  return {
+    topic: q.topic,
+    timezone: tz,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    total,
+    sources: rows.map((r) => ({
+      source: String(r.source),
+      mentions: num(r.mentions),
+      reposts: num(r.reposts),
+      copies: num(r.copies),
+      engagement: num(r.engagement),
+      reach: num(r.reach),
+      share: total === 0 ? null : Math.round((num(r.mentions) / total) * 10_000) / 10_000,
+    })),
+  };
+}

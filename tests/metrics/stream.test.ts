@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../pipeline/store.js';
+import { startTestApp, TEST_TOKEN, type TestApp } from '../helpers/app.js';
+import { openTestStore } from '../helpers/store.js';
+import { loadFixture, NOW, RECENT } from './fixture.js';
+import { golden } from './golden.js';
+
+let store: Store;
+let cleanup: () => void;
+let app: TestApp;
+
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+  await loadFixture(store);
+  app = await startTestApp({ store, now: () => NOW, config: { timezone: 'Asia/Seoul' } });
+});
+afterAll(() => {
+  app.close();
+  cleanup();
+});
+
+interface Item {
+  source: string;
+  nativeId: string;
+  text: string;
+  title: string | null;
+  createdAt: string;
+  isRepost: boolean;
+  lang: string;
+  sentiment: string;
+  copies: number;
+  reposts: number;
+}
+type Page = { status: number; body: { results: Item[]; next: string | null; error?: string } };
+
+async function get(path: string): Promise<Page> {
+  const res = await fetch(`${app.base}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  return { status: res.status, body: (await res.json()) as Page['body'] };
+}
+
+const window = `from=${RECENT.from}&to=${RECENT.to}`;
+const WEEK = `from=2026-11-12T15:00:00Z&to=${RECENT.to}`;
+
+describe('mention stream', () => {
+  it('lists originals newest first, with reposts and syndicated copies counted on them', async () => {
+    const page = await get(`/api/mentions/stream?topic=acme&${window}`);
+    expect(page.status).toBe(200);
+    golden('stream-acme', page.body);
+    const items = page.body.results;
+    expect(items.every((i) => !i.isRepost)).toBe(true);
+    const times = items.map((i) => i.createdAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    // x6 reposts x1; the RSS item is a copy of Naver's n1 and is not listed itself.
+    expect(items.find((i) => i.nativeId === 'x1')?.reposts).toBe(1);
+    expect(items.find((i) => i.nativeId === 'n1')?.copies).toBe(1);
+    expect(items.some((i) => i.source === 'rss' || i.nativeId === 'x6')).toBe(false);
+  });
+
+  it('filters by source, language, sentiment and search words', async () => {
+    const naver = await get(`/api/mentions/stream?source=naver&lang=ko&${window}`);
+    expect(naver.body.results.map((i) => i.nativeId).sort()).toEqual(['n1', 'n2']);
+    const negative = await get(`/api/mentions/stream?topic=acme&sentiment=negative&${window}`);
+    expect(negative.body.results.length).toBeGreaterThan(0);
+    expect(negative.body.results.every((i) => i.sentiment === 'negative')).toBe(true);
+    const recall = await get(`/api/mentions/stream?q=${encodeURIComponent('recall bad')}&${window}`);
+    expect(recall.body.results.map((i) => i.nativeId).sort()).toEqual(['x2', 'x3']);
+  });
+
+  it('pages with a cursor through exactly the rows of one long page', async () => {
+    const all = (await get(`/api/mentions/stream?limit=200&${WEEK}`)).body;
+    expect(all.next).toBeNull();
+    expect(all.results.length).toBeGreaterThan(20);
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const page: Page = await get(
+        `/api/mentions/stream?limit=7&${WEEK}${next ? `&before=${encodeURIComponent(next)}` : ''}`,
+      );
+      expect(page.body.results.length).toBeLessThanOrEqual(7);
+      seen.push(...page.body.results.map((i) => `${i.source}/${i.nativeId}`));
+      next = page.body.next;
+    } while (next !== null);
+    expect(seen).toEqual(all.results.map((i) => `${i.source}/${i.nativeId}`));
+  });
+
+  it('shows and filters by a user correction over the model label', async () => {
+    const before = await get(`/api/mentions/stream?topic=acme&sentiment=positive&${window}`);
+    expect(before.body.results.some((i) => i.nativeId === 'x2')).toBe(false);
+    const res = await fetch(`${app.base}/api/mentions/x/x2/sentiment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'positive', by: 'tester' }),
+    });
+    expect(res.status).toBe(200);
+    const after = await get(`/api/mentions/stream?topic=acme&sentiment=positive&${window}`);
+    expect(after.body.results.find((i) => i.nativeId === 'x2')?.sentiment).toBe('positive');
+  });
+
+  it('names the bad field', async () => {
+    expect((await get('/api/mentions/stream?sentiment=happy')).body.error).toMatch(/^sentiment:/);
+    expect((await get('/api/mentions/stream?lang=klingon')).body.error).toMatch(/^lang:/);
+    expect((await get('/api/mentions/stream?source=..%2Fetc')).body.error).toMatch(/^source:/);
+    expect((await get('/api/mentions/stream?before=bm90IGEgY3Vyc29y')).body.error).toMatch(/^before:/);
+    expect((await get('/api/mentions/stream?limit=0')).body.error).toMatch(/^limit:/);
+    expect((await get('/api/mentions/stream?q=the')).status).toBe(400);
+    expect((await get('/api/mentions/stream?topic=nope')).status).toBe(404);
+  });
+});
+
+describe('sources and daily rollups', () => {
+  it('volume per source adds up to the volume chart', async () => {
+    const s = await get(`/api/mentions/sources?topic=acme&${WEEK}`);
+    expect(s.status).toBe(200);
+    golden('sources-acme', s.body);
+    const v = await get(`/api/mentions/volume?topic=acme&grain=day&${WEEK}`);
+    const body = s.body as unknown as { total: number; sources: Array<{ mentions: number }> };
+    expect(body.sources.reduce((a, x) => a + x.mentions, 0)).toBe(body.total);
+    expect(body.total).toBe((v.body as unknown as { total: number }).total);
+  });
+
+  it('a window with ragged edges sums the same from daily and hourly rollups', async () => {
+    const ragged = 'topic=acme&from=2026-11-13T04:00:00Z&to=2026-11-21T02:00:00Z';
+    const day = (await get(`/api/mentions/volume?grain=day&${ragged}`)).body as unknown as { total: number };
+    const hour = (await get(`/api/mentions/volume?grain=hour&${ragged}`)).body as unknown as {
+      total: number;
+    };
+    expect(day.total).toBeGreaterThan(0);
+    expect(day.total).toBe(hour.total);
+  });
+
+  it('each daily row is the sum of its local hours, and nothing else is in the daily tables', async () => {
+    const fromHours = `SELECT topic_id, timezone('Asia/Seoul', hour_start)::DATE AS day, source, lang, sentiment,
+        sum(mentions), sum(reposts), sum(copies), sum(engagement), sum(reach) FROM rollup_hourly GROUP BY ALL`;
+    const termHours = `SELECT topic_id, timezone('Asia/Seoul', hour_start)::DATE AS day, term, sum(mentions)
+        FROM rollup_terms_hourly GROUP BY ALL`;
+    const diff = await store.query(
+      `SELECT (SELECT count(*) FROM (${fromHours} EXCEPT SELECT * FROM rollup_daily))
+            + (SELECT count(*) FROM (SELECT * FROM rollup_daily EXCEPT ${fromHours}))
+            + (SELECT count(*) FROM (${termHours} EXCEPT SELECT * FROM rollup_terms_daily))
+            + (SELECT count(*) FROM (SELECT * FROM rollup_terms_daily EXCEPT ${termHours})) AS n,
+         (SELECT count(*) FROM rollup_daily) AS days, (SELECT count(*) FROM rollup_terms_daily) AS terms`,
+    );
+    expect(Number(diff[0]?.days)).toBeGreaterThan(0);
+    expect(Number(diff[0]?.terms)).toBeGreaterThan(0);
+    expect(Number(diff[0]?.n)).toBe(0);
+  });
+});
