@@ -204,7 +204,7 @@ export async function renderComms(main: HTMLElement, _s: Session): Promise<void>
     const [vol, trend, bySource] = await Promise.all([
       get<{ points: Point[] }>('/api/mentions/volume', { ...base, by: 'sentiment' }),
       get<{ points: { label: string; net: number | null }[] }>('/api/mentions/sentiment', base),
-      get<{ points: Point[] }>('/api/mentions/volume', { ...base, by: 'source' }),
+      get<{ sources: { source: string; mentions: number }[] }>('/api/mentions/sources', base),
     ]);
     const v = pivot(vol.points, SENTIMENTS);
     volume.update({
@@ -224,17 +224,13 @@ export async function renderComms(main: HTMLElement, _s: Session): Promise<void>
       labels: trend.points.map((p) => p.label),
       series: [{ label: t('chart.net'), data: trend.points.map((p) => p.net) }],
     });
-    const perSource = new Map<string, number>();
-    for (const p of bySource.points)
-      perSource.set(p.key ?? '', (perSource.get(p.key ?? '') ?? 0) + p.mentions);
-    const sourceNames = [...perSource.keys()].sort();
     sources.update({
       type: 'bar',
       labelHeading: t('chart.source'),
-      labels: sourceNames,
-      series: [{ label: t('chart.mentions'), data: sourceNames.map((n) => perSource.get(n) ?? 0) }],
+      labels: bySource.sources.map((x) => x.source),
+      series: [{ label: t('chart.mentions'), data: bySource.sources.map((x) => x.mentions) }],
     });
-    streamSources = sourceNames;
+    streamSources = bySource.sources.map((x) => x.source).sort();
     if (f.set) {
       const sov = await get<{ topics: { name: string; share: number | null }[] }>(
         '/api/mentions/share-of-voice',
