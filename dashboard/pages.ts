@@ -28,6 +28,7 @@ export function pageShell(view: (typeof VIEWS)[number] | 'home'): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>earshot</title>
 <link rel="stylesheet" href="/assets/app.css">
+<link rel="icon" href="data:,">
 ${CHARTS.includes(view) ? '<script src="/assets/chart.umd.js" defer></script>\n' : ''}<script type="module" src="/assets/main.js"></script>
 </head>
 <body data-view="${escapeHtml(view)}">

@@ -8,7 +8,8 @@ import { formatNumber, t } from './i18n.js';
 
 interface SqlAnswer {
   columns: string[];
-  rows: unknown[][];
+  /** One object per row, keyed by column name. */
+  rows: Record<string, unknown>[];
   truncated: boolean;
   elapsedMs: number;
 }
@@ -63,7 +64,7 @@ export async function renderAnalyst(main: HTMLElement, _s: Session): Promise<voi
           table(
             t('analyst.results'),
             answer.columns,
-            answer.rows.map((r) => r.map(text)),
+            answer.rows.map((r) => answer.columns.map((c) => text(r[c]))),
           ),
         ),
       );

@@ -69,6 +69,10 @@ export async function watchedPage(
     problems.push(`dialog: ${d.message()}`);
     void d.dismiss();
   });
+  // Names what failed: chromium's own console line for a failed load does not say which URL.
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
+  });
   page.on('request', (r) => {
     const url = new URL(r.url());
     const local = (url.protocol === 'http:' && url.hostname === '127.0.0.1') || url.protocol === 'blob:';
@@ -84,6 +88,7 @@ export async function signIn(page: Page, base: string, name: string, password: s
   await page.fill('#login-password', password);
   await page.click('form.login button[type=submit]');
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  await page.waitForSelector('main[data-ready="true"]');
 }
 
 /** Opens a view and waits until it says it has drawn everything (main[data-ready]). */

@@ -42,7 +42,10 @@ function volumeTotals(page: Page): Promise<Record<string, number>> {
     const canvas = document.querySelector('#chart-volume canvas');
     if (!canvas) throw new Error('no volume chart');
     return Object.fromEntries(
-      Chart.getChart(canvas).data.datasets.map((d) => [d.label, d.data.reduce<number>((s, v) => s + (v ?? 0), 0)]),
+      Chart.getChart(canvas).data.datasets.map((d) => [
+        d.label,
+        d.data.reduce<number>((s, v) => s + (v ?? 0), 0),
+      ]),
     );
   });
 }
@@ -61,7 +64,12 @@ describe('the browser UI is safe with hostile data and guarded by role', { timeo
     expect(await page.locator('li.mention[data-id="hostile-url"]').count()).toBe(1);
     expect(await page.locator('li.mention[data-id="hostile-url"] a').count()).toBe(0);
     const links = await page.evaluate(() =>
-      [...document.querySelectorAll('a')].map((a) => ({ protocol: a.protocol, host: a.hostname, rel: a.rel, target: a.target })),
+      [...document.querySelectorAll('a')].map((a) => ({
+        protocol: a.protocol,
+        host: a.hostname,
+        rel: a.rel,
+        target: a.target,
+      })),
     );
     for (const link of links) expect(['http:', 'https:']).toContain(link.protocol);
     const external = links.filter((l) => l.host !== '127.0.0.1');
@@ -75,14 +83,22 @@ describe('the browser UI is safe with hostile data and guarded by role', { timeo
     const { page, context, problems } = await watchedPage(env.browser);
     await signIn(page, env.app.base, USERS.comms, PASSWORD);
     await openView(page, env.app.base, 'comms');
-    const item = page.locator('li.mention:has(button.correct[data-label="positive"][aria-pressed="false"])').first();
+    const id = await page
+      .locator('li.mention:has(button.correct[data-label="positive"][aria-pressed="false"])')
+      .first()
+      .getAttribute('data-id');
+    const item = page.locator(`li.mention[data-id="${id}"]`);
     const from = await item.locator('button.correct[aria-pressed="true"]').getAttribute('data-label');
     const fromLabel = (await item.locator('button.correct[aria-pressed="true"]').textContent()) ?? '';
     const before = await volumeTotals(page);
     await item.locator('button.correct[data-label="positive"]').click();
     await expect
-      .poll(() => volumeTotals(page))
-      .toEqual({ ...before, positive: (before.positive ?? 0) + 1, [fromLabel]: (before[fromLabel] ?? 0) - 1 });
+      .poll(() => volumeTotals(page), { timeout: 20_000 })
+      .toEqual({
+        ...before,
+        positive: (before.positive ?? 0) + 1,
+        [fromLabel]: (before[fromLabel] ?? 0) - 1,
+      });
     expect(from).not.toBe('positive');
     expect(await item.locator('.badge').textContent()).toBe('positive');
     expect(await item.locator('.correction').textContent()).toContain(`corrected by ${USERS.comms}`);
@@ -120,8 +136,8 @@ describe('the browser UI is safe with hostile data and guarded by role', { timeo
       "COPY mentions TO '/tmp/earshot-leak.csv'",
       "ATTACH '/tmp/other.duckdb' AS other",
       'INSTALL httpfs',
-      "SET enable_external_access = true",
-      "PRAGMA database_list",
+      'SET enable_external_access = true',
+      'PRAGMA database_list',
       'DELETE FROM mentions',
       'SELECT 1; SELECT 2',
     ];
@@ -131,7 +147,9 @@ describe('the browser UI is safe with hostile data and guarded by role', { timeo
       expect(server.body?.error, query).toBeTruthy();
       await page.fill('#sql', query);
       await page.click('#run');
-      await expect.poll(() => page.locator('#results').textContent()).toBe(`Error: ${server.body?.error}`);
+      await expect
+        .poll(() => page.locator('#results').textContent(), { timeout: 20_000 })
+        .toBe(`Error: ${server.body?.error}`);
     }
     await page.fill('#sql', 'SELECT count(*) AS n FROM mentions');
     await page.click('#run');
@@ -147,7 +165,9 @@ describe('the browser UI is safe with hostile data and guarded by role', { timeo
     await page.fill('#login-name', USERS.comms);
     await page.fill('#login-password', 'not the password at all');
     await page.click('form.login button[type=submit]');
-    await expect.poll(() => page.locator('form.login .error').textContent()).toBe('Error: wrong name or password');
+    await expect
+      .poll(() => page.locator('form.login .error').textContent(), { timeout: 20_000 })
+      .toBe('Error: wrong name or password');
 
     await signIn(page, env.app.base, USERS.comms, PASSWORD);
     expect(new URL(page.url()).pathname).toBe('/comms');
