@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import express from 'express';
+import { gzipSync } from 'node:zlib';
+import express, { type Request, type Response } from 'express';
+import { UserError } from '../pipeline/errors.js';
 import { projectRoot } from '../pipeline/paths.js';
 
 const ESCAPES: Record<string, string> = {
@@ -37,12 +41,47 @@ ${CHARTS.includes(view) ? '<script src="/assets/chart.umd.js" defer></script>\n'
 </body></html>`;
 }
 
+interface Asset {
+  mtimeMs: number;
+  raw: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+/**
+ * Sends a static asset, gzipped when the browser accepts it (compressed once per file version and
+ * kept), with an ETag so a reload revalidates instead of downloading again.
+ */
+function assetSender() {
+  const cache = new Map<string, Asset>();
+  return async function sendAsset(req: Request, res: Response, file: string): Promise<void> {
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) throw new UserError('not found', 404);
+    let asset = cache.get(file);
+    if (asset?.mtimeMs !== info.mtimeMs) {
+      const raw = await readFile(file);
+      const etag = `"${createHash('sha256').update(raw).digest('base64url').slice(0, 27)}"`;
+      asset = { mtimeMs: info.mtimeMs, raw, gzip: gzipSync(raw, { level: 9 }), etag };
+      cache.set(file, asset);
+    }
+    res.type(file.slice(file.lastIndexOf('.')));
+    res.set({ ETag: asset.etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    if (req.acceptsEncodings('gzip') === 'gzip') res.set('Content-Encoding', 'gzip').send(asset.gzip);
+    else res.send(asset.raw);
+  };
+}
+
 /**
  * The pages and their assets: the browser code compiled from dashboard/web (tsc -p dashboard/web),
  * its stylesheet, and chart.js from node_modules — everything from this server, nothing from a CDN.
  */
 export function pageRoutes(): express.Router {
   const router = express.Router();
+  const sendAsset = assetSender();
   router.get('/', (_req, res) => {
     res.type('html').send(pageShell('home'));
   });
@@ -50,12 +89,16 @@ export function pageRoutes(): express.Router {
     router.get(`/${view}`, (_req, res) => {
       res.type('html').send(pageShell(view));
     });
-  router.get('/assets/app.css', (_req, res) => {
-    res.sendFile(join(projectRoot, 'dashboard', 'web', 'app.css'));
+  router.get('/assets/app.css', (req, res) =>
+    sendAsset(req, res, join(projectRoot, 'dashboard', 'web', 'app.css')),
+  );
+  router.get('/assets/chart.umd.js', (req, res) =>
+    sendAsset(req, res, join(projectRoot, 'node_modules', 'chart.js', 'dist', 'chart.umd.js')),
+  );
+  // Only plain module names: no path can climb out of the build folder.
+  router.get('/assets/:name', (req, res) => {
+    if (!/^[a-z0-9-]+\.js$/.test(req.params.name)) throw new UserError('not found', 404);
+    return sendAsset(req, res, join(projectRoot, 'dist', 'dashboard', 'web', req.params.name));
   });
-  router.get('/assets/chart.umd.js', (_req, res) => {
-    res.sendFile(join(projectRoot, 'node_modules', 'chart.js', 'dist', 'chart.umd.js'));
-  });
-  router.use('/assets', express.static(join(projectRoot, 'dist', 'dashboard', 'web'), { index: false }));
   return router;
 }

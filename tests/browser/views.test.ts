@@ -58,6 +58,45 @@ describe('every view in a real browser', { timeout: 90_000 }, () => {
     await context.close();
   });
 
+  it('first load of /comms (HTML, JS, CSS as sent, gzipped) stays under 300 KB', async () => {
+    const { page, context, problems } = await watchedPage(env.browser);
+    // Signed in through the API, so the page's own assets load here for the first time.
+    const { csrf } = (await (await context.request.get(`${env.app.base}/api/session`)).json()) as {
+      csrf: string;
+    };
+    const signedIn = await context.request.post(`${env.app.base}/api/session`, {
+      headers: { 'x-csrf-token': csrf },
+      data: { name: USERS.comms, password: PASSWORD },
+    });
+    expect(signedIn.status()).toBe(200);
+    const sent: { url: string; bytes: number; encoding: string }[] = [];
+    page.on('response', async (r) => {
+      if (!['document', 'script', 'stylesheet'].includes(r.request().resourceType())) return;
+      const headers = await r.allHeaders();
+      sent.push({
+        url: r.url(),
+        bytes: Number(headers['content-length']),
+        encoding: headers['content-encoding'] ?? '',
+      });
+    });
+    await openView(page, env.app.base, 'comms');
+    expect(sent.map((s) => new URL(s.url).pathname)).toEqual(
+      expect.arrayContaining([
+        '/comms',
+        '/assets/app.css',
+        '/assets/chart.umd.js',
+        '/assets/main.js',
+        '/assets/comms.js',
+      ]),
+    );
+    for (const s of sent.filter((x) => x.url.includes('/assets/'))) expect(s.encoding, s.url).toBe('gzip');
+    const total = sent.reduce((sum, s) => sum + s.bytes, 0);
+    console.log(`first load of /comms: ${sent.length} files, ${total} bytes as sent (assets gzipped)`);
+    expect(total).toBeLessThan(300 * 1024);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('shows the stream on a 390 px phone without horizontal scrolling of the page', async () => {
     const { page, context, problems } = await watchedPage(env.browser, { width: 390, height: 844 });
     await signIn(page, env.app.base, USERS.comms, PASSWORD);
