@@ -27,7 +27,7 @@ export const SESSION_COOKIE = 'earshot_session';
 /** The pre-session cookie: sign-in forms prove with it that the page came from us (login CSRF). */
 export const CSRF_COOKIE = 'earshot_csrf';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** Sign-in routes check the pre-session token themselves (a session token is accepted there too). */
+/** POSTs that sign in check the pre-session token themselves (a session token is accepted there too). */
 const SIGN_IN = new Set(['/api/session', '/api/demo/role']);
 /** Failed sign-ins allowed per client address and per name in the window (then 429). */
 const SIGN_IN_FAILURES = 10;
@@ -96,9 +96,9 @@ export function createAuth(services: Services, getLocalToken: () => string): Aut
   const preSessionToken = (id: string) => createHmac('sha256', csrfKey).update(id).digest('base64url');
 
   async function session(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const token = getLocalToken();
+    const localToken = getLocalToken();
     const given = bearer(req);
-    if (given && token && sameToken(given, token)) {
+    if (given && localToken && sameToken(given, localToken)) {
       res.locals.user = { name: 'cli', role: 'admin' } satisfies SessionUser;
       return next();
     }
@@ -109,7 +109,7 @@ export function createAuth(services: Services, getLocalToken: () => string): Aut
       res.locals.session = found;
       if (
         UNSAFE.has(req.method) &&
-        !SIGN_IN.has(req.path) &&
+        !(req.method === 'POST' && SIGN_IN.has(req.path)) &&
         !sameToken(req.get('x-csrf-token') ?? '', found.csrf)
       )
         throw new UserError('missing or wrong CSRF token', 403);
