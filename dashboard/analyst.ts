@@ -9,6 +9,7 @@ import { csvLine } from '../pipeline/csv.js';
 import { UserError } from '../pipeline/errors.js';
 import {
   defaultQueryLimits,
+  PRIVATE_TABLES,
   prepareReadOnly,
   type QueryLimits,
   runReadOnlyQuery,
@@ -165,7 +166,7 @@ interface SchemaEntry {
   columns: { name: string; type: string; comment: string | null }[];
 }
 
-/** Tables and views of the database with their comments (data/migrations/011_analyst.sql). */
+/** Tables and views the console may read, with their comments (data/migrations/011_analyst.sql). */
 async function describeSchema(store: Store): Promise<SchemaEntry[]> {
   const objects = await store.query(
     `SELECT table_name AS name, 'table' AS kind, comment FROM duckdb_tables()
@@ -180,18 +181,20 @@ async function describeSchema(store: Store): Promise<SchemaEntry[]> {
      WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
      ORDER BY table_name, column_index`,
   );
-  return objects.map((o) => ({
-    name: String(o.name),
-    kind: o.kind as 'table' | 'view',
-    comment: (o.comment as string | null) || null,
-    columns: columns
-      .filter((c) => c.table_name === o.name)
-      .map((c) => ({
-        name: String(c.column_name),
-        type: String(c.data_type),
-        comment: (c.comment as string | null) || null,
-      })),
-  }));
+  return objects
+    .filter((o) => !PRIVATE_TABLES.has(String(o.name)))
+    .map((o) => ({
+      name: String(o.name),
+      kind: o.kind as 'table' | 'view',
+      comment: (o.comment as string | null) || null,
+      columns: columns
+        .filter((c) => c.table_name === o.name)
+        .map((c) => ({
+          name: String(c.column_name),
+          type: String(c.data_type),
+          comment: (c.comment as string | null) || null,
+        })),
+    }));
 }
 
 /**

@@ -47,12 +47,45 @@ function firstWord(sql: string): string {
   return (/^[A-Za-z]*/.exec(sql.slice(i))?.[0] ?? '').toUpperCase();
 }
 
+/**
+ * Tables no console query may read, whoever asks: sign-in secrets (users, sessions: migration 010)
+ * and the audit log (admins read it through GET /api/audit). Checked on DuckDB's own plan, so views,
+ * subqueries and query_table('users') are caught as surely as FROM users.
+ */
+export const PRIVATE_TABLES: ReadonlySet<string> = new Set(['users', 'sessions', 'audit_log']);
+
 // Functions that change state even inside a SELECT.
 const STATEFUL_FUNCTIONS = /\b(nextval|setval|currval)\s*\(/i;
 
+interface PlanNode {
+  children?: PlanNode[];
+  extra_info?: { Table?: string };
+}
+
+/** Tables the SELECT's physical plan scans (views expanded), by bare name. Plans, never runs. */
+async function scannedTables(conn: DuckDBConnection, sql: string): Promise<string[]> {
+  let plan: PlanNode[];
+  try {
+    const reader = await conn.runAndReadAll(`EXPLAIN (FORMAT json) ${sql}`);
+    plan = JSON.parse(String(reader.getRows()[0]?.[1] ?? '[]')) as PlanNode[];
+  } catch (err) {
+    throw new UserError((err as Error).message, 400, { cause: err });
+  }
+  const tables: string[] = [];
+  const walk = (nodes: PlanNode[]) => {
+    for (const n of nodes) {
+      const table = n.extra_info?.Table;
+      if (table) tables.push(table.split('.').at(-1) as string);
+      walk(n.children ?? []);
+    }
+  };
+  walk(plan);
+  return tables;
+}
+
 /**
- * Checks that `sql` is exactly one statement which DuckDB itself classifies as a SELECT, and prepares
- * it on `conn`. The instance already has file access limited to earshot's folders and its
+ * Checks that `sql` is exactly one statement which DuckDB itself classifies as a SELECT reading no
+ * PRIVATE_TABLES, and prepares it on `conn`. The instance already has file access limited to earshot's folders and its
  * configuration locked (Store.open), so a SELECT cannot reach anything else.
  */
 export async function prepareReadOnly(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
@@ -90,6 +123,8 @@ export async function prepareReadOnly(conn: DuckDBConnection, sql: string): Prom
   }
   if (STATEFUL_FUNCTIONS.test(sql))
     throw new UserError('sequence functions change the database; not allowed', 403);
+  const closed = (await scannedTables(conn, sql)).find((t) => PRIVATE_TABLES.has(t));
+  if (closed !== undefined) throw new UserError(`the table ${closed} is not open to the SQL console`, 403);
   return prepared;
 }
 

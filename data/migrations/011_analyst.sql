@@ -68,4 +68,3 @@ COMMENT ON TABLE employee_history IS 'Department, location, level over time per 
 COMMENT ON TABLE activity_daily IS 'Daily per-user activity per platform; NULL counts mean the platform does not report them.';
 COMMENT ON TABLE activity_period IS 'Per-user totals over a period (Graph D7/D30..., Slack 30 days); never summed with activity_daily.';
 COMMENT ON TABLE interactions IS 'Who replied to, reacted to or mentioned whom, per platform.';
-COMMENT ON TABLE audit_log IS 'Append-only, hash-chained log of sign-ins, changes, SQL console queries and exports.';

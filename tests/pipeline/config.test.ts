@@ -106,6 +106,16 @@ sources:
     expect(err.message).toContain(hint);
   });
 
+  it('reads the SQL console limits, with the field named when one is wrong', () => {
+    expect(loadConfig({ EARSHOT_CONFIG: withFile('database: x.duckdb\n') }).sqlLimits).toBeUndefined();
+    const config = loadConfig({
+      EARSHOT_CONFIG: withFile('sqlConsole:\n  maxRows: 500\n  timeoutSeconds: 2.5\n'),
+    });
+    expect(config.sqlLimits).toEqual({ maxRows: 500, timeoutMs: 2500 });
+    const err = configError({ EARSHOT_CONFIG: withFile('sqlConsole:\n  timeoutSeconds: 0\n') });
+    expect(err.message).toContain('sqlConsole.timeoutSeconds');
+  });
+
   it('points at the line of a YAML syntax error', () => {
     const err = configError({ EARSHOT_CONFIG: withFile('topics:\n  - id: a\n   name: [broken\n') });
     expect(err.message).toMatch(/earshot\.yaml:\d+:\d+ is not valid YAML/);
