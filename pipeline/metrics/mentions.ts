@@ -7,7 +7,7 @@
 import { UserError } from '../errors.js';
 import { type Row, type Store, timestamptz } from '../store.js';
 import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, window } from './query.js';
-import { ITEM_COLUMNS, mentionItem, searchTerms, sources, stream, TERM_HITS } from './stream.js';
+import { ITEM_COLUMNS, mentionItem, searchTerms, sources, stream, termHits } from './stream.js';
 
 export { parseMetricQuery } from './query.js';
 
@@ -230,21 +230,32 @@ function leader(r: Row) {
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
+  // Only the authors shown need their first day; "new" only needs to know nobody wrote before.
   const rows = await store.query(
-    `WITH firsts AS (
-       SELECT source, author_id, min(day) AS first_day FROM rollup_authors_daily WHERE topic_id = $topic GROUP BY ALL),
-     recent AS (
+    `WITH recent AS (
        SELECT source, author_id, sum(mentions) AS mentions, sum(engagement) AS engagement,
          coalesce(max(followers), 0) AS reach
        FROM rollup_authors_daily
        WHERE topic_id = $topic AND day >= timezone($tz, $from)::DATE
          AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
-       GROUP BY ALL)
-     SELECT r.*, f.first_day, f.first_day >= timezone($tz, $from)::DATE AS is_new, a.handle, a.name,
-       ln(1 + r.reach) + ln(1 + r.engagement) AS impact
-     FROM recent r JOIN firsts f USING (source, author_id)
-     LEFT JOIN authors a USING (source, author_id)
-     ORDER BY impact DESC, r.source, r.author_id`,
+       GROUP BY ALL),
+     earlier AS (
+       SELECT DISTINCT source, author_id FROM rollup_authors_daily a SEMI JOIN recent r USING (source, author_id)
+       WHERE a.topic_id = $topic AND a.day < timezone($tz, $from)::DATE),
+     ranked AS (
+       SELECT r.*, e.author_id IS NULL AS is_new, ln(1 + r.reach) + ln(1 + r.engagement) AS impact
+       FROM recent r LEFT JOIN earlier e USING (source, author_id)),
+     shown AS (
+       (SELECT * FROM ranked ORDER BY impact DESC, source, author_id LIMIT ${q.limit})
+       UNION
+       (SELECT * FROM ranked WHERE is_new ORDER BY impact DESC, source, author_id LIMIT ${q.limit})),
+     firsts AS (
+       SELECT source, author_id, min(day) AS first_day
+       FROM rollup_authors_daily a SEMI JOIN shown s USING (source, author_id)
+       WHERE a.topic_id = $topic GROUP BY ALL)
+     SELECT s.*, f.first_day, a.handle, a.name
+     FROM shown s JOIN firsts f USING (source, author_id) LEFT JOIN authors a USING (source, author_id)
+     ORDER BY s.impact DESC, s.source, s.author_id`,
     { ...window(q, tz), topic: q.topic },
   );
   return {
@@ -268,8 +279,9 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
 export async function searchMentions(store: Store, q: MetricQuery) {
   const terms = searchTerms(q.q ?? '');
   await topicExists(store, q.topic);
+  const hits = termHits(terms);
   const rows = await store.query(
-    `WITH hits AS (${TERM_HITS})
+    `WITH hits AS (${hits.sql})
      SELECT ${ITEM_COLUMNS}, s.copy_of_source, s.copy_of_id
      FROM hits h JOIN mentions m USING (source, native_id) JOIN mention_scores s USING (source, native_id)
      LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
@@ -278,8 +290,7 @@ export async function searchMentions(store: Store, q: MetricQuery) {
              WHERE t.source = m.source AND t.native_id = m.native_id AND t.topic_id = $topic))
      ORDER BY m.created_at DESC, m.source, m.native_id LIMIT ${q.limit}`,
     {
-      terms: JSON.stringify(terms),
-      n: terms.length,
+      ...hits.params,
       from: timestamptz(q.from),
       to: timestamptz(q.to),
       topic: q.topic,

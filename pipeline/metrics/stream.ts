@@ -49,9 +49,25 @@ export function searchTerms(q: string): string[] {
   return terms;
 }
 
-/** SQL (source, native_id) of mentions holding every term of $terms (a JSON list of $n terms). */
-export const TERM_HITS = `SELECT source, native_id FROM mention_terms WHERE list_contains($terms::VARCHAR[], term)
-  GROUP BY ALL HAVING count(DISTINCT term) = $n`;
+/**
+ * SQL (source, native_id) of mentions holding every one of `terms`, and its parameters. One
+ * parameter per term, compared with IN, so DuckDB filters the index while scanning it.
+ */
+export function termHits(terms: string[]): { sql: string; params: Record<string, DuckDBValue> } {
+  const params: Record<string, DuckDBValue> = {};
+  terms.forEach((t, i) => {
+    params[`term${i}`] = t;
+  });
+  const list = terms.map((_, i) => `$term${i}`).join(', ');
+  return {
+    sql: `SELECT source, native_id FROM mention_terms WHERE term IN (${list})
+      GROUP BY ALL HAVING count(DISTINCT term) = ${terms.length}`,
+    params,
+  };
+}
+
+const HOUR_MS = 3_600_000;
+const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Number.POSITIVE_INFINITY];
 
 /**
  * Originals (no reposts, no copies) in [from, to), newest first, filtered by topic, source,
@@ -92,19 +108,27 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
   }
   if (terms !== null) {
     where.push('(m.source, m.native_id) IN (SELECT source, native_id FROM hits)');
-    Object.assign(params, { terms: JSON.stringify(terms), n: terms.length });
+    Object.assign(params, termHits(terms).params);
   }
-  const page = await store.query(
-    `WITH ${terms === null ? '' : `hits AS (${TERM_HITS}),`}
+  const sql = `WITH ${terms === null ? '' : `hits AS (${termHits(terms).sql}),`}
      page AS (
        SELECT ${ITEM_COLUMNS}
        FROM mentions m JOIN mention_scores s USING (source, native_id)
        LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
-       WHERE ${where.join(' AND ')}
+       WHERE ${where.join(' AND ')} AND m.created_at >= $lo
        ORDER BY m.created_at DESC, m.source DESC, m.native_id DESC LIMIT ${q.limit + 1})
-     SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`,
-    params,
-  );
+     SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`;
+  // Newest first: when the most recent slice of the window already fills the page, nothing older
+  // can be on it. Slices grow until the page is full or the whole window has been read, so a busy
+  // topic reads an hour of mentions, not a year.
+  const end = (q.before?.createdAt ?? q.to).getTime();
+  let page: Row[] = [];
+  // With search words the term index is the costly part: read it once, over the whole window.
+  for (const span of terms === null ? SLICES : [Number.POSITIVE_INFINITY]) {
+    const lo = Math.max(q.from.getTime(), end - span);
+    page = await store.query(sql, { ...params, lo: timestamptz(new Date(lo)) });
+    if (page.length > q.limit || lo === q.from.getTime()) break;
+  }
   const shown = page.slice(0, q.limit);
   const counts = await groupCounts(store, shown);
   const last = shown.at(-1);
