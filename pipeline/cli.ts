@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { importers } from '../collectors/imports/registry.js';
 import type { ImportOutcome } from '../collectors/imports/write.js';
@@ -12,9 +12,10 @@ import type { Alert } from './alerts/records.js';
 import { readNewPassword } from './auth/prompt.js';
 import type { UserRecord } from './auth/users.js';
 import { type Config, loadConfig } from './config.js';
+import { buildDemo, DEFAULT_SEED } from './demo/build.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import { projectRoot } from './paths.js';
+import { defaultDemoPath, projectRoot } from './paths.js';
 import { progressDisplay } from './progress.js';
 import { callServer, findServer } from './remote.js';
 import type { ScoreResult } from './scoring/score.js';
@@ -140,6 +141,27 @@ program
     const rt = runtime();
     longRunning = true;
     await serve(rt.config, rt.logger);
+  });
+
+program
+  .command('demo')
+  .description('rebuild the demo database (an invented company, ~90 days of mentions, an adoption data set)')
+  .option('--seed <n>', 'random seed: the same seed gives the same data', String(DEFAULT_SEED))
+  .option('--out <file>', 'where to write it (default EARSHOT_DEMO_DB or data/demo.duckdb)')
+  .action(async (opts: { seed: string; out?: string }) => {
+    if (!/^\d+$/.test(opts.seed)) throw new UserError(`--seed: "${opts.seed}" is not a whole number`);
+    const rt = runtime();
+    // Built in this process, never through a server: the demo is its own file, written whole.
+    const r = await buildDemo({
+      path: resolve(opts.out ?? rt.config.demoPath ?? defaultDemoPath),
+      seed: Number(opts.seed),
+      now: new Date(),
+      config: rt.config,
+      logger: rt.logger,
+    });
+    out(
+      `${r.path}: ${r.mentions} mentions, ${r.alerts} alerts, ${r.employees} employees (seed ${r.seed}, ${r.seconds.toFixed(1)} s)`,
+    );
   });
 
 program

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { collectors } from '../collectors/registry.js';
 import { type AlertRules, alertRulesSchema, type Webhook, webhookSchema } from './alerts/config.js';
 import { ConfigError } from './errors.js';
-import { defaultConfigPath, defaultDatabasePath, projectRoot } from './paths.js';
+import { defaultConfigPath, defaultDatabasePath, defaultDemoPath, projectRoot } from './paths.js';
 import { SecretSource } from './secrets.js';
 import type { QueryLimits } from './sql-guard.js';
 import { parseQuery, QuerySyntaxError } from './topics/query.js';
@@ -144,6 +144,10 @@ export interface Config {
   minGroupSize: number;
   /** The dashboard SQL console's row cap and time limit; defaultQueryLimits when absent. */
   sqlLimits?: QueryLimits;
+  /** The demo database file (EARSHOT_DEMO_DB, default data/demo.duckdb); `earshot demo` rebuilds it. */
+  demoPath?: string;
+  /** Nothing is configured (no config file, no EARSHOT_DB): `serve` builds and serves the demo. */
+  servesDemo?: boolean;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -339,5 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(file.sqlConsole
       ? { sqlLimits: { maxRows: file.sqlConsole.maxRows, timeoutMs: file.sqlConsole.timeoutSeconds * 1000 } }
       : {}),
+    demoPath: env.EARSHOT_DEMO_DB ? resolve(env.EARSHOT_DEMO_DB) : defaultDemoPath,
+    servesDemo: configPath === null && env.EARSHOT_DB === undefined,
   });
 }

@@ -17,3 +17,5 @@ export const projectRoot: string = (() => {
 export const migrationsDir = join(projectRoot, 'data', 'migrations');
 export const defaultDatabasePath = join(projectRoot, 'data', 'earshot.duckdb');
 export const defaultConfigPath = join(projectRoot, 'earshot.yaml');
+/** The demo database `npm start` serves while nothing is configured (its own file, never the real one). */
+export const defaultDemoPath = join(projectRoot, 'data', 'demo.duckdb');

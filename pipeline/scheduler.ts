@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { refuseDemo } from './demo/flag.js';
 import { errorMessage } from './errors.js';
 import { sourceSchedules } from './settings.js';
 import { collect, type Services } from './verbs.js';
@@ -18,7 +19,9 @@ export class Scheduler {
 
   async start(): Promise<string[]> {
     const started: string[] = [];
-    for (const s of await sourceSchedules(this.svc.store, this.svc.config)) {
+    const schedules = await sourceSchedules(this.svc.store, this.svc.config);
+    if (schedules.some((s) => s.enabled)) await refuseDemo(this.svc.store, 'the scheduler');
+    for (const s of schedules) {
       if (!s.enabled) continue;
       const task = cron.schedule(s.schedule, () => this.runSource(s.id), {
         name: `collect:${s.id}`,

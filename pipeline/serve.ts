@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../dashboard/app.js';
 import { startDeliveryLoop } from './alerts/deliver.js';
 import type { Config } from './config.js';
+import { demoServeConfig } from './demo/build.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { removeServerInfo, writeServerInfo } from './remote.js';
@@ -29,7 +30,9 @@ function loopbackUrl(address: AddressInfo): string {
  * stop taking work, let the current batches end (buffered rows are written with their bookmark),
  * close DuckDB and exit 0.
  */
-export async function serve(config: Config, logger: Logger): Promise<void> {
+export async function serve(configured: Config, logger: Logger): Promise<void> {
+  // Nothing configured: serve the demo (built on first start), never the real database file.
+  const config = configured.servesDemo ? await demoServeConfig(configured, logger) : configured;
   const controller = new AbortController();
   const svc = await openServices(config, logger, controller.signal);
   let localToken = '';
@@ -51,7 +54,12 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const delivery = startDeliveryLoop(svc);
 
   const shownUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(server.address() as AddressInfo).port}`;
-  if (config.sources.length === 0) {
+  if (config.servesDemo) {
+    logger.warn(
+      `this is the DEMO: an invented company and its competitors in ${config.databasePath}, collecting nothing. ` +
+        'To listen for real, create earshot.yaml (or set EARSHOT_CONFIG) with topics and sources; see README "Configure"',
+    );
+  } else if (config.sources.length === 0) {
     logger.warn(
       'nothing is configured yet: create earshot.yaml (or set EARSHOT_CONFIG) with topics and sources; see README "Configure"',
     );

@@ -13,6 +13,7 @@ import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import { userVerbs } from './auth/verbs.js';
 import type { Config, SourceConfig } from './config.js';
+import { refuseDemo } from './demo/flag.js';
 import { errorMessage, UserError } from './errors.js';
 import type { Logger } from './logger.js';
 import { type ScoreResult, scoreNew } from './scoring/score.js';
@@ -105,6 +106,7 @@ export async function collect(
   onProgress?: (e: ProgressEvent) => void,
 ): Promise<PartitionResult[]> {
   let sources = pickSources(svc.config, args.source);
+  await refuseDemo(svc.store, 'collection');
   if (args.source === undefined) {
     const enabled = new Set(
       (await sourceSchedules(svc.store, svc.config)).filter((s) => s.enabled).map((s) => s.id),
