@@ -117,10 +117,12 @@ export async function renderComms(main: HTMLElement, _s: Session): Promise<void>
   const topics = await get<Topic[]>('/api/topics').catch(() => [] as Topic[]);
   const sets = [...new Set(topics.map((tp) => tp.set).filter((x): x is string => !!x))].sort();
 
-  const topicPick = select('f-topic', t('comms.topic'), [
-    ['*', t('comms.allTopics')],
-    ...topics.map((tp): [string, string] => [tp.id, tp.name]),
-  ]);
+  const topicPick = select(
+    'f-topic',
+    t('comms.topic'),
+    [['*', t('comms.allTopics')], ...topics.map((tp): [string, string] => [tp.id, tp.name])],
+    '*',
+  );
   const setPick = select(
     'f-set',
     t('comms.set'),

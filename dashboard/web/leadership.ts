@@ -254,12 +254,12 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
       },
       {
         label: t('leadership.benchmark'),
-        data: RATES.map((r) => (r === 'active_rate' ? summary.benchmark.swoopAverage : null)),
+        data: RATES.map((r) => (r === 'participation_rate' ? summary.benchmark.swoopAverage : null)),
         color: PALETTE[1] ?? '',
       },
       {
         label: t('leadership.target'),
-        data: RATES.map((r) => (r === 'active_rate' ? summary.benchmark.target : null)),
+        data: RATES.map((r) => (r === 'participation_rate' ? summary.benchmark.target : null)),
         color: PALETTE[2] ?? '',
       },
     ],

@@ -113,6 +113,7 @@ async function start(): Promise<void> {
   if (view === 'login') {
     document.body.prepend(header(s, view));
     await renderLogin(main, s);
+    main.dataset.ready = 'true';
     return;
   }
   if (!s.user) {

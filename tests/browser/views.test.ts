@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markDemo } from '../../pipeline/demo/flag.js';
 import { openView, signIn, watchedPage } from './browser.js';
 import { PASSWORD, USERS } from './seed.js';
 import { type BrowserApp, startBrowserApp } from './setup.js';
@@ -103,6 +104,30 @@ describe('every view in a real browser', { timeout: 90_000 }, () => {
     await openView(page, env.app.base, 'comms');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  // Last: it turns this database into a demo one.
+  it('in a demo database: a banner on every page and a role switcher in place of sign-in', async () => {
+    await env.app.services.store.write((conn) => markDemo(conn, 1));
+    const { page, context, problems } = await watchedPage(env.browser);
+    await page.goto(`${env.app.base}/comms`);
+    await page.waitForURL((u) => u.pathname === '/login');
+    await page.waitForSelector('main[data-ready="true"]');
+    expect(await page.locator('.demo-banner').count()).toBe(1);
+    expect(await page.locator('#login-password').count()).toBe(0);
+    await page.click('button[data-role="leadership"]');
+    await page.waitForURL((u) => u.pathname === '/leadership');
+    await page.waitForSelector('main[data-ready="true"]');
+    expect(await page.locator('header nav a').allTextContents()).toEqual(['Leadership']);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/ops'),
+      page.selectOption('#demo-role', 'admin'),
+    ]);
+    await page.waitForSelector('main[data-ready="true"]');
+    expect(await page.locator('.demo-banner').textContent()).toContain('Demo database');
+    expect(await page.locator('main .error').allTextContents()).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   });
