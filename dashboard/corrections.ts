@@ -6,8 +6,8 @@ import type { SessionUser } from './roles.js';
 
 /**
  * POST /api/mentions/:source/:id/sentiment {label, note?}: a user's correction of a mention's
- * label, behind `auth`. The signed-in user is who corrected it; `by` in the body counts only for a
- * caller without a user (the local token before sign-in existed), so nobody corrects as someone else.
+ * label, behind `auth`. A browser session's user is who corrected it; `by` in the body counts only
+ * for the CLI's local token (no session), so nobody signed in corrects as someone else.
  */
 export function correctionRoutes(services: Services, auth: RequestHandler): express.Router {
   const router = express.Router();
@@ -17,7 +17,7 @@ export function correctionRoutes(services: Services, auth: RequestHandler): expr
       source: req.params.source,
       id: req.params.id,
       label: body.label,
-      by: (res.locals.user as SessionUser | undefined)?.name ?? body.by,
+      by: res.locals.session ? (res.locals.user as SessionUser).name : body.by,
       ...(body.note === undefined ? {} : { note: body.note }),
     });
     if (!parsed.success) {
