@@ -14,7 +14,7 @@ import { allow, createAuth, requireLocalToken } from './auth.js';
 import { correctionRoutes } from './corrections.js';
 import { eventRoutes } from './events.js';
 import { opsRoutes } from './ops.js';
-import { statusPage } from './pages.js';
+import { pageRoutes } from './pages.js';
 import { currentUser } from './roles.js';
 
 export interface AppDeps {
@@ -183,9 +183,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.end();
   });
 
-  app.get('/', async (_req, res) => {
-    res.type('html').send(statusPage(services.config, await status(services)));
-  });
+  app.use(pageRoutes());
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new UserError('not found', 404)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

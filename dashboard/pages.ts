@@ -1,5 +1,10 @@
-import type { Config } from '../pipeline/config.js';
-import type { SourceStatus } from '../pipeline/verbs.js';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import express, { type Request, type Response } from 'express';
+import { UserError } from '../pipeline/errors.js';
+import { projectRoot } from '../pipeline/paths.js';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -14,45 +19,86 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
-const CONFIGURE = `
-<section>
-  <h2>Nothing is configured yet</h2>
-  <p>earshot is running, but it has no sources to collect. Create <code>earshot.yaml</code> in the project
-  folder (or point <code>EARSHOT_CONFIG</code> at a file) with your topics and sources, then restart:</p>
-  <pre>topics:
-  - id: acme
-    name: Acme
-    keywords: [Acme, 에이크미]
-sources:
-  hackernews: {}
-  naver:
-    clientId: {secret: NAVER_CLIENT_ID}
-    clientSecret: {secret: NAVER_CLIENT_SECRET}</pre>
-  <p>Secrets come from the environment or the file named by <code>EARSHOT_SECRETS</code>. See the README for every source.</p>
-</section>`;
+/** The views with a page; 'home' sends the signed-in user on to their role's first view. */
+export const VIEWS = ['comms', 'leadership', 'analyst', 'ops', 'login'] as const;
+const CHARTS: readonly string[] = ['comms', 'leadership'];
 
-/** The operations overview: per-source freshness and failures. */
-export function statusPage(config: Config, sources: SourceStatus[]): string {
-  const rows = sources
-    .map(
-      (s) => `<tr>
-  <td>${escapeHtml(s.source)}</td><td>${s.enabled ? 'on' : 'off'}</td><td><code>${escapeHtml(s.schedule)}</code></td>
-  <td>${escapeHtml(s.mentions)}</td><td>${escapeHtml(s.lastSuccessAt ?? 'never')}</td><td>${escapeHtml(s.lastRows)}</td>
-  <td>${escapeHtml(s.consecutiveFailures)}</td><td>${escapeHtml(s.waitingUntil ?? '')}</td><td>${escapeHtml(s.lastError ?? '')}</td>
-</tr>`,
-    )
-    .join('\n');
+/**
+ * A page is an empty shell holding no data: dashboard/web/main.ts asks /api/session who is signed in,
+ * then draws the header and the view from the JSON API (text nodes only, never HTML).
+ */
+export function pageShell(view: (typeof VIEWS)[number] | 'home'): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>earshot</title></head>
-<body>
-<h1>earshot</h1>
-${config.sources.length === 0 ? CONFIGURE : ''}
-<table>
-<caption>Sources (times in UTC; reporting time zone ${escapeHtml(config.timezone)})</caption>
-<thead><tr><th>source</th><th>enabled</th><th>schedule</th><th>mentions</th><th>last success</th><th>rows in last run</th><th>consecutive failures</th><th>rate limited until</th><th>last error</th></tr></thead>
-<tbody>
-${rows || '<tr><td colspan="9">no sources yet</td></tr>'}
-</tbody></table>
+<title>earshot</title>
+<link rel="stylesheet" href="/assets/app.css">
+<link rel="icon" href="data:,">
+${CHARTS.includes(view) ? '<script src="/assets/chart.umd.js" defer></script>\n' : ''}<script type="module" src="/assets/main.js"></script>
+</head>
+<body data-view="${escapeHtml(view)}">
+<noscript>earshot's dashboard needs JavaScript.</noscript>
+<main id="main"></main>
 </body></html>`;
+}
+
+interface Asset {
+  mtimeMs: number;
+  raw: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+/**
+ * Sends a static asset, gzipped when the browser accepts it (compressed once per file version and
+ * kept), with an ETag so a reload revalidates instead of downloading again.
+ */
+function assetSender() {
+  const cache = new Map<string, Asset>();
+  return async function sendAsset(req: Request, res: Response, file: string): Promise<void> {
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) throw new UserError('not found', 404);
+    let asset = cache.get(file);
+    if (asset?.mtimeMs !== info.mtimeMs) {
+      const raw = await readFile(file);
+      const etag = `"${createHash('sha256').update(raw).digest('base64url').slice(0, 27)}"`;
+      asset = { mtimeMs: info.mtimeMs, raw, gzip: gzipSync(raw, { level: 9 }), etag };
+      cache.set(file, asset);
+    }
+    res.type(file.slice(file.lastIndexOf('.')));
+    res.set({ ETag: asset.etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+    if (req.acceptsEncodings('gzip') === 'gzip') res.set('Content-Encoding', 'gzip').send(asset.gzip);
+    else res.send(asset.raw);
+  };
+}
+
+/**
+ * The pages and their assets: the browser code compiled from dashboard/web (tsc -p dashboard/web),
+ * its stylesheet, and chart.js from node_modules — everything from this server, nothing from a CDN.
+ */
+export function pageRoutes(): express.Router {
+  const router = express.Router();
+  const sendAsset = assetSender();
+  router.get('/', (_req, res) => {
+    res.type('html').send(pageShell('home'));
+  });
+  for (const view of VIEWS)
+    router.get(`/${view}`, (_req, res) => {
+      res.type('html').send(pageShell(view));
+    });
+  router.get('/assets/app.css', (req, res) =>
+    sendAsset(req, res, join(projectRoot, 'dashboard', 'web', 'app.css')),
+  );
+  router.get('/assets/chart.umd.js', (req, res) =>
+    sendAsset(req, res, join(projectRoot, 'node_modules', 'chart.js', 'dist', 'chart.umd.js')),
+  );
+  // Only plain module names: no path can climb out of the build folder.
+  router.get('/assets/:name', (req, res) => {
+    if (!/^[a-z0-9-]+\.js$/.test(req.params.name)) throw new UserError('not found', 404);
+    return sendAsset(req, res, join(projectRoot, 'dist', 'dashboard', 'web', req.params.name));
+  });
+  return router;
 }
