@@ -1,6 +1,7 @@
 /**
  * The operations/admin view: per-source freshness, the quarantine with raw payloads (as text),
- * the topics editor with live query validation, webhooks (set/missing, test) and users and roles.
+ * the topics editor with live query validation, webhooks (set/missing, test), users and roles, and the
+ * audit log.
  */
 import { get, type Role, type Session, send } from './api.js';
 import { debounce, el, fill, showError, table } from './dom.js';
@@ -33,6 +34,14 @@ interface Webhook {
   kind: string;
   secret: 'set' | 'missing';
 }
+interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown> | null;
+}
 interface User {
   name: string;
   role: Role;
@@ -41,6 +50,21 @@ interface User {
 }
 
 const ROLES: Role[] = ['comms', 'leadership', 'analyst', 'admin'];
+/** The action families the audit log records (pipeline/audit/log.ts callers); the filter is a prefix. */
+const AUDIT_PREFIXES = [
+  'auth.',
+  'backup.',
+  'compliance.',
+  'config.',
+  'erase.',
+  'export.',
+  'retention.',
+  'sql.',
+  'topic.',
+  'user.',
+  'webhook.',
+];
+const AUDIT_PAGE = 50;
 const when = (iso: string | null) => (iso ? formatTime(iso) : t('ops.never'));
 
 function panel(id: string, title: string): HTMLElement {
@@ -74,10 +98,11 @@ export async function renderOps(main: HTMLElement, _s: Session): Promise<void> {
   const topics = panel('topics', t('ops.topics'));
   const webhooks = panel('webhooks', t('ops.webhooks'));
   const users = panel('users', t('ops.users'));
+  const audit = panel('audit', t('ops.audit'));
   fill(
     main,
     el('h1', {}, t('ops.title')),
-    el('div', { class: 'grid' }, sources, quarantine, topics, webhooks, users),
+    el('div', { class: 'grid' }, sources, quarantine, topics, webhooks, users, audit),
   );
 
   const loadSources = () =>
@@ -373,5 +398,57 @@ export async function renderOps(main: HTMLElement, _s: Session): Promise<void> {
       ];
     });
 
-  await Promise.all([loadSources(), loadQuarantine(), loadTopics(), loadWebhooks(), loadUsers()]);
+  // The audit log, newest first: "older" pages back by the last id shown, a new filter starts over.
+  let entries: AuditEntry[] = [];
+  const auditAction = el(
+    'select',
+    { id: 'audit-action', onchange: () => void loadAudit() },
+    el('option', { value: '' }, t('ops.allActions')),
+    ...AUDIT_PREFIXES.map((p) => el('option', { value: p }, p)),
+  );
+  const older = el(
+    'button',
+    { type: 'button', class: 'more', onclick: () => void loadAudit(true) },
+    t('ops.older'),
+  );
+  const loadAudit = (back = false) =>
+    into(audit, t('ops.audit'), async () => {
+      const answer = await get<{ entries: AuditEntry[] }>('/api/audit', {
+        action: auditAction.value,
+        limit: AUDIT_PAGE,
+        before: back ? entries.at(-1)?.id : null,
+      });
+      entries = back ? [...entries, ...answer.entries] : answer.entries;
+      older.hidden = answer.entries.length < AUDIT_PAGE;
+      return [
+        el('div', { class: 'filters' }, el('label', {}, t('ops.action'), auditAction)),
+        entries.length === 0
+          ? el('p', {}, t('common.none'))
+          : el(
+              'div',
+              { class: 'scroll' },
+              table(
+                t('ops.audit'),
+                [t('ops.at'), t('ops.actor'), t('ops.action'), t('ops.target'), t('ops.detail')],
+                entries.map((e) => [
+                  formatTime(e.at),
+                  e.actor,
+                  e.action,
+                  e.target ?? '',
+                  e.detail ? el('code', {}, JSON.stringify(e.detail)) : '',
+                ]),
+              ),
+            ),
+        older,
+      ];
+    });
+
+  await Promise.all([
+    loadSources(),
+    loadQuarantine(),
+    loadTopics(),
+    loadWebhooks(),
+    loadUsers(),
+    loadAudit(),
+  ]);
 }

@@ -1,4 +1,6 @@
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordAudit } from '../../pipeline/audit/log.js';
 import { markDemo } from '../../pipeline/demo/flag.js';
 import { openView, signIn, watchedPage } from './browser.js';
 import { PASSWORD, USERS } from './seed.js';
@@ -22,6 +24,13 @@ const VIEWS = {
   admin: ['ops', 'comms', 'leadership', 'analyst'],
 } as const;
 
+/** The audit table's rows as cell texts: time, who, action, target, details. */
+function auditRows(page: Page): Promise<string[][]> {
+  return page
+    .locator('#audit tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+}
+
 describe('every view in a real browser', { timeout: 90_000 }, () => {
   for (const [role, views] of Object.entries(VIEWS)) {
     it(`${role}: lands on its home view, and every view it may use loads with no console error, no failed panel and no request leaving 127.0.0.1`, async () => {
@@ -39,6 +48,64 @@ describe('every view in a real browser', { timeout: 90_000 }, () => {
       await context.close();
     });
   }
+
+  it('admin: the audit log in the ops view, newest first, details as text, filtered by action prefix and paged back', async () => {
+    const store = env.app.services.store;
+    for (let i = 0; i < 55; i++)
+      await recordAudit(store, { actor: 'test', action: 'export.sql', target: `t${i}`, detail: { rows: i } });
+    const hostile = { note: '<img src=x onerror=alert(1)>' };
+    await recordAudit(store, {
+      actor: 'test',
+      action: 'config.change',
+      target: 'earshot.yaml',
+      detail: hostile,
+    });
+    const { page, context, problems } = await watchedPage(env.browser);
+    await signIn(page, env.app.base, USERS.admin, PASSWORD);
+    await openView(page, env.app.base, 'ops');
+    const rows = () => auditRows(page);
+    // The sign-in just made is the newest entry, then the hostile one, shown as text (no <img>, no alert).
+    const first = await rows();
+    expect(first).toHaveLength(50);
+    expect(first[0]?.slice(1, 4)).toEqual([USERS.admin, 'auth.sign_in', USERS.admin]);
+    expect(first[1]?.slice(1)).toEqual(['test', 'config.change', 'earshot.yaml', JSON.stringify(hostile)]);
+    expect(await page.locator('#audit img').count()).toBe(0);
+
+    await page.selectOption('#audit-action', 'export.');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#audit tbody tr td:nth-child(3)')].every(
+        (td) => td.textContent === 'export.sql',
+      ),
+    );
+    expect((await rows()).map((r) => r[3])).toEqual(Array.from({ length: 50 }, (_, i) => `t${54 - i}`));
+    await page.click('#audit button.more');
+    await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length === 55);
+    // Paged back by id: the 5 oldest follow, none repeated, and there is nothing older to ask for.
+    expect((await rows()).map((r) => r[3])).toEqual(Array.from({ length: 55 }, (_, i) => `t${54 - i}`));
+    expect(await page.locator('#audit button.more').isHidden()).toBe(true);
+
+    await page.selectOption('#audit-action', 'auth.');
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#audit tbody tr td:nth-child(3)')].every((td) =>
+        td.textContent?.startsWith('auth.'),
+      ),
+    );
+    expect(await rows()).toContainEqual(expect.arrayContaining([USERS.admin, 'auth.sign_in']));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  for (const role of ['comms', 'leadership'] as const)
+    it(`${role}: no audit panel, and /api/audit answers 403`, async () => {
+      const { page, context, problems } = await watchedPage(env.browser);
+      await signIn(page, env.app.base, USERS[role], PASSWORD);
+      await openView(page, env.app.base, 'ops');
+      expect(await page.locator('main .forbidden').count()).toBe(1);
+      expect(await page.locator('#audit').count()).toBe(0);
+      expect((await context.request.get(`${env.app.base}/api/audit`)).status()).toBe(403);
+      expect(problems).toEqual([]);
+      await context.close();
+    });
 
   it('draws the comms charts with their data tables, and the Korean UI from the language switch', async () => {
     const { page, context, problems } = await watchedPage(env.browser);
