@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest's default on a 2-core machine is one worker; most test time is spent waiting on child
+    // processes, loopback servers and DuckDB, so two keep the suite well inside its time budget.
+    maxWorkers: 2,
   },
 });
