@@ -16,6 +16,7 @@ import type { EraseResult } from './compliance/erase.js';
 import type { RetentionResult } from './compliance/retention.js';
 import type { XComplianceResult } from './compliance/x.js';
 import { type Config, loadConfig } from './config.js';
+import { csvCell } from './csv.js';
 import { buildDemo, DEFAULT_SEED } from './demo/build.js';
 import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -110,11 +111,6 @@ export function formatTable(columns: string[], rows: unknown[][]): string {
       .join('  ')
       .trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
-}
-
-function csvCell(v: unknown): string {
-  const s = v instanceof Date ? v.toISOString() : v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** Who corrects from the command line when --by is not given. */

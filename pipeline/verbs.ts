@@ -294,7 +294,7 @@ export function score(svc: Services, args: { rescore?: boolean | undefined }): P
 }
 
 export async function sql(svc: Services, args: { query: string }): Promise<QueryResult> {
-  return runReadOnlyQuery(svc.store, args.query);
+  return runReadOnlyQuery(svc.store, args.query, svc.config.sqlLimits);
 }
 
 /**

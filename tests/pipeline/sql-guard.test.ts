@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../pipeline/config.js';
+import { silentLogger } from '../../pipeline/logger.js';
 import { runReadOnlyQuery } from '../../pipeline/sql-guard.js';
 import type { Store } from '../../pipeline/store.js';
+import { SourceLocks, sql } from '../../pipeline/verbs.js';
 import { openTestStore } from '../helpers/store.js';
 
 let store: Store;
@@ -12,6 +15,26 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 describe('read-only SQL', () => {
+  it('earshot sql keeps the configured row cap (sqlConsole.maxRows), like the console', async () => {
+    const config = {
+      ...loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '' }),
+      sqlLimits: { maxRows: 2, timeoutMs: 5_000 },
+    };
+    const svc = {
+      config,
+      store,
+      logger: silentLogger,
+      fetch,
+      now: () => new Date(),
+      sleep: async () => undefined,
+      signal: new AbortController().signal,
+      locks: new SourceLocks(),
+    };
+    const r = await sql(svc, { query: 'SELECT * FROM range(5)' });
+    expect(r.rows).toHaveLength(2);
+    expect(r.truncated).toBe(true);
+  });
+
   it('answers a SELECT with columns and plain values', async () => {
     const r = await runReadOnlyQuery(store, 'SELECT key, value, 2::BIGINT AS n FROM meta');
     expect(r.columns).toEqual(['key', 'value', 'n']);
