@@ -17,6 +17,7 @@ import {
 } from '../pipeline/sql-guard.js';
 import { type Store, storeFolders, timestamptz } from '../pipeline/store.js';
 import type { Services } from '../pipeline/verbs.js';
+import { parseRequest } from './request.js';
 import { type Allow, currentUser } from './roles.js';
 
 const queryBody = z.strictObject({ query: z.string().trim().min(1, 'write a SELECT query').max(100_000) });
@@ -29,15 +30,6 @@ const savedBody = z.strictObject({
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
   sql: z.string().trim().min(1, 'write a SELECT query').max(100_000),
 });
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'is not valid'}`, 400);
-  }
-  return parsed.data;
-}
 
 /** Runs `fn` and records it in the audit log, refused or not: who asked the database what. */
 async function audited<T>(
@@ -208,7 +200,7 @@ export function analystRoutes(services: Services, allow: Allow): express.Router 
   const limits = () => services.config.sqlLimits ?? defaultQueryLimits;
 
   router.post('/api/sql', allow('analyst'), async (req, res) => {
-    const { query } = parse(queryBody, req.body);
+    const { query } = parseRequest(queryBody, req.body);
     const result = await audited(
       store,
       { actor: currentUser(res).name, action: 'sql.query', detail: { query } },
@@ -222,7 +214,7 @@ export function analystRoutes(services: Services, allow: Allow): express.Router 
     const format = req.query.format;
     if (format !== 'csv' && format !== 'parquet')
       throw new UserError(`format: "${String(format)}" is not one of csv, parquet`, 400);
-    const { query } = parse(queryBody, req.body);
+    const { query } = parseRequest(queryBody, req.body);
     const stream = format === 'csv' ? streamCsv : streamParquet;
     try {
       await audited(
@@ -258,7 +250,7 @@ export function analystRoutes(services: Services, allow: Allow): express.Router 
   });
 
   router.post('/api/queries', allow('analyst'), async (req, res) => {
-    const { name, sql } = parse(savedBody, req.body);
+    const { name, sql } = parseRequest(savedBody, req.body);
     // Saved only when the console would run it, so the list never offers a query it refuses.
     const conn = await store.connect();
     try {

@@ -10,21 +10,13 @@ import { timestamptz } from '../pipeline/store.js';
 import { deleteTopic, listTopics, saveTopic } from '../pipeline/topics/edit.js';
 import { parseQuery, QuerySyntaxError } from '../pipeline/topics/query.js';
 import type { Services } from '../pipeline/verbs.js';
+import { parseRequest } from './request.js';
 import { type Allow, currentUser } from './roles.js';
 
 const quarantineFilters = z.strictObject({
   source: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
-
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'is not valid'}`, 400);
-  }
-  return parsed.data;
-}
 
 /** What a webhook test sends: a real alert shape through the real formatter, marked as a test. */
 function testAlert(now: Date, link: string): Alert {
@@ -101,7 +93,7 @@ export function opsRoutes(services: Services, allow: Allow): express.Router {
 
   // Live validation in the editor: position is the 0-based offset into the query where it broke.
   router.post('/api/topics/validate', allow('comms'), (req, res) => {
-    const { query } = parse(z.strictObject({ query: z.string().max(10_000) }), req.body);
+    const { query } = parseRequest(z.strictObject({ query: z.string().max(10_000) }), req.body);
     try {
       parseQuery(query);
       res.json({ ok: true });
@@ -112,7 +104,7 @@ export function opsRoutes(services: Services, allow: Allow): express.Router {
   });
 
   router.get('/api/quarantine', allow('admin'), async (req, res) => {
-    const f = parse(quarantineFilters, req.query);
+    const f = parseRequest(quarantineFilters, req.query);
     const rows = await store.query(
       `SELECT id, source, partition, error, received_at, strlen(raw) AS size FROM quarantine
        WHERE ($1::VARCHAR IS NULL OR source = $1) ORDER BY id DESC LIMIT $2`,
