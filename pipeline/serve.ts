@@ -1,6 +1,8 @@
 import { once } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../dashboard/app.js';
+import { startingHandler } from '../dashboard/starting.js';
 import { startDeliveryLoop } from './alerts/deliver.js';
 import type { Config } from './config.js';
 import { demoServeConfig } from './demo/build.js';
@@ -31,21 +33,33 @@ function loopbackUrl(address: AddressInfo): string {
  * close DuckDB and exit 0.
  */
 export async function serve(configured: Config, logger: Logger): Promise<void> {
-  // Nothing configured: serve the demo (built on first start), never the real database file.
-  const config = configured.servesDemo ? await demoServeConfig(configured, logger) : configured;
-  const controller = new AbortController();
-  const svc = await openServices(config, logger, controller.signal);
-  let localToken = '';
-  const app = createApp({ services: svc, logger, getLocalToken: () => localToken });
-  const server = app.listen(config.port, config.host);
+  // The port answers from the first second: a self-refreshing "starting" page until the database
+  // (on a first start, the demo's, built here) is open, then the dashboard on the same socket.
+  let handle: RequestListener = startingHandler(configured.servesDemo ? 'demo' : 'database');
+  const server = createServer((req, res) => handle(req, res));
+  server.listen(configured.port, configured.host);
   try {
     await once(server, 'listening');
   } catch (err) {
-    svc.store.close();
     throw new Error(
-      `cannot listen on ${config.host}:${config.port}: ${errorMessage(err)} (set PORT to another port)`,
+      `cannot listen on ${configured.host}:${configured.port}: ${errorMessage(err)} (set PORT to another port)`,
     );
   }
+  const shownUrl = `http://${configured.host.includes(':') ? `[${configured.host}]` : configured.host}:${(server.address() as AddressInfo).port}`;
+  logger.info({ url: shownUrl }, `earshot is listening on ${shownUrl}; getting ready`);
+  let config: Config;
+  let svc: Awaited<ReturnType<typeof openServices>>;
+  const controller = new AbortController();
+  try {
+    // Nothing configured: serve the demo (built on first start), never the real database file.
+    config = configured.servesDemo ? await demoServeConfig(configured, logger) : configured;
+    svc = await openServices(config, logger, controller.signal);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  let localToken = '';
+  handle = createApp({ services: svc, logger, getLocalToken: () => localToken });
   const url = loopbackUrl(server.address() as AddressInfo);
   localToken = writeServerInfo(config.databasePath, url).token;
   const scheduler = new Scheduler(svc);
@@ -53,7 +67,6 @@ export async function serve(configured: Config, logger: Logger): Promise<void> {
   // Sends pending alert deliveries (the outbox), including any left by a previous process.
   const delivery = startDeliveryLoop(svc);
 
-  const shownUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(server.address() as AddressInfo).port}`;
   if (config.servesDemo) {
     logger.warn(
       `this is the DEMO: an invented company and its competitors in ${config.databasePath}, collecting nothing. ` +

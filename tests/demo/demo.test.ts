@@ -242,7 +242,7 @@ describe('a demo database is never used for real collection', () => {
 
 describe('npm start with nothing configured', () => {
   it(
-    'builds the demo on first start and serves it, saying so',
+    'answers at once with a starting page, builds the demo on first start and serves it, saying so',
     async () => {
       const path = join(tmp.dir, 'served.duckdb');
       const env: NodeJS.ProcessEnv = {
@@ -263,7 +263,23 @@ describe('npm start with nothing configured', () => {
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       try {
-        // The server file appears once the demo is built and the server listens.
+        // The port answers at once, while the demo is still being built: a page that refreshes
+        // itself, and 503 + Retry-After from the API.
+        let url = '';
+        while (!url) {
+          if (child.exitCode !== null) throw new Error(`serve exited: ${log}`);
+          url = /"url":"(http:[^"]+)"/.exec(log)?.[1] ?? '';
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(existsSync(`${path}.server.json`)).toBe(false);
+        const page = await fetch(`${url}/comms`);
+        expect(page.status).toBe(503);
+        expect(page.headers.get('retry-after')).toBe('3');
+        const html = await page.text();
+        expect(html).toContain('<meta http-equiv="refresh" content="3">');
+        expect(html).toContain('Building the demo database');
+        expect((await fetch(`${url}/api/alerts`)).status).toBe(503);
+        // The server file appears once the demo is built and the dashboard answers.
         while (!existsSync(`${path}.server.json`)) {
           if (child.exitCode !== null) throw new Error(`serve exited: ${log}`);
           await new Promise((r) => setTimeout(r, 200));
@@ -278,6 +294,8 @@ describe('npm start with nothing configured', () => {
         expect(res.status).toBe(200);
         const { alerts } = (await res.json()) as { alerts: { kind: string }[] };
         expect(alerts.some((a) => a.kind === 'volume_spike')).toBe(true);
+        expect(info.url).toBe(url.replace('localhost', '127.0.0.1'));
+        expect((await fetch(`${url}/comms`)).status).toBe(200);
         expect(log).toContain('building the demo database');
         expect(log).toContain('this is the DEMO');
         expect(log).toContain('create earshot.yaml');
