@@ -114,17 +114,18 @@ export async function appendRows(
   return count;
 }
 
-const prepared = new WeakSet<DuckDBConnection>();
-
+/**
+ * The batch's scratch tables. Created in the batch's own transaction every time: a rolled-back
+ * transaction takes temp tables created in it along, so remembering "created" per connection
+ * broke the retry of the first batch after a restart.
+ */
 async function prepareScratch(conn: DuckDBConnection): Promise<void> {
-  if (prepared.has(conn)) return;
   await conn.run(
     'CREATE TEMP TABLE IF NOT EXISTS batch_keys (native_id VARCHAR NOT NULL, i INTEGER NOT NULL, unbounded BOOLEAN NOT NULL)',
   );
   await conn.run(`CREATE TEMP TABLE IF NOT EXISTS batch_updates (
     native_id VARCHAR NOT NULL, seen_at TIMESTAMPTZ NOT NULL, author_followers BIGINT,
     likes BIGINT, reposts BIGINT, replies BIGINT, views BIGINT)`);
-  prepared.add(conn);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MentionRecord } from '../../collectors/contract.js';
 import { refreshAuthors, storeBatch, writeBatch } from '../../pipeline/ingest.js';
-import type { Store } from '../../pipeline/store.js';
+import { Store } from '../../pipeline/store.js';
 import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
 
@@ -98,6 +98,34 @@ describe('writeBatch', () => {
     expect(rows[1]).toMatchObject({ likes: 50, text: 'text 2' });
     expect((rows[1]?.seen_at as Date | undefined)?.toISOString()).toBe(later.toISOString());
     expect((rows[1]?.collected_at as Date | undefined)?.toISOString()).toBe('2026-11-21T00:00:00.000Z');
+  });
+
+  it('retries a re-dated mention even when it is the first batch a freshly opened store writes (regression)', async () => {
+    const w = (records: MentionRecord[]) => ({
+      source: 't',
+      partition: 'p',
+      runId,
+      records,
+      quarantine: [],
+      bookmark: {},
+      budget: new Map(),
+      now: new Date('2026-11-23T00:00:00Z'),
+    });
+    await storeBatch(store, w([mention('1')]));
+    // A restart: a new Store on the same file. Its first transaction meets the primary key and
+    // rolls back, taking the scratch tables it created with it; the retry must recreate them.
+    const path = store.path;
+    store.close();
+    store = await Store.open(path);
+    const redated = mention('1', { createdAt: new Date('2026-11-22T09:00:00Z'), likes: 5 });
+    expect(await storeBatch(store, w([redated]))).toEqual({ rows: 1, newRows: 0 });
+    expect(await storeBatch(store, w([mention('2')]))).toEqual({ rows: 1, newRows: 1 });
+    const rows = await store.query('SELECT native_id, likes FROM mentions ORDER BY 1');
+    expect(rows.map((r) => [r.native_id, r.likes])).toEqual([
+      ['1', 5],
+      ['2', 1],
+    ]);
+    store.close();
   });
 
   it('finds a re-seen mention whose time the source changed, and one with an estimated time', async () => {
