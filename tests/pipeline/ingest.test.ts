@@ -40,6 +40,19 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
+/** One batch of source 't' through storeBatch, as the runner writes it. */
+const batch = (records: MentionRecord[], now: Date) =>
+  storeBatch(store, {
+    source: 't',
+    partition: 'p',
+    runId,
+    records,
+    quarantine: [],
+    bookmark: {},
+    budget: new Map(),
+    now,
+  });
+
 const write = (
   records: MentionRecord[],
   now = new Date('2026-11-21T00:00:00Z'),
@@ -101,25 +114,16 @@ describe('writeBatch', () => {
   });
 
   it('retries a re-dated mention even when it is the first batch a freshly opened store writes (regression)', async () => {
-    const w = (records: MentionRecord[]) => ({
-      source: 't',
-      partition: 'p',
-      runId,
-      records,
-      quarantine: [],
-      bookmark: {},
-      budget: new Map(),
-      now: new Date('2026-11-23T00:00:00Z'),
-    });
-    await storeBatch(store, w([mention('1')]));
+    const now = new Date('2026-11-23T00:00:00Z');
+    await batch([mention('1')], now);
     // A restart: a new Store on the same file. Its first transaction meets the primary key and
     // rolls back, taking the scratch tables it created with it; the retry must recreate them.
     const path = store.path;
     store.close();
     store = await Store.open(path);
     const redated = mention('1', { createdAt: new Date('2026-11-22T09:00:00Z'), likes: 5 });
-    expect(await storeBatch(store, w([redated]))).toEqual({ rows: 1, newRows: 0 });
-    expect(await storeBatch(store, w([mention('2')]))).toEqual({ rows: 1, newRows: 1 });
+    expect(await batch([redated], now)).toEqual({ rows: 1, newRows: 0 });
+    expect(await batch([mention('2')], now)).toEqual({ rows: 1, newRows: 1 });
     const rows = await store.query('SELECT native_id, likes FROM mentions ORDER BY 1');
     expect(rows.map((r) => [r.native_id, r.likes])).toEqual([
       ['1', 5],
@@ -129,17 +133,6 @@ describe('writeBatch', () => {
   });
 
   it('finds a re-seen mention whose time the source changed, and one with an estimated time', async () => {
-    const batch = (records: MentionRecord[], now: Date) =>
-      storeBatch(store, {
-        source: 't',
-        partition: 'p',
-        runId,
-        records,
-        quarantine: [],
-        bookmark: {},
-        budget: new Map(),
-        now,
-      });
     await batch(
       [
         mention('1'),
