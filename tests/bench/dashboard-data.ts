@@ -405,7 +405,7 @@ async function insertChunk(store: Store, lo: Date, hi: Date): Promise<void> {
        FROM chunk c JOIN mentions m USING (source, native_id)`,
     );
     await conn.run(
-      'INSERT INTO mention_terms SELECT t.term, c.source, c.native_id FROM chunk c JOIN bench_pool_terms t USING (p)',
+      'INSERT INTO mention_terms SELECT t.term, c.source, c.native_id, c.created_at FROM chunk c JOIN bench_pool_terms t USING (p)',
     );
     await conn.run(
       'INSERT INTO mention_topics SELECT c.source, c.native_id, t.topic_id FROM chunk c JOIN bench_pool_topics t USING (p)',
