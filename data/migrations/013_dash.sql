@@ -5,7 +5,8 @@
 -- 2. Their rows are stored ordered by (topic, time), so a chart's topic and window filters skip
 --    whole row groups by their min/max; the refresh appends in that order and compacts (rewrites in
 --    order) when a table has doubled since its last compaction (meta key 'compacted:<table>').
--- 3. mention_terms carries its mention's created_at and is stored ordered by (term, created_at): a
+-- 3. rollup_mentions (below) lists each scored mention per topic in time order for the stream.
+-- 4. mention_terms carries its mention's created_at and is stored ordered by (term, created_at): a
 --    term lookup reads only the row groups of that term and window, not the whole index.
 
 CREATE TABLE rollup_hourly_013 (
@@ -88,6 +89,31 @@ FROM mention_terms t JOIN mentions m USING (source, native_id) ORDER BY t.term, 
 DROP TABLE mention_terms;
 ALTER TABLE mention_terms_013 RENAME TO mention_terms;
 
+-- One row per scored mention and topic ('*' = every mention), written by the rollup refresh from
+-- the same rows as the counts: the mention stream and text search page through a topic's rows in
+-- time order (a few row groups) and read the mentions table only for the page shown. sentiment is
+-- the label in force (a correction wins); original: neither a repost nor a syndicated copy.
+CREATE TABLE rollup_mentions (
+  topic_id VARCHAR NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  source VARCHAR NOT NULL,
+  native_id VARCHAR NOT NULL,
+  lang VARCHAR NOT NULL,
+  sentiment VARCHAR NOT NULL,
+  original BOOLEAN NOT NULL
+);
+INSERT INTO rollup_mentions
+WITH src AS (
+  SELECT m.source, m.native_id, m.created_at, s.lang, coalesce(c.label, s.sentiment) AS sentiment,
+    s.copy_of_id IS NULL AND NOT m.is_repost AS original
+  FROM mentions m JOIN mention_scores s USING (source, native_id)
+  LEFT JOIN sentiment_corrections_latest c USING (source, native_id))
+SELECT topic_id, created_at, source, native_id, lang, sentiment, original FROM (
+  SELECT '*' AS topic_id, * FROM src
+  UNION ALL
+  SELECT t.topic_id, src.* FROM src JOIN mention_topics t USING (source, native_id))
+ORDER BY topic_id, created_at;
+
 INSERT OR REPLACE INTO meta
 SELECT 'compacted:' || name, n::VARCHAR FROM (
   SELECT 'rollup_hourly' AS name, count(*) AS n FROM rollup_hourly
@@ -95,4 +121,5 @@ SELECT 'compacted:' || name, n::VARCHAR FROM (
   UNION ALL SELECT 'rollup_terms_hourly', count(*) FROM rollup_terms_hourly
   UNION ALL SELECT 'rollup_terms_daily', count(*) FROM rollup_terms_daily
   UNION ALL SELECT 'rollup_authors_daily', count(*) FROM rollup_authors_daily
-  UNION ALL SELECT 'mention_terms', count(*) FROM mention_terms);
+  UNION ALL SELECT 'mention_terms', count(*) FROM mention_terms
+  UNION ALL SELECT 'rollup_mentions', count(*) FROM rollup_mentions);

@@ -5,9 +5,9 @@
  * index and returns the matching mentions themselves.
  */
 import { UserError } from '../errors.js';
-import { type Row, type Store, timestamptz } from '../store.js';
+import type { Row, Store } from '../store.js';
 import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, window } from './query.js';
-import { ITEM_COLUMNS, mentionItem, searchTerms, sources, stream, termHits } from './stream.js';
+import { mentionItem, searchPage, searchTerms, sources, stream } from './stream.js';
 
 export { parseMetricQuery } from './query.js';
 
@@ -279,23 +279,7 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
 export async function searchMentions(store: Store, q: MetricQuery) {
   const terms = searchTerms(q.q ?? '');
   await topicExists(store, q.topic);
-  const hits = termHits(terms);
-  const rows = await store.query(
-    `WITH hits AS (${hits.sql})
-     SELECT ${ITEM_COLUMNS}, s.copy_of_source, s.copy_of_id
-     FROM hits h JOIN mentions m USING (source, native_id) JOIN mention_scores s USING (source, native_id)
-     LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
-     WHERE m.created_at >= $from AND m.created_at < $to
-       AND ($topic = '*' OR EXISTS (SELECT 1 FROM mention_topics t
-             WHERE t.source = m.source AND t.native_id = m.native_id AND t.topic_id = $topic))
-     ORDER BY m.created_at DESC, m.source, m.native_id LIMIT ${q.limit}`,
-    {
-      ...hits.params,
-      from: timestamptz(q.from),
-      to: timestamptz(q.to),
-      topic: q.topic,
-    },
-  );
+  const rows = await searchPage(store, q, terms);
   return {
     q: q.q,
     terms,

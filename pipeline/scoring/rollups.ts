@@ -41,7 +41,7 @@ async function collectScope(
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE rollup_src AS
      WITH src AS (
-       SELECT m.source, m.native_id, time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter,
+       SELECT m.source, m.native_id, m.created_at, time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter,
          -- a user's correction, when there is one, is the label every metric counts
          s.lang, coalesce(c.label, s.sentiment) AS sentiment, m.is_repost AS repost,
          s.copy_of_id IS NOT NULL AND NOT m.is_repost AS copy,
@@ -87,6 +87,11 @@ async function insertRollups(
   );
   await conn.run('INSERT INTO rollup_hourly SELECT * EXCLUDE (day) FROM rollup_new ORDER BY topic_id, hour_start');
   await conn.run(
+    `INSERT INTO rollup_mentions
+     SELECT topic_id, created_at, source, native_id, lang, sentiment, original FROM rollup_rows
+     ORDER BY topic_id, created_at`,
+  );
+  await conn.run(
     `INSERT INTO rollup_daily
      SELECT topic_id, day, source, lang, sentiment, sum(mentions), sum(reposts), sum(copies),
        sum(engagement), sum(reach)
@@ -116,9 +121,14 @@ async function insertRollups(
   await conn.run('DROP TABLE rollup_src');
 }
 
-const HOURLY = ['rollup_hourly', 'rollup_terms_hourly'];
+// Tables of instants, by the column holding the instant; tables of local days.
+const HOURLY: Array<[string, string]> = [
+  ['rollup_hourly', 'hour_start'],
+  ['rollup_terms_hourly', 'hour_start'],
+  ['rollup_mentions', 'created_at'],
+];
 const DAILY = ['rollup_daily', 'rollup_terms_daily', 'rollup_authors_daily'];
-const ALL_ROLLUPS = [...HOURLY, ...DAILY];
+const ALL_ROLLUPS = [...HOURLY.map(([table]) => table), ...DAILY];
 
 /** The order each table is kept in: the columns its readers filter on, most selective first. */
 const LAYOUT: Array<[string, string]> = [
@@ -127,6 +137,7 @@ const LAYOUT: Array<[string, string]> = [
   ['rollup_daily', 'topic_id, day'],
   ['rollup_terms_daily', 'topic_id, day'],
   ['rollup_authors_daily', 'topic_id, day'],
+  ['rollup_mentions', 'topic_id, created_at'],
   ['mention_terms', 'term, created_at'],
 ];
 // Below this many rows a table is a handful of row groups: order barely matters.
@@ -170,7 +181,7 @@ async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> 
   const params = { tz, lo: timestamptz(bounds?.lo as Date), hi: timestamptz(bounds?.hi as Date) };
   const inDays = (col: string) =>
     `${col} >= $lo AND ${col} < $hi AND timezone($tz, ${col})::DATE IN (SELECT day FROM rollup_days)`;
-  for (const table of HOURLY) await conn.run(`DELETE FROM ${table} WHERE ${inDays('hour_start')}`, params);
+  for (const [table, at] of HOURLY) await conn.run(`DELETE FROM ${table} WHERE ${inDays(at)}`, params);
   for (const table of DAILY)
     await conn.run(`DELETE FROM ${table} WHERE day IN (SELECT day FROM rollup_days)`);
   await collectScope(conn, tz, {
