@@ -61,14 +61,20 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     q.set,
   ]);
   if (topics.length === 0) throw new UserError(`set: no topic belongs to the comparison set "${q.set}"`, 404);
+  // One parameter per topic compared with IN (a filter DuckDB checks against each row group's
+  // min/max), not a list function it would have to evaluate on every row.
+  const ids: Record<string, string> = {};
+  topics.forEach((t, i) => {
+    ids[`t${i}`] = String(t.id);
+  });
+  const inSet = `topic_id IN (${Object.keys(ids)
+    .map((k) => `$${k}`)
+    .join(', ')})`;
   const rows = await store.query(
     `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, r.topic_id, sum(r.mentions) AS mentions
-     FROM (${rollupRows('rollup_hourly', 'list_contains($topics::VARCHAR[], topic_id)', q.grain === 'day')}) r
+     FROM (${rollupRows('rollup_hourly', inSet, q.grain === 'day')}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
-    {
-      ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')),
-      topics: JSON.stringify(topics.map((t) => String(t.id))),
-    },
+    { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();

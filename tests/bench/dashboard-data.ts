@@ -385,11 +385,16 @@ async function insertChunk(store: Store, lo: Date, hi: Date): Promise<void> {
       params,
     );
     const urlCase = SOURCES.map((s) => `WHEN '${s.name}' THEN ${s.url}`).join(' ');
+    // The URL once here: scores below take it from the chunk, not by joining every mention stored.
+    await conn.run(
+      `ALTER TABLE chunk ADD COLUMN url VARCHAR;
+       UPDATE chunk SET url = CASE WHEN copy_source IS NOT NULL THEN 'https://news.example-daily.com/article/' || copy_id
+         ELSE CASE source ${urlCase} END END`,
+    );
     await conn.run(
       `INSERT INTO mentions
        SELECT source, native_id, 'bench', CASE WHEN copy_source IS NOT NULL THEN 'news' ELSE ${`CASE source ${SOURCES.map((s) => `WHEN '${s.name}' THEN ${s.channel === null ? 'NULL' : `'${s.channel}'`}`).join(' ')} END`} END,
-         CASE WHEN copy_source IS NOT NULL THEN 'https://news.example-daily.com/article/' || copy_id ELSE CASE source ${urlCase} END END,
-         title, text, lang_tag, CASE WHEN handle IS NOT NULL THEN source || ':' || author_rank END, handle,
+         url, title, text, lang_tag, CASE WHEN handle IS NOT NULL THEN source || ':' || author_rank END, handle,
          CASE WHEN handle IS NOT NULL THEN 'User ' || author_rank END, followers,
          created_at, false, created_at + INTERVAL 5 MINUTE, created_at + INTERVAL 5 MINUTE,
          CASE WHEN is_repost THEN 0 ELSE floor(coalesce(followers, 100) * ((hash(i) % 1000) / 100000.0))::BIGINT END,
@@ -400,9 +405,9 @@ async function insertChunk(store: Store, lo: Date, hi: Date): Promise<void> {
     );
     await conn.run(
       `INSERT INTO mention_scores
-       SELECT c.source, c.native_id, c.lang, c.lang_origin, c.sentiment, c.score, c.model, c.copy_source, c.copy_id,
-         m.url, c.text_sig, m.collected_at
-       FROM chunk c JOIN mentions m USING (source, native_id)`,
+       SELECT source, native_id, lang, lang_origin, sentiment, score, model, copy_source, copy_id, url, text_sig,
+         created_at + INTERVAL 5 MINUTE
+       FROM chunk`,
     );
     await conn.run(
       'INSERT INTO mention_terms SELECT t.term, c.source, c.native_id, c.created_at FROM chunk c JOIN bench_pool_terms t USING (p)',
