@@ -21,15 +21,24 @@ function label(grain: 'hour' | 'day'): string {
   return `strftime(timezone($tz, ${bucket(grain)}), '${grain === 'hour' ? '%Y-%m-%d %H:00' : '%Y-%m-%d'}')`;
 }
 
+/**
+ * SQL: the rollup rows of `rows` summed per hour_start and `dims` first, so the time zone work of
+ * bucket() and label() runs once per hour or day, not once per source x language x sentiment row.
+ */
+function perHour(rows: string, dims: string, sums: string[]): string {
+  return `SELECT hour_start, ${dims}, ${sums.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+    FROM (${rows}) GROUP BY ALL`;
+}
+
 /** Volume per hour or day (originals, reposts, copies, engagement, reach), optionally per dimension. */
 export async function volume(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const key = q.by === null ? 'NULL' : q.by;
   const rows = await store.query(
-    `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, ${key} AS key,
+    `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, key,
        sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
        sum(engagement) AS engagement, sum(reach) AS reach
-     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day')})
+     FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), `${key} AS key`, ['mentions', 'reposts', 'copies', 'engagement', 'reach'])})
      GROUP BY ALL ORDER BY start, key`,
     { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), topic: q.topic },
   );
@@ -61,18 +70,18 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     q.set,
   ]);
   if (topics.length === 0) throw new UserError(`set: no topic belongs to the comparison set "${q.set}"`, 404);
-  // One parameter per topic compared with IN (a filter DuckDB checks against each row group's
-  // min/max), not a list function it would have to evaluate on every row.
+  // One equality per topic, read topic by topic: the rollups are ordered by (topic, time), so each
+  // reads its own row groups (an IN list or a list function would be tested on every row).
   const ids: Record<string, string> = {};
   topics.forEach((t, i) => {
     ids[`t${i}`] = String(t.id);
   });
-  const inSet = `topic_id IN (${Object.keys(ids)
-    .map((k) => `$${k}`)
-    .join(', ')})`;
+  const perTopic = Object.keys(ids)
+    .map((k) => `(${rollupRows('rollup_hourly', `topic_id = $${k}`, q.grain === 'day')})`)
+    .join(' UNION ALL ');
   const rows = await store.query(
     `SELECT ${bucket(q.grain)} AS start, ${label(q.grain)} AS label, r.topic_id, sum(r.mentions) AS mentions
-     FROM (${rollupRows('rollup_hourly', inSet, q.grain === 'day')}) r
+     FROM (${perHour(perTopic, 'topic_id', ['mentions'])}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
     { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), ...ids },
   );
@@ -116,7 +125,7 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
        sum(mentions) FILTER (WHERE sentiment = 'positive') AS positive,
        sum(mentions) FILTER (WHERE sentiment = 'negative') AS negative,
        sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
-     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day')})
+     FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), 'sentiment', ['mentions'])})
      GROUP BY ALL ORDER BY start`,
     { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), topic: q.topic },
   );

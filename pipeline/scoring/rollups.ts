@@ -85,7 +85,9 @@ async function insertRollups(
        coalesce(sum(reach) FILTER (WHERE original), 0) AS reach, any_value(day) AS day
      FROM rollup_rows GROUP BY ALL`,
   );
-  await conn.run('INSERT INTO rollup_hourly SELECT * EXCLUDE (day) FROM rollup_new ORDER BY topic_id, hour_start');
+  await conn.run(
+    'INSERT INTO rollup_hourly SELECT * EXCLUDE (day) FROM rollup_new ORDER BY topic_id, hour_start',
+  );
   await conn.run(
     `INSERT INTO rollup_mentions
      SELECT topic_id, created_at, source, native_id, lang, sentiment, original FROM rollup_rows

@@ -9,8 +9,8 @@
  * texts; SQL then lays the pool out as mentions, and each mention's scores, terms and tags are
  * those of its text. A text belongs to one source, so no two sources share a text by accident:
  * the only copies are the generated ones (same URL, as the copy detector finds them). The rollups
- * and authors are built by the pipeline's own code (refreshRollups, refreshAuthors), month by month
- * as a year of collection would.
+ * and authors are built by the pipeline's own code (refreshRollups, refreshAuthors), once over
+ * the whole year as after a backfill.
  */
 import { importFiles } from '../../collectors/imports/write.js';
 import { runAlerts } from '../../pipeline/alerts/detect.js';
@@ -520,8 +520,8 @@ export async function buildDashboardData(
       ]);
     }
   });
-  // Empty rollups first: they learn the time zone and every topic's version, so the monthly
-  // refreshes below only add days (as in production) instead of rebuilding every topic.
+  // Empty rollups first: they learn the time zone and every topic's version, so the refresh
+  // below adds days (as in production) instead of rebuilding every topic as well.
   await refreshRollups(store, TIMEZONE);
   const pool = makePool(Math.max(4000, Math.round((mentions / 1e6) * POOL_PER_MILLION)));
   await loadPool(store, pool);
@@ -536,9 +536,11 @@ export async function buildDashboardData(
       m === 12 ? new Date(END.getTime() + 86_400_000) : new Date(START.getTime() + (m + 1) * 30 * 86_400_000);
     await insertChunk(store, lo, hi);
     step(`month ${m + 1} of 13 stored`);
-    await refreshRollups(store, TIMEZONE);
-    step(`month ${m + 1} of 13 rolled up`);
   }
+  // One refresh over the year, as the first scoring run after a backfill does: set-based over all
+  // days at once, instead of thirteen that each rewrite what the last one compacted.
+  await refreshRollups(store, TIMEZONE);
+  step('rolled up');
   for (const s of SOURCES) await store.write((conn) => refreshAuthors(conn, s.name));
   const sample = await store.query(
     'SELECT m.url, s.canonical_url FROM mention_scores s JOIN mentions m USING (source, native_id) USING SAMPLE 2000 ROWS',
