@@ -114,6 +114,8 @@ SELECT topic_id, created_at, source, native_id, lang, sentiment, original FROM (
   SELECT t.topic_id, src.* FROM src JOIN mention_topics t USING (source, native_id))
 ORDER BY topic_id, created_at;
 
+-- The tables just written in order count as compacted (the refresh's rule: rewrite at double).
+-- Below 500,000 rows (the refresh's floor) there is nothing to remember.
 INSERT OR REPLACE INTO meta
 SELECT 'compacted:' || name, n::VARCHAR FROM (
   SELECT 'rollup_hourly' AS name, count(*) AS n FROM rollup_hourly
@@ -122,4 +124,5 @@ SELECT 'compacted:' || name, n::VARCHAR FROM (
   UNION ALL SELECT 'rollup_terms_daily', count(*) FROM rollup_terms_daily
   UNION ALL SELECT 'rollup_authors_daily', count(*) FROM rollup_authors_daily
   UNION ALL SELECT 'mention_terms', count(*) FROM mention_terms
-  UNION ALL SELECT 'rollup_mentions', count(*) FROM rollup_mentions);
+  UNION ALL SELECT 'rollup_mentions', count(*) FROM rollup_mentions)
+WHERE n >= 500000;

@@ -63,8 +63,8 @@ describe('migration 013', () => {
       "SELECT count(*) AS n FROM duckdb_constraints() WHERE table_name = 'rollup_hourly' AND constraint_type = 'PRIMARY KEY'",
     );
     expect(Number(keyed?.n)).toBe(0);
-    const [meta] = await store.query("SELECT value FROM meta WHERE key = 'compacted:mention_terms'");
-    expect(Number(meta?.value)).toBe(terms.length);
+    // Tables this small are below the compaction floor: nothing to remember about them.
+    expect(await store.query("SELECT key FROM meta WHERE key LIKE 'compacted:%'")).toEqual([]);
   });
 });
 
