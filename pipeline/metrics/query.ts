@@ -136,31 +136,34 @@ export async function topicExists(store: Store, topic: string): Promise<void> {
 
 /**
  * The whole local days inside [from, to): days d0 <= day < d1, which begin at lo and end at hi.
- * When the window holds no whole day, d0 >= d1 and the hourly part covers it all.
+ * When the window holds no whole day, d0 >= d1 and the hourly part covers it all. The ragged
+ * edges are [from, ahi) and [blo, to): two tight ranges, so DuckDB skips the row groups between
+ * them by their min/max (one "outside [lo, hi)" test would read the whole window's hours).
  */
 async function daySpan(store: Store, tz: string, from: Date, to: Date): Promise<Record<string, DuckDBValue>> {
   const [r] = await store.query(
     `WITH d AS (SELECT timezone($tz, $from)::DATE + CASE
          WHEN timezone($tz, date_trunc('day', timezone($tz, $from))) = $from THEN 0 ELSE 1 END AS d0,
-       timezone($tz, $to)::DATE AS d1)
-     SELECT d0::VARCHAR AS d0, d1::VARCHAR AS d1, timezone($tz, d0::TIMESTAMP) AS lo,
-       timezone($tz, d1::TIMESTAMP) AS hi FROM d`,
+       timezone($tz, $to)::DATE AS d1),
+     b AS (SELECT d0, d1, timezone($tz, d0::TIMESTAMP) AS lo, timezone($tz, d1::TIMESTAMP) AS hi FROM d)
+     SELECT d0::VARCHAR AS d0, d1::VARCHAR AS d1, least(lo, $to) AS ahi, greatest(hi, lo) AS blo FROM b`,
     { tz, from: timestamptz(from), to: timestamptz(to) },
   );
   const row = r as Row;
   return {
     d0: String(row.d0),
     d1: String(row.d1),
-    lo: timestamptz(row.lo as Date),
-    hi: timestamptz(row.hi as Date),
+    ahi: timestamptz(row.ahi as Date),
+    blo: timestamptz(row.blo as Date),
   };
 }
 
 /**
  * SQL rows of a rollup over [$from, $to) with the columns of `hourly` (hour_start included): the
  * hourly rows of the ragged edges and, when `days` is set, one row per whole local day from the
- * daily table, its hour_start the instant the day begins. `where` filters both tables. Parameters
- * (named with prefix `p`): $tz, $from, $to and, with days, the daySpan values $d0, $d1, $lo, $hi.
+ * daily table, its hour_start the instant the day begins (converted once per day, not per row).
+ * `where` filters both tables. Parameters (named with prefix `p`): $tz, $from, $to and, with days,
+ * the daySpan values $d0, $d1, $ahi, $blo.
  */
 export function rollupRows(
   hourly: 'rollup_hourly' | 'rollup_terms_hourly',
@@ -169,12 +172,16 @@ export function rollupRows(
   p = '',
 ): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
-  const inWindow = `${where} AND hour_start >= $${p}from AND hour_start < $${p}to`;
-  if (!days) return `SELECT * FROM ${hourly} WHERE ${inWindow}`;
-  return `SELECT * FROM ${hourly} WHERE ${inWindow} AND (hour_start < $${p}lo OR hour_start >= $${p}hi)
+  const hours = (lo: string, hi: string) =>
+    `SELECT * FROM ${hourly} WHERE ${where} AND hour_start >= $${p}${lo} AND hour_start < $${p}${hi}`;
+  if (!days) return hours('from', 'to');
+  return `${hours('from', 'ahi')}
+    UNION ALL ${hours('blo', 'to')}
     UNION ALL BY NAME
-    SELECT * EXCLUDE (day), timezone($tz, day::TIMESTAMP) AS hour_start FROM ${daily}
-    WHERE ${where} AND day >= $${p}d0::DATE AND day < $${p}d1::DATE`;
+    SELECT r.* EXCLUDE (day), s.hour_start FROM ${daily} r
+    JOIN (SELECT d.day::DATE AS day, timezone($tz, d.day::TIMESTAMP) AS hour_start
+          FROM range($${p}d0::DATE, $${p}d1::DATE, INTERVAL 1 DAY) d(day)) s USING (day)
+    WHERE ${where} AND r.day >= $${p}d0::DATE AND r.day < $${p}d1::DATE`;
 }
 
 /** The parameters rollupRows needs for [from, to), named with prefix `p`. */

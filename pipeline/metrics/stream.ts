@@ -50,8 +50,9 @@ export function searchTerms(q: string): string[] {
 }
 
 /**
- * SQL (source, native_id) of mentions holding every one of `terms`, and its parameters. One
- * parameter per term, compared with IN, so DuckDB filters the index while scanning it.
+ * SQL (source, native_id) of mentions posted in [$lo, $to) holding every one of `terms`, and its
+ * parameters. One parameter per term, compared with IN; the term index is ordered by (term,
+ * created_at), so DuckDB reads only the row groups of those terms in that window.
  */
 export function termHits(terms: string[]): { sql: string; params: Record<string, DuckDBValue> } {
   const params: Record<string, DuckDBValue> = {};
@@ -60,7 +61,8 @@ export function termHits(terms: string[]): { sql: string; params: Record<string,
   });
   const list = terms.map((_, i) => `$term${i}`).join(', ');
   return {
-    sql: `SELECT source, native_id FROM mention_terms WHERE term IN (${list})
+    sql: `SELECT source, native_id FROM mention_terms
+      WHERE term IN (${list}) AND created_at >= $lo AND created_at < $to
       GROUP BY ALL HAVING count(DISTINCT term) = ${terms.length}`,
     params,
   };
@@ -74,6 +76,67 @@ const SKEW = "INTERVAL '1 day'";
 const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Number.POSITIVE_INFINITY];
 
 /**
+ * The newest `want` rows (source, native_id, created_at) of the topic's per-mention rollup in
+ * [from, end) passing `where`, in `order`. Newest first: when the most recent slice of the window
+ * already holds them, nothing older can be among them, so slices grow until it does or the whole
+ * window has been read: a busy topic reads an hour of rows, not a year. The rollup is ordered by
+ * (topic, created_at), so a slice is a few row groups; the mentions table is read for the page only.
+ */
+async function newest(
+  store: Store,
+  q: MetricQuery,
+  end: Date,
+  filter: { where: string[]; params: Record<string, DuckDBValue>; terms: string[] | null },
+  want: number,
+  order: string,
+): Promise<Row[]> {
+  const hits = filter.terms === null ? null : termHits(filter.terms);
+  const sql = `${hits === null ? '' : `WITH hits AS (${hits.sql})`}
+    SELECT r.source, r.native_id, r.created_at FROM rollup_mentions r
+    WHERE r.topic_id = $topic AND r.created_at >= $lo AND r.created_at < $to AND ${filter.where.join(' AND ')}
+      ${hits === null ? '' : 'AND (r.source, r.native_id) IN (SELECT source, native_id FROM hits)'}
+    ORDER BY ${order} LIMIT ${want}`;
+  const params = { ...filter.params, ...hits?.params, topic: q.topic, to: timestamptz(end) };
+  let rows: Row[] = [];
+  for (const span of SLICES) {
+    const lo = Math.max(q.from.getTime(), end.getTime() - span);
+    rows = await store.query(sql, { ...params, lo: timestamptz(new Date(lo)) });
+    if (rows.length >= want || lo === q.from.getTime()) break;
+  }
+  return rows;
+}
+
+/** The mentions of `keys` (rows of newest) with ITEM_COLUMNS and `extra`, in `order`. */
+async function items(store: Store, keys: Row[], extra: string, order: string): Promise<Row[]> {
+  if (keys.length === 0) return [];
+  const times = keys.map((k) => (k.created_at as Date).getTime());
+  return store.query(
+    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))
+     SELECT ${ITEM_COLUMNS}${extra}
+     FROM mentions m SEMI JOIN page p ON m.source = p.s AND m.native_id = p.n
+     JOIN mention_scores s USING (source, native_id)
+     LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
+     WHERE m.created_at >= $lo AND m.created_at <= $hi AND s.scored_at >= $lo - ${SKEW}
+     ORDER BY ${order}`,
+    {
+      keys: JSON.stringify(keys.map((k) => ({ s: String(k.source), n: String(k.native_id) }))),
+      lo: timestamptz(new Date(Math.min(...times))),
+      hi: timestamptz(new Date(Math.max(...times))),
+    },
+  );
+}
+
+/**
+ * Mentions (reposts and copies too) holding every word of `q`, newest first, in the window and
+ * topic, with the mention each copy copies.
+ */
+export async function searchPage(store: Store, q: MetricQuery, terms: string[]): Promise<Row[]> {
+  const order = 'created_at DESC, source, native_id';
+  const keys = await newest(store, q, q.to, { where: ['true'], params: {}, terms }, q.limit, `r.${order}`);
+  return items(store, keys, ', s.copy_of_source, s.copy_of_id', `m.${order}`);
+}
+
+/**
  * Originals (no reposts, no copies) in [from, to), newest first, filtered by topic, source,
  * language, shown sentiment and search words; each with its reposts and syndicated copies counted.
  * `next` is the cursor of the page after this one, null on the last page.
@@ -81,59 +144,37 @@ const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Numb
 export async function stream(store: Store, _tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const terms = q.q === null || q.q.trim() === '' ? null : searchTerms(q.q);
-  const where = ['NOT m.is_repost', 's.copy_of_id IS NULL', 'm.created_at >= $from', 'm.created_at < $to'];
-  const params: Record<string, DuckDBValue> = { from: timestamptz(q.from), to: timestamptz(q.to) };
-  if (q.topic !== '*') {
-    where.push(`EXISTS (SELECT 1 FROM mention_topics t
-      WHERE t.source = m.source AND t.native_id = m.native_id AND t.topic_id = $topic)`);
-    params.topic = q.topic;
-  }
+  const where = ['r.original'];
+  const params: Record<string, DuckDBValue> = {};
   if (q.source !== null) {
-    where.push('m.source = $source');
+    where.push('r.source = $source');
     params.source = q.source;
   }
   if (q.lang !== null) {
-    where.push('s.lang = $lang');
+    where.push('r.lang = $lang');
     params.lang = q.lang;
   }
   if (q.sentiment !== null) {
-    where.push('coalesce(c.label, s.sentiment) = $sentiment');
+    // The rollup holds the label in force: a correction wins.
+    where.push('r.sentiment = $sentiment');
     params.sentiment = q.sentiment;
   }
+  let end = q.to;
   if (q.before !== null) {
     // Newest first by (created_at, source, native_id), all descending: the rows after the cursor.
-    where.push(`m.created_at <= $bc AND (m.created_at < $bc OR m.source < $bs
-      OR (m.source = $bs AND m.native_id < $bn))`);
+    where.push(`r.created_at <= $bc AND (r.created_at < $bc OR r.source < $bs
+      OR (r.source = $bs AND r.native_id < $bn))`);
     Object.assign(params, {
       bc: timestamptz(q.before.createdAt),
       bs: q.before.source,
       bn: q.before.nativeId,
     });
+    // Rows at the cursor's own instant are still after it.
+    end = new Date(Math.min(q.to.getTime(), q.before.createdAt.getTime() + 1));
   }
-  if (terms !== null) {
-    where.push('(m.source, m.native_id) IN (SELECT source, native_id FROM hits)');
-    Object.assign(params, termHits(terms).params);
-  }
-  const sql = `WITH ${terms === null ? '' : `hits AS (${termHits(terms).sql}),`}
-     page AS (
-       SELECT ${ITEM_COLUMNS}
-       FROM mentions m JOIN mention_scores s USING (source, native_id)
-       LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
-       WHERE ${where.join(' AND ')} AND m.created_at >= $lo AND s.scored_at >= $lo - ${SKEW}
-       ORDER BY m.created_at DESC, m.source DESC, m.native_id DESC LIMIT ${q.limit + 1})
-     SELECT * FROM page ORDER BY created_at DESC, source DESC, native_id DESC`;
-  // Newest first: when the most recent slice of the window already fills the page, nothing older
-  // can be on it. Slices grow until the page is full or the whole window has been read, so a busy
-  // topic reads an hour of mentions, not a year.
-  const end = (q.before?.createdAt ?? q.to).getTime();
-  let page: Row[] = [];
-  // With search words the term index is the costly part: read it once, over the whole window.
-  for (const span of terms === null ? SLICES : [Number.POSITIVE_INFINITY]) {
-    const lo = Math.max(q.from.getTime(), end - span);
-    page = await store.query(sql, { ...params, lo: timestamptz(new Date(lo)) });
-    if (page.length > q.limit || lo === q.from.getTime()) break;
-  }
-  const shown = page.slice(0, q.limit);
+  const order = 'created_at DESC, source DESC, native_id DESC';
+  const keys = await newest(store, q, end, { where, params, terms }, q.limit + 1, `r.${order}`);
+  const shown = await items(store, keys.slice(0, q.limit), '', `m.${order}`);
   const counts = await groupCounts(store, shown);
   const last = shown.at(-1);
   return {
@@ -149,7 +190,7 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
       };
     }),
     next:
-      page.length > q.limit && last !== undefined
+      keys.length > q.limit && last !== undefined
         ? encodeCursor({
             createdAt: last.created_at as Date,
             source: String(last.source),

@@ -41,7 +41,7 @@ async function collectScope(
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE rollup_src AS
      WITH src AS (
-       SELECT m.source, m.native_id, time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter,
+       SELECT m.source, m.native_id, m.created_at, time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter,
          -- a user's correction, when there is one, is the label every metric counts
          s.lang, coalesce(c.label, s.sentiment) AS sentiment, m.is_repost AS repost,
          s.copy_of_id IS NOT NULL AND NOT m.is_repost AS copy,
@@ -68,9 +68,14 @@ async function collectScope(
 
 /**
  * Writes the rollups from rollup_rows (whose buckets the caller has just deleted). The daily tables
- * sum the hourly rows just written: rollup_rows always holds whole local days.
+ * sum the hourly rows just written: rollup_rows always holds whole local days. Rows go in ordered
+ * by (topic, time), the order charts filter on (see compact). `terms` bounds the term index read
+ * to the instants the mentions in scope were posted, when known.
  */
-async function insertRollups(conn: DuckDBConnection): Promise<void> {
+async function insertRollups(
+  conn: DuckDBConnection,
+  terms: { where: string; params: Record<string, DuckDBValue> } = { where: 'true', params: {} },
+): Promise<void> {
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE rollup_new AS
      SELECT topic_id, hour_start, source, lang, sentiment,
@@ -80,36 +85,89 @@ async function insertRollups(conn: DuckDBConnection): Promise<void> {
        coalesce(sum(reach) FILTER (WHERE original), 0) AS reach, any_value(day) AS day
      FROM rollup_rows GROUP BY ALL`,
   );
-  await conn.run('INSERT INTO rollup_hourly SELECT * EXCLUDE (day) FROM rollup_new');
+  await conn.run(
+    'INSERT INTO rollup_hourly SELECT * EXCLUDE (day) FROM rollup_new ORDER BY topic_id, hour_start',
+  );
+  await conn.run(
+    `INSERT INTO rollup_mentions
+     SELECT topic_id, created_at, source, native_id, lang, sentiment, original FROM rollup_rows
+     ORDER BY topic_id, created_at`,
+  );
   await conn.run(
     `INSERT INTO rollup_daily
      SELECT topic_id, day, source, lang, sentiment, sum(mentions), sum(reposts), sum(copies),
        sum(engagement), sum(reach)
-     FROM rollup_new GROUP BY ALL`,
+     FROM rollup_new GROUP BY ALL ORDER BY topic_id, day`,
   );
   await conn.run(
     `INSERT INTO rollup_authors_daily
      SELECT topic_id, day, source, author_id, count(*), sum(engagement), max(author_followers)
-     FROM rollup_rows WHERE original AND author_id IS NOT NULL GROUP BY ALL`,
+     FROM rollup_rows WHERE original AND author_id IS NOT NULL GROUP BY ALL ORDER BY topic_id, day`,
   );
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE rollup_new AS
      SELECT r.topic_id, r.hour_start, t.term, count(*) AS mentions, any_value(r.day) AS day
-     FROM rollup_rows r JOIN mention_terms t USING (source, native_id) WHERE r.original GROUP BY ALL`,
+     FROM rollup_rows r JOIN mention_terms t USING (source, native_id)
+     WHERE r.original AND ${terms.where} GROUP BY ALL`,
+    terms.params,
   );
-  await conn.run('INSERT INTO rollup_terms_hourly SELECT * EXCLUDE (day) FROM rollup_new');
+  await conn.run(
+    'INSERT INTO rollup_terms_hourly SELECT * EXCLUDE (day) FROM rollup_new ORDER BY topic_id, hour_start',
+  );
   await conn.run(
     `INSERT INTO rollup_terms_daily
-     SELECT topic_id, day, term, sum(mentions) FROM rollup_new GROUP BY ALL`,
+     SELECT topic_id, day, term, sum(mentions) FROM rollup_new GROUP BY ALL ORDER BY topic_id, day`,
   );
   await conn.run('DROP TABLE rollup_new');
   await conn.run('DROP TABLE rollup_rows');
   await conn.run('DROP TABLE rollup_src');
 }
 
-const HOURLY = ['rollup_hourly', 'rollup_terms_hourly'];
+// Tables of instants, by the column holding the instant; tables of local days.
+const HOURLY: Array<[string, string]> = [
+  ['rollup_hourly', 'hour_start'],
+  ['rollup_terms_hourly', 'hour_start'],
+  ['rollup_mentions', 'created_at'],
+];
 const DAILY = ['rollup_daily', 'rollup_terms_daily', 'rollup_authors_daily'];
-const ALL_ROLLUPS = [...HOURLY, ...DAILY];
+const ALL_ROLLUPS = [...HOURLY.map(([table]) => table), ...DAILY];
+
+/** The order each table is kept in: the columns its readers filter on, most selective first. */
+const LAYOUT: Array<[string, string]> = [
+  ['rollup_hourly', 'topic_id, hour_start'],
+  ['rollup_terms_hourly', 'topic_id, hour_start'],
+  ['rollup_daily', 'topic_id, day'],
+  ['rollup_terms_daily', 'topic_id, day'],
+  ['rollup_authors_daily', 'topic_id, day'],
+  ['rollup_mentions', 'topic_id, created_at'],
+  ['mention_terms', 'term, created_at'],
+];
+// Below this many rows a table is a handful of row groups: order barely matters. Migration 013
+// uses the same floor.
+const COMPACT_FLOOR = 500_000;
+
+/**
+ * Rewrites `table` in its LAYOUT order once it has doubled since the last rewrite. Appends keep
+ * each refresh's rows in order but interleave refreshes (time order), so a topic's or a term's rows
+ * spread over every row group written since; a rewrite puts them back together so min/max pruning
+ * skips the rest. Doubling makes the rewrites cost at most about twice the table over its life.
+ */
+async function compact(conn: DuckDBConnection, table: string, order: string): Promise<void> {
+  const [row] = plainRows(
+    await conn.runAndReadAll(
+      `SELECT (SELECT count(*) FROM ${table}) AS n,
+         (SELECT value::BIGINT FROM meta WHERE key = $1) AS last`,
+      [`compacted:${table}`],
+    ),
+  );
+  const n = Number(row?.n ?? 0);
+  if (n < COMPACT_FLOOR || n < 2 * Number(row?.last ?? 0)) return;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE compact_rows AS SELECT * FROM ${table} ORDER BY ${order}`);
+  await conn.run(`DELETE FROM ${table}`);
+  await conn.run(`INSERT INTO ${table} SELECT * FROM compact_rows ORDER BY ${order}`);
+  await conn.run('DROP TABLE compact_rows');
+  await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [`compacted:${table}`, String(n)]);
+}
 
 /** Recomputes every topic for the local days in the temp table rollup_days. */
 async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> {
@@ -126,7 +184,7 @@ async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> 
   const params = { tz, lo: timestamptz(bounds?.lo as Date), hi: timestamptz(bounds?.hi as Date) };
   const inDays = (col: string) =>
     `${col} >= $lo AND ${col} < $hi AND timezone($tz, ${col})::DATE IN (SELECT day FROM rollup_days)`;
-  for (const table of HOURLY) await conn.run(`DELETE FROM ${table} WHERE ${inDays('hour_start')}`, params);
+  for (const [table, at] of HOURLY) await conn.run(`DELETE FROM ${table} WHERE ${inDays(at)}`, params);
   for (const table of DAILY)
     await conn.run(`DELETE FROM ${table} WHERE day IN (SELECT day FROM rollup_days)`);
   await collectScope(conn, tz, {
@@ -134,7 +192,11 @@ async function refreshDays(conn: DuckDBConnection, tz: string): Promise<number> 
     params: { lo: params.lo, hi: params.hi },
     topics: null,
   });
-  await insertRollups(conn);
+  // The term index is ordered by (term, created_at): the instant bounds skip the other days' rows.
+  await insertRollups(conn, {
+    where: 't.created_at >= $lo AND t.created_at < $hi',
+    params: { lo: params.lo, hi: params.hi },
+  });
   return n;
 }
 
@@ -221,6 +283,7 @@ export function refreshRollups(store: Store, tz: string): Promise<RollupResult> 
       ),
     ).map((r) => String(r.id));
     await refreshTopics(conn, tz, stale);
+    for (const [table, order] of LAYOUT) await compact(conn, table, order);
     return { days, topics: stale, rebuilt };
   });
 }

@@ -239,7 +239,7 @@ async function writeScores(
   await markDirty(conn, tz, b, out.terms);
   await conn.run(
     `INSERT INTO mention_terms
-     SELECT unnest(string_split(terms, ' ')), source, native_id FROM score_batch WHERE terms <> ''`,
+     SELECT unnest(string_split(terms, ' ')), source, native_id, created_at FROM score_batch WHERE terms <> ''`,
   );
   await conn.run('DROP TABLE score_batch');
   return copyOf.filter((c) => c !== null).length;

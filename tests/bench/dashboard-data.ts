@@ -9,8 +9,8 @@
  * texts; SQL then lays the pool out as mentions, and each mention's scores, terms and tags are
  * those of its text. A text belongs to one source, so no two sources share a text by accident:
  * the only copies are the generated ones (same URL, as the copy detector finds them). The rollups
- * and authors are built by the pipeline's own code (refreshRollups, refreshAuthors), month by month
- * as a year of collection would.
+ * and authors are built by the pipeline's own code (refreshRollups, refreshAuthors), once over
+ * the whole year as after a backfill.
  */
 import { importFiles } from '../../collectors/imports/write.js';
 import { runAlerts } from '../../pipeline/alerts/detect.js';
@@ -385,11 +385,16 @@ async function insertChunk(store: Store, lo: Date, hi: Date): Promise<void> {
       params,
     );
     const urlCase = SOURCES.map((s) => `WHEN '${s.name}' THEN ${s.url}`).join(' ');
+    // The URL once here: scores below take it from the chunk, not by joining every mention stored.
+    await conn.run(
+      `ALTER TABLE chunk ADD COLUMN url VARCHAR;
+       UPDATE chunk SET url = CASE WHEN copy_source IS NOT NULL THEN 'https://news.example-daily.com/article/' || copy_id
+         ELSE CASE source ${urlCase} END END`,
+    );
     await conn.run(
       `INSERT INTO mentions
        SELECT source, native_id, 'bench', CASE WHEN copy_source IS NOT NULL THEN 'news' ELSE ${`CASE source ${SOURCES.map((s) => `WHEN '${s.name}' THEN ${s.channel === null ? 'NULL' : `'${s.channel}'`}`).join(' ')} END`} END,
-         CASE WHEN copy_source IS NOT NULL THEN 'https://news.example-daily.com/article/' || copy_id ELSE CASE source ${urlCase} END END,
-         title, text, lang_tag, CASE WHEN handle IS NOT NULL THEN source || ':' || author_rank END, handle,
+         url, title, text, lang_tag, CASE WHEN handle IS NOT NULL THEN source || ':' || author_rank END, handle,
          CASE WHEN handle IS NOT NULL THEN 'User ' || author_rank END, followers,
          created_at, false, created_at + INTERVAL 5 MINUTE, created_at + INTERVAL 5 MINUTE,
          CASE WHEN is_repost THEN 0 ELSE floor(coalesce(followers, 100) * ((hash(i) % 1000) / 100000.0))::BIGINT END,
@@ -400,12 +405,12 @@ async function insertChunk(store: Store, lo: Date, hi: Date): Promise<void> {
     );
     await conn.run(
       `INSERT INTO mention_scores
-       SELECT c.source, c.native_id, c.lang, c.lang_origin, c.sentiment, c.score, c.model, c.copy_source, c.copy_id,
-         m.url, c.text_sig, m.collected_at
-       FROM chunk c JOIN mentions m USING (source, native_id)`,
+       SELECT source, native_id, lang, lang_origin, sentiment, score, model, copy_source, copy_id, url, text_sig,
+         created_at + INTERVAL 5 MINUTE
+       FROM chunk`,
     );
     await conn.run(
-      'INSERT INTO mention_terms SELECT t.term, c.source, c.native_id FROM chunk c JOIN bench_pool_terms t USING (p)',
+      'INSERT INTO mention_terms SELECT t.term, c.source, c.native_id, c.created_at FROM chunk c JOIN bench_pool_terms t USING (p)',
     );
     await conn.run(
       'INSERT INTO mention_topics SELECT c.source, c.native_id, t.topic_id FROM chunk c JOIN bench_pool_topics t USING (p)',
@@ -515,8 +520,8 @@ export async function buildDashboardData(
       ]);
     }
   });
-  // Empty rollups first: they learn the time zone and every topic's version, so the monthly
-  // refreshes below only add days (as in production) instead of rebuilding every topic.
+  // Empty rollups first: they learn the time zone and every topic's version, so the refresh
+  // below adds days (as in production) instead of rebuilding every topic as well.
   await refreshRollups(store, TIMEZONE);
   const pool = makePool(Math.max(4000, Math.round((mentions / 1e6) * POOL_PER_MILLION)));
   await loadPool(store, pool);
@@ -531,9 +536,11 @@ export async function buildDashboardData(
       m === 12 ? new Date(END.getTime() + 86_400_000) : new Date(START.getTime() + (m + 1) * 30 * 86_400_000);
     await insertChunk(store, lo, hi);
     step(`month ${m + 1} of 13 stored`);
-    await refreshRollups(store, TIMEZONE);
-    step(`month ${m + 1} of 13 rolled up`);
   }
+  // One refresh over the year, as the first scoring run after a backfill does: set-based over all
+  // days at once, instead of thirteen that each rewrite what the last one compacted.
+  await refreshRollups(store, TIMEZONE);
+  step('rolled up');
   for (const s of SOURCES) await store.write((conn) => refreshAuthors(conn, s.name));
   const sample = await store.query(
     'SELECT m.url, s.canonical_url FROM mention_scores s JOIN mentions m USING (source, native_id) USING SAMPLE 2000 ROWS',
