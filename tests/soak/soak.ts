@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../../pipeline/paths.js';
@@ -37,9 +38,15 @@ export interface MemorySample {
   arrayBuffers: number;
 }
 
-/** Per minute of the measured run (medians; the JS heap's minimum, i.e. what survived collections). */
+/**
+ * Per minute of the measured run: chart calls and their p95, the machine's 1-minute load average at
+ * its end (others share it), and memory (medians; the JS heap's minimum, what survived collections).
+ */
 export interface MemoryMinute {
   minute: number;
+  calls: number;
+  p95: number;
+  load: number;
   rss: number;
   heapUsed: number;
   external: number;
@@ -249,10 +256,15 @@ sources:
     const errors: Record<string, number> = {};
     const rss: { at: number; mb: number }[] = [];
     const duck: { at: number; mb: number }[] = [];
+    const load: { at: number; avg: number }[] = [];
     const probeStart = Date.now();
 
     const emitter = setInterval(() => chaos.emit(), 1000 / opts.rate);
-    const sampler = setInterval(() => rss.push({ at: performance.now() - started, mb: rssMb(pid) }), 1000);
+    const sampler = setInterval(() => {
+      const at = performance.now() - started;
+      rss.push({ at, mb: rssMb(pid) });
+      load.push({ at, avg: loadavg()[0] ?? 0 });
+    }, 1000);
     // DuckDB's buffer memory through the server's own connection, every 10 s.
     let duckSampling = true;
     const duckSampler = (async () => {
@@ -352,8 +364,12 @@ sources:
       const memory = Array.from({ length: minutes }, (_, k) => {
         const [from, to] = [k * windowMs, (k + 1) * windowMs];
         const p = within(probed, from, to);
+        const calls = within(latencies, from, to);
         return {
           minute: k + 1,
+          calls: calls.length,
+          p95: Math.round(p95(calls.map((l) => l.ms))),
+          load: round1(within(load, from, to).at(-1)?.avg ?? 0),
           rss: Math.round(median(within(rss, from, to).map((r) => r.mb))),
           heapUsed: round1(Math.min(...p.map((m) => m.heapUsed), Number.POSITIVE_INFINITY)),
           external: round1(median(p.map((m) => m.external))),
@@ -427,9 +443,11 @@ export function formatSoak(r: SoakResult, minutes: number): string {
       .join(', ')}`,
     `  server RSS: ${r.rssWarm} MB after warm-up, ${r.rssEnd} MB at the end (${pct(r.rssWarm, r.rssEnd)}, target < 10%); ` +
       `of which JS heap in use ${r.heapWarm} -> ${r.heapEnd} MB (${pct(r.heapWarm, r.heapEnd)}), DuckDB buffers ${r.duckMemWarm} -> ${r.duckMemEnd} MB`,
-    `  memory per window (MB: RSS / JS heap min / external / DuckDB): ${r.memory
-      .map((m) => `${m.minute}: ${m.rss}/${m.heapUsed}/${m.external}/${m.duckdb}`)
-      .join(', ')}`,
+    '  per window: calls, p95 ms, load average; server MB: RSS / JS heap min / external / DuckDB buffers',
+    ...r.memory.map(
+      (m) =>
+        `    ${m.minute}: ${m.calls} calls, p95 ${m.p95} ms, load ${m.load}; ${m.rss} / ${m.heapUsed} / ${m.external} / ${m.duckdb}`,
+    ),
     `  DuckDB memory by tag at the end (MB): ${JSON.stringify(r.duckTags)}`,
     `  collection runs: ${JSON.stringify(r.runs)}; failure alerts: ${r.failureAlerts.map((a) => a.title).join('; ') || 'NONE'}`,
     `  drain after emitting stopped: ${r.drainSeconds} s`,
