@@ -64,6 +64,8 @@ export interface SoakResult {
   /** DuckDB's own figures at the start and the end of the measured run (pragma database_size). */
   duckStart: DuckFigures;
   duckEnd: DuckFigures;
+  /** The same once the server stopped (its last checkpoint folded the WAL in). */
+  duckClosed: DuckFigures;
   /** DuckDB's memory by tag at the end, MB, the largest first. */
   duckTags: Record<string, number>;
   memory: MemoryMinute[];
@@ -85,6 +87,8 @@ export interface SoakResult {
   p95Last: number;
   /** p95 per chart: first and last window. */
   byChart: Record<string, number[]>;
+  /** Median ms per chart asked alone (no other client of ours): before the load and after it. */
+  alone: Record<string, number[]>;
   windowSeconds: number;
   /** Resident set size of the server, MB: after warm-up (the first window) and at the end. */
   rssWarm: number;
@@ -97,8 +101,12 @@ export interface SoakResult {
   drainSeconds: number;
 }
 
+/** pragma database_size: the file's blocks in use and free (space freed by deletes, not returned). */
 export interface DuckFigures {
   databaseSize: string;
+  usedMb: number;
+  freeMb: number;
+  walSize: string;
   memoryUsage: string;
   memoryLimit: string;
 }
@@ -153,13 +161,37 @@ async function serverSql(info: ServerInfo, query: string): Promise<Record<string
   >[];
 }
 
-async function duckFigures(info: ServerInfo): Promise<DuckFigures> {
-  const [r] = await serverSql(
-    info,
-    'SELECT database_size, memory_usage, memory_limit FROM pragma_database_size()',
-  );
+/**
+ * Each chart asked `times` times in a row with nothing else from us running: the query's own cost at
+ * that moment (median ms), apart from the queueing 20 clients cause. Run before and after the load.
+ */
+async function serialProbe(
+  url: string,
+  headers: Record<string, string>,
+  times = 5,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const chart of CHARTS) {
+    const ms: number[] = [];
+    for (let i = 0; i < times; i++) {
+      const t = performance.now();
+      await (await fetch(`${url}/api/mentions/${chart}`, { headers })).arrayBuffer();
+      ms.push(performance.now() - t);
+    }
+    out[chart] = Math.round(median(ms));
+  }
+  return out;
+}
+
+const DATABASE_SIZE = 'SELECT * FROM pragma_database_size()';
+
+function duckFigures(r: Record<string, unknown> | undefined): DuckFigures {
+  const mb = (blocks: unknown) => round1((Number(blocks) * Number(r?.block_size)) / 1048576);
   return {
     databaseSize: String(r?.database_size ?? '?'),
+    usedMb: mb(r?.used_blocks),
+    freeMb: mb(r?.free_blocks),
+    walSize: String(r?.wal_size ?? '?'),
     memoryUsage: String(r?.memory_usage ?? '?'),
     memoryLimit: String(r?.memory_limit ?? '?'),
   };
@@ -247,7 +279,8 @@ sources:
     const info = readServerInfo(db);
     if (!info) throw new Error('the server wrote no server file');
     const headers = { authorization: `Bearer ${info.token}` };
-    const duckStart = await duckFigures(info);
+    const duckStart = duckFigures((await serverSql(info, DATABASE_SIZE))[0]);
+    const alone = { start: await serialProbe(info.url, headers), end: {} as Record<string, number> };
     const durationMs = opts.minutes * 60_000;
     const windowMs = Math.min(60_000, durationMs / 3);
     const started = performance.now();
@@ -299,7 +332,8 @@ sources:
     clearInterval(progress);
     duckSampling = false;
     await duckSampler;
-    const duckEnd = await duckFigures(info);
+    const duckEnd = duckFigures((await serverSql(info, DATABASE_SIZE))[0]);
+    alone.end = await serialProbe(info.url, headers);
     const duckTags = await duckMemoryByTag(info);
 
     // Emitting has stopped: wait for the server's own runs to catch up (a real signal, polled).
@@ -332,6 +366,7 @@ sources:
       .map((m) => ({ ...m, at: m.at - probeStart }));
     const store = await Store.open(db);
     try {
+      const duckClosed = duckFigures((await store.query(DATABASE_SIZE))[0]);
       const all = (await store.query("SELECT native_id FROM mentions WHERE source = 'hackernews'")).map((r) =>
         String(r.native_id),
       );
@@ -386,6 +421,7 @@ sources:
         dbEnd,
         duckStart,
         duckEnd,
+        duckClosed,
         duckTags,
         memory,
         emitted: emitted.length,
@@ -401,6 +437,7 @@ sources:
         p95First: Math.round(p95(firstCalls.map((l) => l.ms))),
         p95Last: Math.round(p95(lastCalls.map((l) => l.ms))),
         byChart,
+        alone: Object.fromEntries(CHARTS.map((c) => [c, [alone.start[c] ?? 0, alone.end[c] ?? 0]])),
         windowSeconds: Math.round(windowMs / 1000),
         rssWarm: warm?.rss ?? 0,
         rssEnd: end?.rss ?? 0,
@@ -432,13 +469,19 @@ export function formatSoak(r: SoakResult, minutes: number): string {
     `soak: ${minutes} min after a history of ${r.history} stories (${r.historyCollected} collected in ${r.historySeconds} s, not counted below); ` +
       `warm-up = the first ${r.windowSeconds} s`,
     `  database: ${r.dbStart} MB at the start, ${r.dbEnd} MB at the end (${pct(r.dbStart, r.dbEnd)}); DuckDB size ` +
-      `${r.duckStart.databaseSize} -> ${r.duckEnd.databaseSize}, buffer memory ${r.duckStart.memoryUsage} -> ${r.duckEnd.memoryUsage} (limit ${r.duckEnd.memoryLimit})`,
+      `${r.duckStart.databaseSize} (used ${r.duckStart.usedMb} MB, free ${r.duckStart.freeMb} MB, WAL ${r.duckStart.walSize}) -> ` +
+      `${r.duckEnd.databaseSize} (used ${r.duckEnd.usedMb}, free ${r.duckEnd.freeMb}, WAL ${r.duckEnd.walSize}) -> after stop ` +
+      `${r.duckClosed.databaseSize} (used ${r.duckClosed.usedMb}, free ${r.duckClosed.freeMb}); ` +
+      `buffer memory ${r.duckStart.memoryUsage} -> ${r.duckEnd.memoryUsage} (limit ${r.duckEnd.memoryLimit})`,
     `  ${r.emitted} stories emitted, ${r.collected} collected (${r.distinct} distinct), ` +
       `${r.missing.length} missing, ${r.unexpected.length} unexpected: ${r.collected === r.emitted && r.missing.length === 0 ? 'collected == emitted' : 'MISMATCH'}`,
     `  chaos: ${JSON.stringify(r.chaos)}`,
     `  API: ${r.requests} chart calls, errors ${JSON.stringify(r.errors)}; p95 first ${r.windowSeconds} s ${r.p95First} ms, ` +
       `last ${r.windowSeconds} s ${r.p95Last} ms (x${ratio.toFixed(2)}, target <= 1.5)`,
     `  p95 per chart, first/last window (ms): ${Object.entries(r.byChart)
+      .map(([c, [a, b]]) => `${c} ${a}/${b}`)
+      .join(', ')}`,
+    `  each chart alone, median of 5, before/after the load (ms): ${Object.entries(r.alone)
       .map(([c, [a, b]]) => `${c} ${a}/${b}`)
       .join(', ')}`,
     `  server RSS: ${r.rssWarm} MB after warm-up, ${r.rssEnd} MB at the end (${pct(r.rssWarm, r.rssEnd)}, target < 10%); ` +
