@@ -121,6 +121,11 @@ async function writeStaging(
   staging: string,
 ): Promise<void> {
   const keys = ds.partitionBy.map((k) => `"${k}"`).join(', ');
+  if (!keys) {
+    await mkdir(staging, { recursive: true });
+    await conn.run(`COPY (${ds.sql}) TO ${sqlText(join(staging, 'part_0.parquet'))} (FORMAT parquet)`);
+    return;
+  }
   const values = paths.map(
     (p) =>
       `(${p
@@ -130,11 +135,6 @@ async function writeStaging(
   );
   const on = ds.partitionBy.map((k) => `d."${k}" = v."${k}"`).join(' AND ');
   const filter = all ? '' : `SEMI JOIN (VALUES ${values.join(', ')}) v(${keys}) ON ${on}`;
-  if (!keys) {
-    await mkdir(staging, { recursive: true });
-    await conn.run(`COPY (${ds.sql}) TO ${sqlText(join(staging, 'part_0.parquet'))} (FORMAT parquet)`);
-    return;
-  }
   await conn.run(
     `COPY (SELECT d.* FROM (${ds.sql}) d ${filter}) TO ${sqlText(staging)}
      (FORMAT parquet, PARTITION_BY (${keys}), FILENAME_PATTERN 'part_{i}')`,
