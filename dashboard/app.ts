@@ -187,7 +187,15 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new UserError('not found', 404)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof UserError ? err.status : 500;
+    // The body parser's refusals (malformed JSON, too large, an unknown charset or encoding) are the
+    // client's mistake, marked `expose` with their own 4xx: answered as such, not as our 500.
+    const parser = err as { expose?: unknown; status?: unknown };
+    const status =
+      err instanceof UserError
+        ? err.status
+        : parser.expose === true && typeof parser.status === 'number' && parser.status < 500
+          ? parser.status
+          : 500;
     if (status >= 500) logger.error({ err }, 'request failed');
     res.status(status).json({
       error: status >= 500 && !(err instanceof UserError) ? 'internal error' : redact((err as Error).message),

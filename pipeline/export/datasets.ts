@@ -8,6 +8,11 @@
  * a correction or a re-tag then rewrites exactly the partitions it touched. The raw JSON payload is
  * not exported (it is the bulkiest and most personal column, and retention trims it first).
  * Partition days and ISO weeks are UTC: a partition never moves when the reporting time zone does.
+ *
+ * The employee directory is one unpartitioned dataset (no partition columns, one file rewritten
+ * whenever any row changes, so an erased employee leaves the export at the next run): a row per
+ * stretch of its department history, with the person's directory fields, so adoption facts group by
+ * department as of their day (`employee_id` equal, `valid_from <= day < coalesce(valid_to, ...)`).
  */
 export interface Dataset {
   name: string;
@@ -20,6 +25,9 @@ const weekly = (table: string, column: string): Dataset => ({
   partitionBy: ['week'],
   sql: `SELECT strftime(${column}, '%G-W%V') AS week, * FROM ${table}`,
 });
+
+/** In the directory now, no history kept yet (imported before history existed): one open stretch. */
+const stretch = (column: string) => `if(h.employee_id IS NULL, e.${column}, h.${column}) AS ${column}`;
 
 export const datasets: readonly Dataset[] = [
   {
@@ -46,4 +54,13 @@ export const datasets: readonly Dataset[] = [
   weekly('comm_volume_weekly', 'week_start'),
   weekly('interactions', "event_ts AT TIME ZONE 'UTC'"),
   weekly('threads', "created_ts AT TIME ZONE 'UTC'"),
+  // updated_at is left out: it is bookkeeping of the imports, and would rewrite the file at each one.
+  {
+    name: 'employees',
+    partitionBy: [],
+    sql: `SELECT e.employee_id, e.email, e.display_name, e.hire_date, e.term_date,
+        if(h.employee_id IS NULL, e.hire_date, h.valid_from) AS valid_from, h.valid_to,
+        ${['department', 'location', 'level', 'is_manager', 'is_executive', 'manager_id'].map(stretch).join(',\n        ')}
+      FROM employees e LEFT JOIN employee_history h ON h.employee_id = e.employee_id`,
+  },
 ];

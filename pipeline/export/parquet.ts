@@ -28,7 +28,9 @@ export const EXPORT_MANIFEST = 'manifest.json';
 const partitionSchema = z.object({
   rows: z.number().int().nonnegative(),
   fingerprint: z.string(),
-  files: z.array(z.string()),
+  // Names DuckDB gives (FILENAME_PATTERN part_{i}), nothing else: a forged '' or '../x' would make a
+  // partition look intact while its real file is deleted as unlisted.
+  files: z.array(z.string().regex(/^part_\d{1,6}\.parquet(\.enc)?$/)).min(1),
 });
 const manifestSchema = z.object({
   format: z.literal(1),
@@ -81,12 +83,17 @@ async function readPreviousManifest(dir: string): Promise<ExportManifest | null>
   return parsed.data;
 }
 
-/** Partition path -> rows and fingerprint, in the transaction's snapshot. */
+/**
+ * Partition path -> rows and fingerprint, in the transaction's snapshot. A dataset without partition
+ * columns is one partition at the dataset's folder itself (path ''), absent when it has no rows.
+ */
 async function fingerprints(conn: DuckDBConnection, ds: Dataset): Promise<Map<string, Partition>> {
   const keys = ds.partitionBy.map((k) => `"${k}"`).join(', ');
   const rows = plainRows(
     await conn.runAndReadAll(
-      `SELECT ${keys}, count(*) AS n, bit_xor(hash(d))::VARCHAR AS fp FROM (${ds.sql}) d GROUP BY ${keys}`,
+      keys
+        ? `SELECT ${keys}, count(*) AS n, bit_xor(hash(d))::VARCHAR AS fp FROM (${ds.sql}) d GROUP BY ${keys}`
+        : `SELECT count(*) AS n, bit_xor(hash(d))::VARCHAR AS fp FROM (${ds.sql}) d HAVING count(*) > 0`,
     ),
   );
   const out = new Map<string, Partition>();
@@ -103,7 +110,8 @@ async function fingerprints(conn: DuckDBConnection, ds: Dataset): Promise<Map<st
 
 /**
  * Writes the given partitions of `ds` with one scan, into `staging/<partition path>/part_N.parquet`;
- * `all` when every partition changed (a first export), which needs no filter.
+ * `all` when every partition changed (a first export), which needs no filter. Unpartitioned: the
+ * whole dataset into `staging/part_0.parquet`.
  */
 async function writeStaging(
   conn: DuckDBConnection,
@@ -113,6 +121,11 @@ async function writeStaging(
   staging: string,
 ): Promise<void> {
   const keys = ds.partitionBy.map((k) => `"${k}"`).join(', ');
+  if (!keys) {
+    await mkdir(staging, { recursive: true });
+    await conn.run(`COPY (${ds.sql}) TO ${sqlText(join(staging, 'part_0.parquet'))} (FORMAT parquet)`);
+    return;
+  }
   const values = paths.map(
     (p) =>
       `(${p
@@ -188,7 +201,6 @@ export async function exportParquet(
         const intact =
           old?.rows === part.rows &&
           old.fingerprint === part.fingerprint &&
-          old.files.length > 0 &&
           old.files.every((f) => existsSync(join(opts.dir, ds.name, path, f)));
         if (intact) part.files = old.files;
         else changed.push(path);

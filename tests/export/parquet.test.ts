@@ -5,11 +5,13 @@ import { parquetReadObjects } from 'hyparquet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAudit } from '../../pipeline/audit/log.js';
 import { type BackupKey, decryptFile, parseBackupKey } from '../../pipeline/backup/crypto.js';
+import { eraseEmployee } from '../../pipeline/compliance/erase.js';
 import { datasets } from '../../pipeline/export/datasets.js';
 import { EXPORT_MANIFEST, exportParquet } from '../../pipeline/export/parquet.js';
 import { Secret } from '../../pipeline/secrets.js';
 import { seedFacts } from '../backup/seed.js';
 import { openTestStore } from '../helpers/store.js';
+import { CANONICAL, fixture, importAt, textFile } from '../imports/helpers.js';
 
 const NOW = new Date('2026-11-23T02:00:00Z');
 
@@ -217,5 +219,76 @@ describe('earshot export --parquet', () => {
     await expect(run()).rejects.toThrow(/not an earshot export manifest/);
     expect(files(out)).toEqual([EXPORT_MANIFEST]);
     expect(await listAudit(t.store, { action: 'export.' })).toEqual([]);
+  });
+});
+
+describe('earshot export --parquet: the employee directory', () => {
+  it('is one unpartitioned dataset, a row per department stretch, rewritten only when it changes', async () => {
+    await importAt(t.store, 'auto', CANONICAL.map(fixture));
+    // E002 moves from Sales to Marketing on the second directory's day: two stretches.
+    const moved = fixture('canonical/employees.csv')
+      .content.toString('utf8')
+      .replace('E002,user02@example.com,User 02,Sales,', 'E002,user02@example.com,User 02,Marketing,');
+    await importAt(
+      t.store,
+      'employees',
+      [textFile('employees.csv', moved)],
+      new Date('2026-05-01T00:00:00Z'),
+    );
+    const first = await run();
+    expect(first.datasets.employees?.written).toEqual(['']);
+    expect(files(join(out, 'employees'))).toEqual(['part_0.parquet']);
+    const manifest = JSON.parse(readFileSync(join(out, EXPORT_MANIFEST), 'utf8'));
+    expect(manifest.datasets.employees).toMatchObject({
+      partitionBy: [],
+      partitions: { '': { files: ['part_0.parquet'] } },
+    });
+    const rows = await readBack('employees');
+    expect(byKey(rows)).toEqual(byKey(await fromDatabase('employees')));
+    const e002 = rows
+      .filter((r) => r.employee_id === 'E002')
+      .map((r) => [r.department, r.valid_from, r.valid_to]);
+    expect(byKey(e002 as never)).toEqual(
+      byKey([
+        ['Sales', '2020-01-03T00:00:00.000Z', '2026-05-01T00:00:00.000Z'],
+        ['Marketing', '2026-05-01T00:00:00.000Z', null],
+      ] as never),
+    );
+    // The seeded employee has no history rows: one open stretch from the directory itself.
+    expect(rows.filter((r) => r.employee_id === 'me1')).toMatchObject([
+      { department: 'Sales', valid_to: null },
+    ]);
+    expect(Object.keys(rows[0] ?? {})).not.toContain('updated_at');
+    // Nothing changed: nothing rewritten.
+    expect((await run()).datasets.employees?.written).toEqual([]);
+  });
+
+  it('after earshot erase --employee, the next export holds no trace of the person in any file', async () => {
+    await importAt(t.store, 'auto', CANONICAL.map(fixture));
+    await run();
+    const everything = async () => {
+      const text: string[] = [];
+      for (const ds of datasets)
+        if (existsSync(join(out, ds.name))) text.push(JSON.stringify(await readBack(ds.name)));
+      return text.join('\n');
+    };
+    const before = await everything();
+    for (const needle of ['"E001"', 'user01@example.com', 'User 01']) expect(before).toContain(needle);
+
+    await eraseEmployee({ store: t.store, timezone: 'UTC', now: () => NOW, actor: 'cli:test' }, 'E001');
+    const after = await run();
+    expect(after.datasets.employees?.written).toEqual(['']);
+    const text = await everything();
+    for (const needle of ['"E001"', 'user01@example.com', 'User 01']) expect(text).not.toContain(needle);
+    // Only what the manifest lists is in the folder: no file of the previous export lives on.
+    const listed = Object.entries(
+      JSON.parse(readFileSync(join(out, EXPORT_MANIFEST), 'utf8')).datasets as Record<
+        string,
+        { partitions: Record<string, { files: string[] }> }
+      >,
+    ).flatMap(([name, d]) =>
+      Object.entries(d.partitions).flatMap(([path, p]) => p.files.map((f) => join(name, path, f))),
+    );
+    expect(files(out).filter((f) => f !== EXPORT_MANIFEST)).toEqual(listed.sort());
   });
 });

@@ -16,6 +16,29 @@ export interface ChaosCounts {
   refusedRuns: number;
 }
 
+/** Story `n` of a run: a third mention Acme, like the soak's own stream. */
+function story(idBase: number, n: number, sec: number): Hit {
+  return {
+    ...(hnFixture.hits[0] as Hit),
+    objectID: String(idBase + n),
+    created_at_i: sec,
+    created_at: new Date(sec * 1000).toISOString(),
+    title: `${n % 3 === 0 ? 'Acme' : 'Rival'} soak story ${n}`,
+    points: n % 13,
+  };
+}
+
+/**
+ * The history a soak starts from: `n` stories evenly spread over the `days` before `nowSec` (ids
+ * apart from the live ones), so the measured run adds a modest share instead of multiplying the data.
+ */
+export function historyHits(n: number, days: number, nowSec: number): Hit[] {
+  const span = days * 86_400;
+  return Array.from({ length: n }, (_, i) =>
+    story(60_000_000, i, nowSec - 3600 - Math.floor(((n - i) * span) / n)),
+  );
+}
+
 const FAULTS = ['rate-limit', 'server-error', 'truncate', 'slow'] as const;
 
 export interface ChaosSource {
@@ -36,7 +59,6 @@ export interface ChaosSource {
 export function chaosSource(seed: number, streakAfter: number, streak: number): ChaosSource {
   const random = seededRandom(seed);
   const hits: Hit[] = [];
-  const base = hnFixture.hits[0] as Hit;
   const counts: ChaosCounts = {
     requests: 0,
     ok: 0,
@@ -97,16 +119,7 @@ export function chaosSource(seed: number, streakAfter: number, streak: number): 
   return {
     handler,
     emit() {
-      const sec = Math.floor(Date.now() / 1000);
-      const n = hits.length;
-      hits.push({
-        ...base,
-        objectID: String(50_000_000 + n),
-        created_at_i: sec,
-        created_at: new Date(sec * 1000).toISOString(),
-        title: `${n % 3 === 0 ? 'Acme' : 'Rival'} soak story ${n}`,
-        points: n % 13,
-      });
+      hits.push(story(50_000_000, hits.length, Math.floor(Date.now() / 1000)));
     },
     emitted: () => hits.map((h) => h.objectID),
     counts,

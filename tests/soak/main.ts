@@ -8,6 +8,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '20261123' },
     clients: { type: 'string', default: '20' },
     rate: { type: 'string', default: '5' },
+    history: { type: 'string', default: '100000' },
+    'history-days': { type: 'string', default: '14' },
   },
 });
 const minutes = Number(values.minutes);
@@ -18,6 +20,8 @@ const result = await runSoak({
   clients: Number(values.clients),
   rate: Number(values.rate),
   drainMs: 5 * 60_000,
+  history: Number(values.history),
+  historyDays: Number(values['history-days']),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`${formatSoak(result, minutes)}\n`);
