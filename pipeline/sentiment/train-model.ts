@@ -4,6 +4,9 @@
  * of seeded shuffles averaged, class and source weights, then int8 quantization. Read at training
  * time only; nothing at run time imports it.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../paths.js';
 import { seededRandom as rng } from '../random.js';
 import { FeatureScanner, lexiconTable, schemes } from './features.js';
 import { englishLexicon, symbolLexicon } from './lexicons.js';
@@ -32,9 +35,9 @@ const BITS = { en: 18, ko: 22 };
 /**
  * The version in each model's id (`en-linear@2`): bump it whenever what a training run produces
  * changes, so stored mentions scored by the old weights are re-scored (pipeline/scoring/score.ts
- * compares the ids). en 2: trained on the VADER train split too.
+ * compares the ids). en 2: trained on the VADER train split too; en 3: VADER's lexicon as valences.
  */
-const VERSIONS = { en: 2, ko: 1 };
+const VERSIONS = { en: 3, ko: 1 };
 
 export interface Weighted extends Example {
   weight: number;
@@ -188,11 +191,27 @@ export async function englishLexiconEntries(): Promise<Record<string, number>> {
   return { ...entries, ...englishLexicon, ...symbolLexicon };
 }
 
+/**
+ * VADER's lexicon (MIT; Hutto & Gilbert, ICWSM 2014), as shipped by the vader-sentiment devDependency:
+ * word -> mean valence (-4..4). Read here only and baked into the model file; its code is never run.
+ */
+export function vaderValences(): Record<string, number> {
+  const path = join(projectRoot, 'node_modules', 'vader-sentiment', 'vader_lexicon.txt');
+  const entries: Record<string, number> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const [word, mean] = line.split('\t');
+    const w = normalizeEntry(word ?? '');
+    if (w !== null && mean !== undefined && Number(mean) !== 0) entries[w] = Number(mean);
+  }
+  return entries;
+}
+
 export function build(
   lang: 'en' | 'ko',
   lexicon: Record<string, number>,
   train: Weighted[],
   options: TrainOptions,
+  valences?: Record<string, number>,
 ): { header: ModelHeader; weights: Int8Array } {
   const opts = { ...options, bits: options.bits || BITS[lang] };
   const scheme = {
@@ -200,7 +219,12 @@ export function build(
     ...(opts.charMin ? { charMin: opts.charMin } : {}),
     ...(opts.charMax ? { charMax: opts.charMax } : {}),
   };
-  const scanner = new FeatureScanner(scheme, opts.bits, lexiconTable(scheme, lexicon));
+  const scanner = new FeatureScanner(
+    scheme,
+    opts.bits,
+    lexiconTable(scheme, lexicon),
+    valences && lexiconTable(scheme, valences),
+  );
   const { w, b } = adagrad(featurize(scanner, train), opts);
   const { weights, scales } = quantize(w);
   const mean = ((b[0] as number) + (b[1] as number) + (b[2] as number)) / CLASSES;
@@ -214,6 +238,7 @@ export function build(
       scales,
       bias: Array.from(b, (x) => x - mean),
       lexicon,
+      ...(valences ? { valences } : {}),
     },
     weights,
   };

@@ -21,7 +21,7 @@ import { koreanLexicon, symbolLexicon } from './lexicons.js';
 import { evaluate, round } from './metrics.js';
 import { decodeModel, encodeModel, type ModelHeader } from './model-file.js';
 import { kote, nsmc, semeval, vaderTweets } from './train-data.js';
-import { build, englishLexiconEntries, type TrainOptions, weighted } from './train-model.js';
+import { build, englishLexiconEntries, type TrainOptions, vaderValences, weighted } from './train-model.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       'class-power': { type: 'string', default: '0.25' },
       'vader-weight': { type: 'string', default: '8' },
       'vader-class-power': { type: 'string', default: '0.5' },
+      'no-valences': { type: 'boolean', default: false },
     },
   });
   const data = resolve(values.data);
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
         ),
       ],
       opts,
+      values['no-valences'] ? undefined : vaderValences(),
     );
     const shipped = save('en', model, started);
     report.semevalDev = evaluate(shipped, tweets.dev);
