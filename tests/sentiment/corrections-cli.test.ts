@@ -95,7 +95,8 @@ describe('earshot sentiment correct | learn | eval', () => {
       ]);
       expect(await store.query('SELECT count(*) AS n FROM sentiment_corrections')).toEqual([{ n: 6 }]);
       // Every stored label is the layered model's, whichever thread scored it (the workers get the
-      // layer too): the shipped model alone calls most of these texts negative.
+      // layer too): the shipped model alone calls all of these texts negative, the layered one (five
+      // corrections) at least a third of them positive.
       const layered = loadSentimentModels(undefined, await newestLayers(store));
       const rows = await store.query(
         "SELECT m.text, s.sentiment FROM mentions m JOIN mention_scores s USING (source, native_id) WHERE m.source = 'bsky'",
@@ -104,7 +105,7 @@ describe('earshot sentiment correct | learn | eval', () => {
       const disagree = rows.filter((r) => layered.en.score(String(r.text)).label !== r.sentiment);
       expect(disagree).toEqual([]);
       const shippedDiffers = rows.filter((r) => shipped.en.score(String(r.text)).label !== r.sentiment);
-      expect(shippedDiffers.length).toBeGreaterThan(FILLER / 2);
+      expect(shippedDiffers.length).toBeGreaterThan(FILLER / 3);
     } finally {
       store.close();
     }

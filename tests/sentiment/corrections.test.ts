@@ -248,7 +248,7 @@ const JARGON = [
 /** Mentions nobody corrects: the learner keeps the shipped model's answers on texts like these. */
 const OTHERS = [
   'The store opens at 9 tomorrow',
-  'New firmware is rolling out this week',
+  'The firmware update ships on Tuesday',
   'I hate waiting in line at the store',
   'The meeting is moved to Friday',
   'Our team is at the expo in Seoul',
