@@ -8,7 +8,10 @@
  *   chars      character n-grams over the normalized stream (English: with one space between
  *              tokens; Korean: without spaces, so "재미없다" and "재미 없다" give the same grams);
  *   lexicon    binned sums of the lexicon scores found (negated, intensified), so a lexicon moves the
- *              model without every word of it having been seen in training.
+ *              model without every word of it having been seen in training;
+ *   valence    the same for an optional second word table (English: VADER's lexicon), with VADER's
+ *              "but" rule (what comes before a "but" counts half, what follows it 1.5 times) and its
+ *              emphasis for a word in capitals ("GREAT": 0.733 more).
  * The same code runs at training and scoring time, so the hashes agree by construction.
  */
 
@@ -52,6 +55,7 @@ const BI = 0x2000;
 const SYM = 0x3000;
 const CHAR = 0x4000;
 const LEX = 0x5000;
+const VAL = 0x6000;
 const NEG = 0x5bd1e995;
 
 /** The token hash the scanner computes, for building lookup tables from strings. */
@@ -178,6 +182,7 @@ const isEmoticonMouth = (prev: number, cp: number) =>
 const isClause = (cp: number) =>
   cp === 0x2e || cp === 0x2c || cp === 0x21 || cp === 0x3f || cp === 0x3b || cp === 0x3a;
 
+const BUT = tokenHash('but');
 const HTTP = tokenHash('http');
 const HTTPS = tokenHash('https');
 const WWW = tokenHash('ww'); // as read: runs are cut to two
@@ -215,6 +220,13 @@ export class FeatureScanner {
   private gap = false;
   private lexPos = 0;
   private lexNeg = 0;
+  private valPos = 0;
+  private valNeg = 0;
+  /** 1.5 after a "but", else 1. */
+  private valBut = 1;
+  /** Capital and small ASCII letters in the current token, as typed. */
+  private upper = 0;
+  private lower = 0;
   /** Where the current word began, to take back a URL's first word. */
   private markN = 0;
   private markPos = 0;
@@ -224,6 +236,8 @@ export class FeatureScanner {
     readonly scheme: FeatureScheme,
     readonly bits: number,
     private readonly lexicon: HashTable,
+    /** Word -> valence, a second opinion to the lexicon (token schemes only). */
+    private readonly valences?: HashTable,
   ) {
     this.shift = 32 - bits;
     this.charMin = scheme.charMin;
@@ -240,6 +254,23 @@ export class FeatureScanner {
     if (s > 0) this.lexPos += s;
     else this.lexNeg -= s;
     this.lexiconHits++;
+  }
+
+  /** A word's valence, negated and intensified like the lexicon's scores; "but" reweighs the clauses. */
+  private valence(tok: number): void {
+    if (tok === BUT) {
+      this.valPos *= 0.5;
+      this.valNeg *= 0.5;
+      this.valBut = 1.5;
+      return;
+    }
+    let v = (this.valences as HashTable).get(tok);
+    if (v === 0) return;
+    if (this.upper >= 2 && this.lower === 0) v += v > 0 ? 0.733 : -0.733;
+    v *= this.boost * this.valBut;
+    if (this.negScope > 0) v *= -0.5;
+    if (v > 0) this.valPos += v;
+    else this.valNeg -= v;
   }
 
   /** Adds one character to the stream and emits the n-grams that end at it. */
@@ -288,6 +319,7 @@ export class FeatureScanner {
         this.score(s);
       }
     }
+    if (this.valences && kind === WORD) this.valence(tok);
     if (kind === PUNCT) {
       if (isClause(this.lastCp)) this.negScope = 0;
     } else {
@@ -296,6 +328,8 @@ export class FeatureScanner {
       this.boost = INTENSIFIERS.get(tok) !== 0 ? 1.5 : 1;
     }
     this.prevToken = h;
+    this.upper = 0;
+    this.lower = 0;
     this.tok = SEED;
     this.tokLen = 0;
     this.kind = SPACE;
@@ -322,6 +356,11 @@ export class FeatureScanner {
     this.gap = false;
     this.lexPos = 0;
     this.lexNeg = 0;
+    this.valPos = 0;
+    this.valNeg = 0;
+    this.valBut = 1;
+    this.upper = 0;
+    this.lower = 0;
     const end = Math.min(input.length, MAX_SCAN);
     let prevCp = -1;
     let run = 0;
@@ -340,6 +379,7 @@ export class FeatureScanner {
         const composed = input.normalize('NFC');
         return this.scan(composed === input ? input.replaceAll(/[\u1100-\u11ff]/g, ' ') : composed);
       }
+      const typed = cp;
       cp = fold(cp);
       if (cp < 0) continue;
       if (cp === prevCp) {
@@ -370,6 +410,8 @@ export class FeatureScanner {
           this.n = this.markN;
           this.pos = this.markPos;
           this.lexiconHits = this.markHits;
+          this.upper = 0;
+          this.lower = 0;
           this.tok = SEED;
           this.tokLen = 0;
           this.kind = SPACE;
@@ -409,6 +451,8 @@ export class FeatureScanner {
         this.markPos = this.pos;
         this.markHits = this.lexiconHits;
       }
+      if (typed >= 0x41 && typed <= 0x5a) this.upper++;
+      else if (typed >= 0x61 && typed <= 0x7a) this.lower++;
       this.add(cp);
     }
     this.flush();
@@ -418,6 +462,15 @@ export class FeatureScanner {
       this.emit(LEX + p);
       this.emit(LEX + 16 + q);
       this.emit(LEX + 32 + p * 8 + q);
+    }
+    if (this.valPos > 0 || this.valNeg > 0) {
+      const p = bin(this.valPos);
+      const q = bin(this.valNeg);
+      this.emit(VAL + p);
+      this.emit(VAL + 16 + q);
+      this.emit(VAL + 32 + p * 8 + q);
+      const net = this.valPos - this.valNeg;
+      this.emit(VAL + 100 + (net > 0 ? bin(net) : 8 + bin(-net)));
     }
     return this.n;
   }

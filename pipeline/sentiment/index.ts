@@ -56,6 +56,7 @@ export class LinearSentimentModel implements SentimentModel {
       header.scheme,
       header.bits,
       lexiconTable(header.scheme, header.lexicon),
+      header.valences && lexiconTable(header.scheme, header.valences),
     );
     this.weights = weights;
     this.scales = header.scales as [number, number, number];

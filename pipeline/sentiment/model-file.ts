@@ -28,6 +28,8 @@ const headerSchema = z.object({
   scales: z.array(z.number().positive()).length(CLASSES),
   bias: z.array(z.number()).length(CLASSES),
   lexicon: z.record(z.string(), z.number()),
+  /** Word -> valence (English: VADER's lexicon), the scanner's second lexicon feature. */
+  valences: z.record(z.string(), z.number()).optional(),
   /** What the weights were trained on and how they scored on the dev splits (for humans). */
   trained: z.record(z.string(), z.unknown()).optional(),
 });

@@ -54,13 +54,21 @@ export function semeval(dataDir: string): Split {
   return split;
 }
 
-/** VADER's 4,200 tweets with its authors' thresholds; dev only (the stand-in for "another collection"). */
-export function vaderTweets(dataDir: string): Example[] {
-  return lines(join(dataDir, 'sentiment', 'en', 'vader_tweets_GroundTruth.tsv')).map((line) => {
-    const [, mean, ...rest] = line.split('\t');
+/**
+ * VADER's 4,200 tweets (MIT; Hutto & Gilbert, ICWSM 2014) with its authors' thresholds (positive when
+ * mean/4 >= 0.05, negative when <= -0.05, else neutral), 20% dev: the stand-in for "another
+ * collection". The train part is in-domain data for the English model; the dev part is never trained on.
+ */
+export function vaderTweets(dataDir: string): Split {
+  const split: Split = { train: [], dev: [] };
+  for (const line of lines(join(dataDir, 'sentiment', 'en', 'vader_tweets_GroundTruth.tsv'))) {
+    const [id, mean, ...rest] = line.split('\t');
+    if (id === undefined || mean === undefined) continue;
     const m = Number(mean) / 4;
-    return { text: rest.join('\t'), label: m >= 0.05 ? 2 : m <= -0.05 ? 0 : 1 };
-  });
+    const example: Example = { text: rest.join('\t'), label: m >= 0.05 ? 2 : m <= -0.05 ? 0 : 1 };
+    (isDev(`vader:${id}`, 20) ? split.dev : split.train).push(example);
+  }
+  return split;
 }
 
 /** NSMC train file (0 negative, 1 positive), 10% dev. */

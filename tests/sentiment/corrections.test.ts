@@ -82,7 +82,7 @@ describe('sentiment corrections', () => {
       label: 'negative',
       correctedBy: 'mina',
       modelLabel: 'positive',
-      model: 'en-linear@1',
+      model: 'en-linear@3',
     });
     const rows = await store.query('SELECT label, corrected_by, corrected_at FROM sentiment_corrections');
     expect(rows).toEqual([{ label: 'negative', corrected_by: 'mina', corrected_at: at }]);
@@ -99,7 +99,7 @@ describe('sentiment corrections', () => {
     expect(found.results[0]).toMatchObject({
       sentiment: 'negative',
       modelSentiment: 'positive',
-      sentimentModel: 'en-linear@1',
+      sentimentModel: 'en-linear@3',
       correction: { label: 'negative', by: 'mina', at: at.toISOString() },
     });
   });
@@ -248,7 +248,7 @@ const JARGON = [
 /** Mentions nobody corrects: the learner keeps the shipped model's answers on texts like these. */
 const OTHERS = [
   'The store opens at 9 tomorrow',
-  'New firmware is rolling out this week',
+  'The firmware update ships on Tuesday',
   'I hate waiting in line at the store',
   'The meeting is moved to Friday',
   'Our team is at the expo in Seoul',
@@ -302,16 +302,16 @@ describe('learning from corrections', () => {
     const shippedRight = trainedTexts.filter((t) => shipped.en.score(t).label === 'positive').length;
 
     const learned = await learnFromCorrections(scoringDeps(store));
-    expect(learned.layers).toEqual([{ lang: 'en', model: 'en-linear@1+local1', trained: 10, heldOut: 2 }]);
+    expect(learned.layers).toEqual([{ lang: 'en', model: 'en-linear@3+local1', trained: 10, heldOut: 2 }]);
     expect(learned.rescore?.rescored).toBe(texts.length);
     // Each mention records the version that scored it; Korean has no layer and keeps its model.
     expect(await store.query('SELECT DISTINCT sentiment_model FROM mention_scores')).toEqual([
-      { sentiment_model: 'en-linear@1+local1' },
+      { sentiment_model: 'en-linear@3+local1' },
     ]);
 
     const layers = await newestLayers(store);
     const updated = loadSentimentModels(undefined, layers);
-    expect(updated.en.id).toBe('en-linear@1+local1');
+    expect(updated.en.id).toBe('en-linear@3+local1');
     expect(updated.ko.id).toBe(shipped.ko.id);
     const updatedRight = trainedTexts.filter((t) => updated.en.score(t).label === 'positive').length;
     expect(shippedRight).toBeLessThan(trainedTexts.length);
@@ -361,8 +361,8 @@ describe('learning from corrections', () => {
       lang: 'en',
       corrections: 12,
       heldOut: 2,
-      shipped: { model: 'en-linear@1', items: 2, accuracy: shippedAcc },
-      updated: { model: 'en-linear@1+local1', items: 2 },
+      shipped: { model: 'en-linear@3', items: 2, accuracy: shippedAcc },
+      updated: { model: 'en-linear@3+local1', items: 2 },
       note: null,
     });
     // Here the shipped model calls both held-out praises negative and the layer gets both right;
@@ -374,10 +374,10 @@ describe('learning from corrections', () => {
 
   it('a second learn is a new version and re-scores again', async () => {
     const learned = await learnFromCorrections(scoringDeps(store));
-    expect(learned.layers[0]?.model).toBe('en-linear@1+local2');
+    expect(learned.layers[0]?.model).toBe('en-linear@3+local2');
     expect(learned.rescore?.rescored).toBe(texts.length);
     expect(await store.query('SELECT DISTINCT sentiment_model FROM mention_scores')).toEqual([
-      { sentiment_model: 'en-linear@1+local2' },
+      { sentiment_model: 'en-linear@3+local2' },
     ]);
   });
 });

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { FeatureScanner, lexiconTable, MAX_SCAN, schemes } from '../../pipeline/sentiment/features.js';
 
 const en = new FeatureScanner(schemes.en, 20, lexiconTable(schemes.en, { good: 3, ':)': 2, '😍': 3 }));
+const vader = new FeatureScanner(
+  schemes.en,
+  20,
+  lexiconTable(schemes.en, {}),
+  lexiconTable(schemes.en, { admirable: 2.6, awful: -2 }),
+);
 const ko = new FeatureScanner(schemes.ko, 20, lexiconTable(schemes.ko, { 최고: 3, ㅋㅋ: 1, ㅠㅠ: -1 }));
 
 /** The features of a text as a sorted list (a multiset: repeats kept). */
@@ -52,6 +58,19 @@ describe('sentiment feature scanner', () => {
     expect(ko.lexiconHits).toBe(2);
     ko.scan('너무 슬펐다 ㅠㅠㅠ');
     expect(ko.lexiconHits).toBe(1);
+  });
+
+  it('adds valence features that follow negation, "but" and capitals', () => {
+    const plain = new FeatureScanner(schemes.en, 20, lexiconTable(schemes.en, {}));
+    const count = (scanner: FeatureScanner, text: string) => scanner.scan(text);
+    expect(count(vader, 'admirable')).toBeGreaterThan(count(plain, 'admirable'));
+    expect(count(vader, 'the meeting is at noon')).toBe(count(plain, 'the meeting is at noon'));
+    const valence = (text: string) => features(vader, text).filter((f) => !features(plain, text).includes(f));
+    expect(valence('not admirable')).toEqual(valence('awful'));
+    expect(valence('admirable')).not.toEqual(valence('awful'));
+    expect(valence('ADMIRABLE')).not.toEqual(valence('admirable'));
+    // "but" halves what came before it and weighs what follows 1.5 times.
+    expect(valence('admirable but awful')).not.toEqual(valence('admirable and awful'));
   });
 
   it('treats emoji with skin tones and variation selectors as the bare emoji', () => {

@@ -3,11 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../pipeline/errors.js';
 import {
   defaultModelsDir,
+  LinearSentimentModel,
   loadSentimentModels,
   modelLanguageOf,
   modelPath,
   polarLabel,
 } from '../../pipeline/sentiment/index.js';
+import { readModel } from '../../pipeline/sentiment/model-file.js';
 import { tempDir } from '../helpers/store.js';
 
 // The shipped weights (data/models), trained by `npm run train:sentiment`; the texts are ours.
@@ -18,8 +20,8 @@ describe('shipped English sentiment model', () => {
   const score = (text: string) => models.en.score(text).score;
 
   it('names its weights', () => {
-    expect(models.en.id).toBe('en-linear@1');
-    expect(models.en.score('great').model).toBe('en-linear@1');
+    expect(models.en.id).toBe('en-linear@3');
+    expect(models.en.score('great').model).toBe('en-linear@3');
   });
 
   it.each([
@@ -47,6 +49,24 @@ describe('shipped English sentiment model', () => {
     expect(score('the update is really really good')).toBeGreaterThan(score('the update is ok'));
   });
 
+  it("moves a text by VADER's valence of a word AFINN lacks", () => {
+    // The same weights without the embedded VADER table: the valence feature is all that differs.
+    const file = readModel(modelPath(defaultModelsDir, 'en'));
+    expect(file.header.valences?.admirable).toBeGreaterThan(0);
+    expect(file.header.lexicon.admirable).toBeUndefined();
+    expect(file.header.lexicon.angriest).toBeUndefined();
+    const without = new LinearSentimentModel({
+      header: { ...file.header, valences: undefined },
+      weights: file.weights,
+    });
+    for (const text of ['the staff were admirable', 'the nurse was admirable today']) {
+      expect(score(text)).toBeGreaterThan(without.score(text).score);
+    }
+    expect(score('the angriest customer I met this week')).toBeLessThan(
+      without.score('the angriest customer I met this week').score,
+    );
+  });
+
   it('reads emoji, emoticons and stretched words', () => {
     expect(label('😍😍😍')).toBe('positive');
     expect(label('😡')).toBe('negative');
@@ -57,7 +77,7 @@ describe('shipped English sentiment model', () => {
 
   it('answers neutral 0 when there is no signal', () => {
     for (const text of ['', '   ', '@acme_support https://t.co/x1Yz'])
-      expect(models.en.score(text)).toEqual({ label: 'neutral', score: 0, model: 'en-linear@1' });
+      expect(models.en.score(text)).toEqual({ label: 'neutral', score: 0, model: 'en-linear@3' });
   });
 });
 
