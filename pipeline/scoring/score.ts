@@ -1,12 +1,14 @@
 /**
  * The scoring stage (DESIGN.md section 5), run after every collection and by `earshot score`:
- *   1. scores: language, sentiment, copy detection and the term index of mentions not scored yet,
- *      in batches, each batch with its dirty rollup hours in ONE transaction;
- *   2. tags: topics matched on newly collected mentions (pipeline/topics/tag.ts, own watermark);
+ *   1. scores: language, sentiment, copy detection, the term index and the topic tags of mentions
+ *      not scored yet, in batches, each batch with its dirty rollup hours in ONE transaction;
+ *   2. tags: topics matched on newly collected mentions the batches did not tag (pipeline/topics/
+ *      tag.ts, own watermark): those collected meanwhile, or all of a batch when a topic changed;
  *   3. rollups: the buckets those changes touched, recomputed in one transaction.
  * A batch's scores, terms and dirty hours are derived from one read of the text and written
  * together, so they never disagree; unscored mentions are found by their missing score row, so a
  * SIGKILL at any moment leaves whole batches and a re-run picks up exactly what is missing.
+ * Worker threads compute one batch while the main thread writes the one before.
  */
 import { availableParallelism } from 'node:os';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
@@ -16,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { SentimentModels } from '../sentiment/index.js';
 import { installedModels } from '../sentiment/layers.js';
 import { plainRows, type Store, timestamptz } from '../store.js';
-import { tagNewMentions } from '../topics/tag.js';
+import { tagNewMentions, topicQueries } from '../topics/tag.js';
 import type { ScoreInput, ScoreOutput } from './compute.js';
 import { ScoringPool } from './pool.js';
 import { localHour, type RollupResult, refreshRollups } from './rollups.js';
@@ -69,20 +71,25 @@ interface Batch {
   input: ScoreInput;
   source: string[];
   nativeId: string[];
-  createdAt: DuckDBValue[];
+  /** created_at in epoch milliseconds. */
+  createdMs: number[];
   isRepost: boolean[];
 }
 
-const emptyBatch = (): Batch => ({
-  input: { title: [], text: [], lang: [], url: [] },
-  source: [],
-  nativeId: [],
-  createdAt: [],
-  isRepost: [],
-});
+const emptyBatch = (): Batch => {
+  const source: string[] = [];
+  return {
+    input: { title: [], text: [], lang: [], url: [], source, author: [] },
+    source,
+    nativeId: [],
+    createdMs: [],
+    isRepost: [],
+  };
+};
 
 /**
- * Streams `sql` (source, native_id, title, text, lang, url, created_at, is_repost) on a connection
+ * Streams `sql` (source, native_id, title, text, lang, url, created_at in epoch ms, is_repost,
+ * author_handle) on a connection
  * of its own, handing over batches of `size`. The writer connection stays free for the batches'
  * transactions while the stream reads one consistent snapshot.
  */
@@ -101,7 +108,8 @@ async function* batches(
       chunk && chunk.rowCount > 0;
       chunk = await result.fetchChunk()
     ) {
-      const [source, id, title, text, lang, url, created, repost] = chunk.getColumns() as DuckDBValue[][];
+      const [source, id, title, text, lang, url, created, repost, author] =
+        chunk.getColumns() as DuckDBValue[][];
       for (let i = 0; i < chunk.rowCount; i++) {
         batch.source.push(String(source?.[i]));
         batch.nativeId.push(String(id?.[i]));
@@ -109,8 +117,9 @@ async function* batches(
         batch.input.text.push((text?.[i] as string | null) ?? '');
         batch.input.lang.push((lang?.[i] as string | null) ?? null);
         batch.input.url.push((url?.[i] as string | null) ?? null);
-        batch.createdAt.push(created?.[i] ?? null);
+        batch.createdMs.push(Number(created?.[i]));
         batch.isRepost.push(repost?.[i] === true);
+        batch.input.author?.push((author?.[i] as string | null) ?? null);
       }
       if (batch.source.length >= size) {
         yield batch;
@@ -123,22 +132,69 @@ async function* batches(
   }
 }
 
-/** Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction. */
+const QUARTER_MS = 15 * 60_000;
+
+/**
+ * Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction,
+ * and leaves the batch's keys (with `terms`) in the temp table score_batch. Every zone offset is a
+ * multiple of 15 minutes, so only the batch's distinct UTC quarter hours are converted.
+ */
 async function markDirty(conn: DuckDBConnection, tz: string, b: Batch, terms?: string[]): Promise<void> {
   await conn.run(
-    'CREATE OR REPLACE TEMP TABLE score_batch (source VARCHAR, native_id VARCHAR, created_at TIMESTAMPTZ, terms VARCHAR)',
+    'CREATE OR REPLACE TEMP TABLE score_batch (source VARCHAR, native_id VARCHAR, terms VARCHAR)',
   );
   await appendRows(
     conn,
     'score_batch',
-    b.source.map((s, i) => [s, b.nativeId[i] ?? '', b.createdAt[i] ?? null, terms?.[i] ?? '']),
+    b.source.map((s, i) => [s, b.nativeId[i] ?? '', terms?.[i] ?? '']),
   );
+  const quarters = new Set<number>();
+  for (const ms of b.createdMs)
+    if (Number.isFinite(ms)) quarters.add(Math.floor(ms / QUARTER_MS) * QUARTER_MS);
   await conn.run(
     `INSERT OR IGNORE INTO rollup_dirty
-     SELECT DISTINCT ${localHour('quarter')} FROM (
-       SELECT DISTINCT time_bucket(INTERVAL '15 minutes', created_at) AS quarter FROM score_batch)`,
-    { tz },
+     SELECT DISTINCT ${localHour('quarter')} FROM (SELECT to_timestamp(unnest($quarters::DOUBLE[]) / 1000) AS quarter)`,
+    { tz, quarters: JSON.stringify([...quarters]) },
   );
+}
+
+/** The topics a scoring run tags with, and the table of mentions its batches tagged. */
+interface RunTopics {
+  key: string;
+  ids: string[];
+  queries: string[];
+}
+const TAGGED = 'scored_run';
+
+/**
+ * Writes the batch's topic tags when the topics are still those it was matched with (checked in
+ * the transaction: an edit meanwhile re-tags on its own, and the tag stage then takes the batch),
+ * and records its mentions as tagged. Tags already there (a topic re-tag may run before scoring)
+ * are kept. Returns how many tags were added.
+ */
+async function writeTags(
+  conn: DuckDBConnection,
+  b: Batch,
+  out: ScoreOutput,
+  topics: RunTopics,
+): Promise<number> {
+  if ((await topicQueries(conn)).key !== topics.key) return 0;
+  let added = 0;
+  if (out.tags.length > 0) {
+    const hits: DuckDBValue[][] = [];
+    for (let k = 0; k < out.tags.length; k += 2) {
+      const i = out.tags[k] as number;
+      hits.push([b.source[i] ?? '', b.nativeId[i] ?? '', topics.ids[out.tags[k + 1] as number] ?? '']);
+    }
+    await conn.run(
+      'CREATE OR REPLACE TEMP TABLE score_tags (source VARCHAR, native_id VARCHAR, topic_id VARCHAR)',
+    );
+    await appendRows(conn, 'score_tags', hits);
+    added = (await conn.run('INSERT OR IGNORE INTO mention_topics SELECT * FROM score_tags')).rowsChanged;
+    await conn.run('DROP TABLE score_tags');
+  }
+  await conn.run(`INSERT INTO ${TAGGED} SELECT source, native_id FROM score_batch`);
+  return added;
 }
 
 type Ref = readonly [source: string, nativeId: string];
@@ -209,14 +265,15 @@ async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): P
   return copyOf;
 }
 
-/** Writes one batch of first-time scores with its terms and dirty hours; returns its copies. */
+/** Writes one batch of first-time scores with its terms, tags and dirty hours. */
 async function writeScores(
   conn: DuckDBConnection,
   tz: string,
   b: Batch,
   out: ScoreOutput,
   now: DuckDBValue,
-): Promise<number> {
+  topics: RunTopics,
+): Promise<{ copies: number; tagged: number }> {
   const copyOf = await findCopies(conn, b, out);
   await appendRows(
     conn,
@@ -241,8 +298,9 @@ async function writeScores(
     `INSERT INTO mention_terms
      SELECT unnest(string_split(terms, ' ')), source, native_id FROM score_batch WHERE terms <> ''`,
   );
+  const tagged = await writeTags(conn, b, out, topics);
   await conn.run('DROP TABLE score_batch');
-  return copyOf.filter((c) => c !== null).length;
+  return { copies: copyOf.filter((c) => c !== null).length, tagged };
 }
 
 /** Writes one batch of new sentiment for mentions scored before by another model version. */
@@ -277,7 +335,28 @@ async function writeRescores(
   await conn.run('DROP TABLE score_batch');
 }
 
-const COLUMNS = 'm.source, m.native_id, m.title, m.text, %LANG%, m.url, m.created_at, m.is_repost';
+/**
+ * Reads batches, computes each (in worker threads when the pool has them) and writes them in order,
+ * the next batch computing while the one before is written.
+ */
+async function pipelined(
+  source: AsyncIterable<Batch>,
+  compute: (b: Batch) => Promise<ScoreOutput>,
+  write: (b: Batch, out: ScoreOutput) => Promise<void>,
+): Promise<void> {
+  let prev: { b: Batch; out: Promise<ScoreOutput> } | null = null;
+  for await (const b of source) {
+    const out = compute(b);
+    // Awaited below; until then a failure must not count as unhandled.
+    out.catch(() => undefined);
+    if (prev) await write(prev.b, await prev.out);
+    prev = { b, out };
+  }
+  if (prev) await write(prev.b, await prev.out);
+}
+
+const COLUMNS =
+  'm.source, m.native_id, m.title, m.text, %LANG%, m.url, epoch_ms(m.created_at)::DOUBLE, m.is_repost, m.author_handle';
 
 /** SQL condition: the stored model differs from the one now serving the mention's language. */
 function outdatedModel(models: SentimentModels): string {
@@ -313,12 +392,25 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
       const fresh = `SELECT ${COLUMNS.replace('%LANG%', 'm.lang')} FROM mentions m
         ANTI JOIN mention_scores s USING (source, native_id)
         WHERE ${since} ORDER BY m.collected_at, m.source, m.native_id`;
-      for await (const b of batches(store, fresh, [], size)) {
-        const out = await pool.compute(b.input);
-        copies += await store.write((conn) => writeScores(conn, tz, b, out, timestamptz(deps.now())));
-        scored += b.source.length;
-        deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
-      }
+      const topics = await store.write(async (conn): Promise<RunTopics> => {
+        await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAGGED} (source VARCHAR, native_id VARCHAR)`);
+        const { key, topics } = await topicQueries(conn);
+        return { key, ids: topics.map((t) => t.id), queries: topics.map((t) => t.query) };
+      });
+      let taggedInBatches = 0;
+      await pipelined(
+        batches(store, fresh, [], size),
+        (b) => pool.compute(b.input, topics.queries),
+        async (b, out) => {
+          const w = await store.write((conn) =>
+            writeScores(conn, tz, b, out, timestamptz(deps.now()), topics),
+          );
+          copies += w.copies;
+          taggedInBatches += w.tagged;
+          scored += b.source.length;
+          deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
+        },
+      );
       if (through !== null) {
         await store.write((conn) =>
           conn.run(
@@ -332,11 +424,14 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
         // The stored language is kept: only the sentiment model changed.
         const old = `SELECT ${COLUMNS.replace('%LANG%', 's.lang')} FROM mentions m
           JOIN mention_scores s USING (source, native_id) WHERE ${outdatedModel(models)}`;
-        for await (const b of batches(store, old, [], size)) {
-          const out = await pool.compute(b.input);
-          await store.write((conn) => writeRescores(conn, tz, b, out, timestamptz(deps.now())));
-          rescored += b.source.length;
-        }
+        await pipelined(
+          batches(store, old, [], size),
+          (b) => pool.compute(b.input, []),
+          async (b, out) => {
+            await store.write((conn) => writeRescores(conn, tz, b, out, timestamptz(deps.now())));
+            rescored += b.source.length;
+          },
+        );
       }
       const [left] = await store.query(
         `SELECT count(*) AS n FROM mention_scores s WHERE ${outdatedModel(models)}`,
@@ -349,11 +444,12 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
         );
       }
       const scoredMs = performance.now() - started;
-      const tags = await tagNewMentions(store);
+      const tags = await tagNewMentions(store, { skip: TAGGED });
+      await store.write((conn) => conn.run(`DROP TABLE ${TAGGED}`));
       const taggedMs = performance.now() - started - scoredMs;
       const rollups = await refreshRollups(store, tz);
       const rollupMs = performance.now() - started - scoredMs - taggedMs;
-      const result = { scored, copies, rescored, outdated, tagged: tags.tagged, rollups };
+      const result = { scored, copies, rescored, outdated, tagged: taggedInBatches + tags.tagged, rollups };
       deps.logger.info(
         { ...result, threads: pool.started, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
         'scored mentions',

@@ -27,9 +27,13 @@ export class MentionDoc {
   readonly author: string;
   #index: Map<string, number[]> | undefined;
 
-  constructor(m: MentionFields) {
-    const text = tokenize(fold(m.text));
-    const title = m.title ? tokenize(fold(m.title)) : [];
+  /**
+   * `split` is the text and title already folded and split (tokenize(fold(...))), for a caller
+   * that needs those tokens itself: scoring splits a mention once for its terms and its tags.
+   */
+  constructor(m: MentionFields, split?: { text: readonly string[]; title: readonly string[] }) {
+    const text = split?.text ?? tokenize(fold(m.text));
+    const title = split?.title ?? (m.title ? tokenize(fold(m.title)) : []);
     this.tokens = title.length > 0 ? [...title, GAP, ...text] : text;
     this.lang = m.lang ? fold(m.lang).replaceAll('_', '-') : '';
     this.source = m.source ? fold(m.source) : '';
