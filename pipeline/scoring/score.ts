@@ -134,20 +134,16 @@ async function* batches(
 
 const QUARTER_MS = 15 * 60_000;
 
+/** A SQL list literal of strings. */
+const sqlList = (values: readonly string[]) =>
+  `([${values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ')}]::VARCHAR[])`;
+
 /**
- * Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction,
- * and leaves the batch's keys (with `terms`) in the temp table score_batch. Every zone offset is a
- * multiple of 15 minutes, so only the batch's distinct UTC quarter hours are converted.
+ * Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction.
+ * Every zone offset is a multiple of 15 minutes, so only the batch's distinct UTC quarter hours
+ * are converted.
  */
-async function markDirty(conn: DuckDBConnection, tz: string, b: Batch, terms?: string[]): Promise<void> {
-  await conn.run(
-    'CREATE OR REPLACE TEMP TABLE score_batch (source VARCHAR, native_id VARCHAR, terms VARCHAR)',
-  );
-  await appendRows(
-    conn,
-    'score_batch',
-    b.source.map((s, i) => [s, b.nativeId[i] ?? '', terms?.[i] ?? '']),
-  );
+async function markDirty(conn: DuckDBConnection, tz: string, b: Batch): Promise<void> {
   const quarters = new Set<number>();
   for (const ms of b.createdMs)
     if (Number.isFinite(ms)) quarters.add(Math.floor(ms / QUARTER_MS) * QUARTER_MS);
@@ -172,25 +168,22 @@ const TAGGED = 'scored_run';
  * and records its mentions as tagged. Tags already there (a topic re-tag may run before scoring)
  * are kept. Returns how many tags were added.
  */
-async function writeTags(
-  conn: DuckDBConnection,
-  b: Batch,
-  out: ScoreOutput,
-  topics: RunTopics,
-): Promise<number> {
+async function writeTags(conn: DuckDBConnection, out: ScoreOutput, topics: RunTopics): Promise<number> {
   if ((await topicQueries(conn)).key !== topics.key) return 0;
   let added = 0;
   if (out.tags.length > 0) {
-    const hits: DuckDBValue[][] = [];
+    // Numbers only cross into DuckDB (a batch index, a topic index): the strings are joined there.
+    const hits: number[][] = [];
     for (let k = 0; k < out.tags.length; k += 2) {
-      const i = out.tags[k] as number;
-      hits.push([b.source[i] ?? '', b.nativeId[i] ?? '', topics.ids[out.tags[k + 1] as number] ?? '']);
+      hits.push([out.tags[k] as number, (out.tags[k + 1] as number) + 1]);
     }
-    await conn.run(
-      'CREATE OR REPLACE TEMP TABLE score_tags (source VARCHAR, native_id VARCHAR, topic_id VARCHAR)',
-    );
+    await conn.run('CREATE OR REPLACE TEMP TABLE score_tags (i INTEGER, t INTEGER)');
     await appendRows(conn, 'score_tags', hits);
-    added = (await conn.run('INSERT OR IGNORE INTO mention_topics SELECT * FROM score_tags')).rowsChanged;
+    const inserted = await conn.run(
+      `INSERT OR IGNORE INTO mention_topics
+       SELECT b.source, b.native_id, ${sqlList(topics.ids)}[h.t] FROM score_tags h JOIN score_batch b USING (i)`,
+    );
+    added = inserted.rowsChanged;
     await conn.run('DROP TABLE score_tags');
   }
   await conn.run(`INSERT INTO ${TAGGED} SELECT source, native_id FROM score_batch`);
@@ -275,30 +268,56 @@ async function writeScores(
   topics: RunTopics,
 ): Promise<{ copies: number; tagged: number }> {
   const copyOf = await findCopies(conn, b, out);
+  // The few distinct labels (language, origin, sentiment, model) go in as codes into one list:
+  // every string appended costs a call into DuckDB, and most of a batch's strings are these.
+  const codes = new Map<string, number>();
+  const code = (v: string) => {
+    let c = codes.get(v);
+    if (c === undefined) {
+      c = codes.size + 1;
+      codes.set(v, c);
+    }
+    return c;
+  };
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE score_batch (i INTEGER, source VARCHAR, native_id VARCHAR, lang INTEGER,
+       lang_origin INTEGER, sentiment INTEGER, score DOUBLE, model INTEGER, copy_of_source VARCHAR,
+       copy_of_id VARCHAR, canonical_url VARCHAR, text_sig VARCHAR, terms VARCHAR)`,
+  );
   await appendRows(
     conn,
-    'mention_scores',
+    'score_batch',
     b.source.map((source, i) => [
+      i,
       source,
       b.nativeId[i] ?? '',
-      out.lang[i] ?? 'other',
-      out.langOrigin[i] ?? 'detected',
-      out.sentiment[i] ?? 'neutral',
+      code(out.lang[i] ?? 'other'),
+      code(out.langOrigin[i] ?? 'detected'),
+      code(out.sentiment[i] ?? 'neutral'),
       out.score[i] ?? 0,
-      out.model[i] ?? '',
+      code(out.model[i] ?? ''),
       copyOf[i]?.[0] ?? null,
       copyOf[i]?.[1] ?? null,
       out.canonicalUrl[i] ?? null,
       out.textSig[i] ?? null,
-      now,
+      out.terms[i] ?? '',
     ]),
   );
-  await markDirty(conn, tz, b, out.terms);
+  const labels = sqlList([...codes.keys()]);
+  await conn.run(
+    `INSERT INTO mention_scores (source, native_id, lang, lang_origin, sentiment, sentiment_score,
+       sentiment_model, copy_of_source, copy_of_id, canonical_url, text_sig, scored_at)
+     SELECT source, native_id, ${labels}[lang], ${labels}[lang_origin], ${labels}[sentiment], score,
+       ${labels}[model], copy_of_source, copy_of_id, canonical_url, text_sig, $1
+     FROM score_batch`,
+    [now],
+  );
+  await markDirty(conn, tz, b);
   await conn.run(
     `INSERT INTO mention_terms
      SELECT unnest(string_split(terms, ' ')), source, native_id FROM score_batch WHERE terms <> ''`,
   );
-  const tagged = await writeTags(conn, b, out, topics);
+  const tagged = await writeTags(conn, out, topics);
   await conn.run('DROP TABLE score_batch');
   return { copies: copyOf.filter((c) => c !== null).length, tagged };
 }
@@ -332,7 +351,6 @@ async function writeRescores(
   );
   await conn.run('DROP TABLE score_update');
   await markDirty(conn, tz, b);
-  await conn.run('DROP TABLE score_batch');
 }
 
 /**
