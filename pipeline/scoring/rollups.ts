@@ -68,7 +68,8 @@ async function collectScope(
 
 /**
  * Writes the rollups from rollup_rows (whose buckets the caller has just deleted). The daily tables
- * sum the hourly rows just written: rollup_rows always holds whole local days.
+ * sum the hourly rows just written: rollup_rows always holds whole local days. The largest go in
+ * key order: DuckDB grows a primary-key index about twice as fast from sorted keys.
  */
 async function insertRollups(conn: DuckDBConnection): Promise<void> {
   await conn.run(
@@ -90,14 +91,14 @@ async function insertRollups(conn: DuckDBConnection): Promise<void> {
   await conn.run(
     `INSERT INTO rollup_authors_daily
      SELECT topic_id, day, source, author_id, count(*), sum(engagement), max(author_followers)
-     FROM rollup_rows WHERE original AND author_id IS NOT NULL GROUP BY ALL`,
+     FROM rollup_rows WHERE original AND author_id IS NOT NULL GROUP BY ALL ORDER BY ALL`,
   );
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE rollup_new AS
      SELECT r.topic_id, r.hour_start, t.term, count(*) AS mentions, any_value(r.day) AS day
      FROM rollup_rows r JOIN mention_terms t USING (source, native_id) WHERE r.original GROUP BY ALL`,
   );
-  await conn.run('INSERT INTO rollup_terms_hourly SELECT * EXCLUDE (day) FROM rollup_new');
+  await conn.run('INSERT INTO rollup_terms_hourly SELECT * EXCLUDE (day) FROM rollup_new ORDER BY ALL');
   await conn.run(
     `INSERT INTO rollup_terms_daily
      SELECT topic_id, day, term, sum(mentions) FROM rollup_new GROUP BY ALL`,

@@ -196,7 +196,8 @@ type Ref = readonly [source: string, nativeId: string];
  * Which mention each new one is a copy of: the first stored with the same canonical URL, or with
  * the same text signature from another source (one source repeating a text is not syndication:
  * two people may post the same words). Reposts are counted apart and never called copies. Looks
- * at originals stored earlier, then at the batch in order.
+ * at originals stored earlier, then at the batch in order. The batch's keys are read from the temp
+ * table score_batch.
  */
 async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): Promise<Array<Ref | null>> {
   const byUrl = new Map<string, Ref>();
@@ -206,30 +207,20 @@ async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): P
     if (!sources.has(ref[0])) sources.set(ref[0], ref);
     bySig.set(sig, sources);
   };
-  const lookup = async (column: 'canonical_url' | 'text_sig', keys: Array<string | null>) => {
-    const distinct = [...new Set(keys.filter((k): k is string => k !== null))];
-    if (distinct.length === 0) return [];
-    await conn.run('CREATE OR REPLACE TEMP TABLE score_keys (k VARCHAR)');
-    await appendRows(
-      conn,
-      'score_keys',
-      distinct.map((k) => [k]),
-    );
-    // The earliest original per key and source; copies are never looked up, so chains cannot form.
-    return plainRows(
+  // The earliest original per key and source; copies are never looked up, so chains cannot form.
+  const lookup = async (column: 'canonical_url' | 'text_sig') =>
+    plainRows(
       await conn.runAndReadAll(
         `SELECT s.${column} AS k, s.source, arg_min(s.native_id, (s.scored_at, s.native_id)) AS native_id
-         FROM mention_scores s SEMI JOIN score_keys k ON s.${column} = k.k
+         FROM mention_scores s SEMI JOIN score_batch k ON s.${column} = k.${column}
          WHERE s.copy_of_id IS NULL
          GROUP BY ALL ORDER BY min(s.scored_at), s.source`,
       ),
     );
-  };
-  for (const r of await lookup('canonical_url', out.canonicalUrl)) {
+  for (const r of await lookup('canonical_url')) {
     if (!byUrl.has(String(r.k))) byUrl.set(String(r.k), [String(r.source), String(r.native_id)]);
   }
-  for (const r of await lookup('text_sig', out.textSig))
-    addSig(String(r.k), [String(r.source), String(r.native_id)]);
+  for (const r of await lookup('text_sig')) addSig(String(r.k), [String(r.source), String(r.native_id)]);
 
   const copyOf: Array<Ref | null> = [];
   for (let i = 0; i < b.source.length; i++) {
@@ -267,7 +258,6 @@ async function writeScores(
   now: DuckDBValue,
   topics: RunTopics,
 ): Promise<{ copies: number; tagged: number }> {
-  const copyOf = await findCopies(conn, b, out);
   // The few distinct labels (language, origin, sentiment, model) go in as codes into one list:
   // every string appended costs a call into DuckDB, and most of a batch's strings are these.
   const codes = new Map<string, number>();
@@ -281,8 +271,8 @@ async function writeScores(
   };
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE score_batch (i INTEGER, source VARCHAR, native_id VARCHAR, lang INTEGER,
-       lang_origin INTEGER, sentiment INTEGER, score DOUBLE, model INTEGER, copy_of_source VARCHAR,
-       copy_of_id VARCHAR, canonical_url VARCHAR, text_sig VARCHAR, terms VARCHAR)`,
+       lang_origin INTEGER, sentiment INTEGER, score DOUBLE, model INTEGER, canonical_url VARCHAR,
+       text_sig VARCHAR, terms VARCHAR)`,
   );
   await appendRows(
     conn,
@@ -296,22 +286,28 @@ async function writeScores(
       code(out.sentiment[i] ?? 'neutral'),
       out.score[i] ?? 0,
       code(out.model[i] ?? ''),
-      copyOf[i]?.[0] ?? null,
-      copyOf[i]?.[1] ?? null,
       out.canonicalUrl[i] ?? null,
       out.textSig[i] ?? null,
       out.terms[i] ?? '',
     ]),
   );
+  const copyOf = await findCopies(conn, b, out);
+  await conn.run('CREATE OR REPLACE TEMP TABLE score_copies (i INTEGER, source VARCHAR, native_id VARCHAR)');
+  await appendRows(
+    conn,
+    'score_copies',
+    copyOf.flatMap((ref, i) => (ref === null ? [] : [[i, ref[0], ref[1]]])),
+  );
   const labels = sqlList([...codes.keys()]);
   await conn.run(
     `INSERT INTO mention_scores (source, native_id, lang, lang_origin, sentiment, sentiment_score,
        sentiment_model, copy_of_source, copy_of_id, canonical_url, text_sig, scored_at)
-     SELECT source, native_id, ${labels}[lang], ${labels}[lang_origin], ${labels}[sentiment], score,
-       ${labels}[model], copy_of_source, copy_of_id, canonical_url, text_sig, $1
-     FROM score_batch`,
+     SELECT b.source, b.native_id, ${labels}[b.lang], ${labels}[b.lang_origin], ${labels}[b.sentiment],
+       b.score, ${labels}[b.model], c.source, c.native_id, b.canonical_url, b.text_sig, $1
+     FROM score_batch b LEFT JOIN score_copies c USING (i)`,
     [now],
   );
+  await conn.run('DROP TABLE score_copies');
   await markDirty(conn, tz, b);
   await conn.run(
     `INSERT INTO mention_terms
