@@ -35,12 +35,21 @@ export interface ScoreOutput {
   tags: number[];
 }
 
-/** Scores a batch; `topics` are the compiled topic queries whose indices `tags` refers to. */
+/** Compiled topic queries (their indices are what `tags` refers to) and the words they look up. */
+export interface Topics {
+  matchers: readonly Matcher[];
+  keys: ReadonlySet<string>;
+}
+
+const NO_TOPICS: Topics = { matchers: [], keys: new Set() };
+
+/** Scores a batch and tags it with `topics`. */
 export function computeScores(
   models: SentimentModels,
   input: ScoreInput,
-  topics: readonly Matcher[] = [],
+  topics: Topics = NO_TOPICS,
 ): ScoreOutput {
+  const matchers = topics.matchers;
   const n = input.text.length;
   const out: ScoreOutput = {
     lang: new Array(n),
@@ -71,7 +80,7 @@ export function computeScores(
     const titleTokens = title ? tokenize(fold(title)) : [];
     out.textSig[i] = signature(title?.trim() ? tokenize(fold(headline(title))) : tokens);
     out.terms[i] = termsOf(titleTokens.length > 0 ? [...titleTokens, ...tokens] : tokens).join(' ');
-    if (topics.length > 0) {
+    if (matchers.length > 0) {
       const doc = new MentionDoc(
         {
           text,
@@ -81,8 +90,9 @@ export function computeScores(
           authorHandle: input.author?.[i] ?? null,
         },
         { text: tokens, title: titleTokens },
+        topics.keys,
       );
-      for (let t = 0; t < topics.length; t++) if ((topics[t] as Matcher)(doc)) out.tags.push(i, t);
+      for (let t = 0; t < matchers.length; t++) if ((matchers[t] as Matcher)(doc)) out.tags.push(i, t);
     }
   }
   return out;

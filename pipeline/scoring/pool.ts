@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SentimentModels } from '../sentiment/index.js';
 import type { LocalLayers } from '../sentiment/layers.js';
-import { compileQuery, type Matcher } from '../topics/match.js';
-import { computeScores, type ScoreInput, type ScoreOutput } from './compute.js';
+import { compileQuery, lookedUp } from '../topics/match.js';
+import { computeScores, type ScoreInput, type ScoreOutput, type Topics } from './compute.js';
 
 // Below this a batch is scored faster than its texts can be copied to a thread and back.
 export const POOL_MIN_BATCH = 4096;
@@ -22,14 +22,16 @@ export interface ScoreTask {
   queries: readonly string[];
 }
 
-/** Compiled matchers for the last list of queries seen (the same list for a whole scoring run). */
-export function matcherCache(): (queries: readonly string[]) => Matcher[] {
+/** Compiled topics for the last list of queries seen (the same list for a whole scoring run). */
+export function matcherCache(): (queries: readonly string[]) => Topics {
   let key = '';
-  let compiled: Matcher[] = [];
+  let compiled: Topics = { matchers: [], keys: new Set() };
   return (queries) => {
     const k = JSON.stringify(queries);
     if (k !== key) {
-      compiled = queries.map((q) => compileQuery(q));
+      const keys = new Set<string>();
+      for (const q of queries) lookedUp(q, keys);
+      compiled = { matchers: queries.map((q) => compileQuery(q)), keys };
       key = k;
     }
     return compiled;
