@@ -206,12 +206,16 @@ function main(): void {
       '',
       '| phase | mentions | mentions/s | time | CPU time | peak RSS |',
       '|---|---|---|---|---|---|',
-      line('ingest: storeBatch, 1,000 per batch (for comparison)', 'ingest'),
-      line('score: language + sentiment + copies + terms + tags + rollups, main thread only', 'score-1'),
-      line('score: the same, one worker thread computing, the main thread reading and writing', 'score-2'),
-      line('score: the same, two worker threads computing', 'score-3'),
+      ...[
+        line('ingest: storeBatch, 1,000 per batch (for comparison)', 'ingest'),
+        line('score: language + sentiment + copies + terms + tags + rollups, main thread only', 'score-1'),
+        line('score: the same, one worker thread computing, the main thread reading and writing', 'score-2'),
+        line('score: the same, two worker threads computing', 'score-3'),
+      ].filter((l) => l !== ''),
       '',
-      ...Object.keys(THREADS).map((p) => `${p}: ${JSON.stringify(results[p]?.detail ?? null)}`),
+      ...Object.keys(THREADS)
+        .filter((p) => results[p])
+        .map((p) => `${p}: ${JSON.stringify(results[p]?.detail)}`),
       'target: score >= 50,000 mentions/s, peak RSS < 1.5 GB',
       '',
     ].join('\n'),
