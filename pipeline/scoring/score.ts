@@ -31,7 +31,7 @@ export interface ScoringDeps {
   now: () => Date;
   /** The sentiment models; when omitted, the shipped ones with this installation's newest local layers. */
   models?: SentimentModels;
-  /** Worker threads beside the main thread for large batches; default: one per extra core. */
+  /** Worker threads computing large batches while the main thread reads and writes; default: one per extra core. */
   threads?: number;
   /** Mentions per transaction. */
   batchSize?: number;
