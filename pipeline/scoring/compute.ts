@@ -1,10 +1,11 @@
 /**
  * What the scoring stage derives from one mention's own fields, with no database: language,
- * sentiment, the copy keys and the index terms. Pure, so a worker thread runs it as well as the
+ * sentiment, the copy keys, the index terms and the topics it matches. Pure, so a worker thread runs it as well as the
  * main thread, on plain arrays that cross between them cheaply.
  */
 import { resolveLanguage } from '../language/detect.js';
 import type { SentimentModels } from '../sentiment/index.js';
+import { type Matcher, MentionDoc } from '../topics/match.js';
 import { fold, tokenize } from '../topics/text.js';
 import { canonicalUrl, headline, signature } from './canonical.js';
 import { termsOf } from './terms.js';
@@ -15,6 +16,9 @@ export interface ScoreInput {
   text: string[];
   lang: Array<string | null>;
   url: Array<string | null>;
+  /** What topic queries' source: and author: filters read; only needed to tag. */
+  source?: string[];
+  author?: Array<string | null>;
 }
 
 /** Per mention, in input order. `terms` is space-separated (a term never holds a space). */
@@ -27,9 +31,25 @@ export interface ScoreOutput {
   canonicalUrl: Array<string | null>;
   textSig: Array<string | null>;
   terms: string[];
+  /** Topic hits as pairs (mention index, topic index), flat. */
+  tags: number[];
 }
 
-export function computeScores(models: SentimentModels, input: ScoreInput): ScoreOutput {
+/** Compiled topic queries (their indices are what `tags` refers to) and the words they look up. */
+export interface Topics {
+  matchers: readonly Matcher[];
+  keys: ReadonlySet<string>;
+}
+
+const NO_TOPICS: Topics = { matchers: [], keys: new Set() };
+
+/** Scores a batch and tags it with `topics`. */
+export function computeScores(
+  models: SentimentModels,
+  input: ScoreInput,
+  topics: Topics = NO_TOPICS,
+): ScoreOutput {
+  const matchers = topics.matchers;
   const n = input.text.length;
   const out: ScoreOutput = {
     lang: new Array(n),
@@ -40,6 +60,7 @@ export function computeScores(models: SentimentModels, input: ScoreInput): Score
     canonicalUrl: new Array(n),
     textSig: new Array(n),
     terms: new Array(n),
+    tags: [],
   };
   for (let i = 0; i < n; i++) {
     const title = input.title[i] ?? null;
@@ -54,11 +75,25 @@ export function computeScores(models: SentimentModels, input: ScoreInput): Score
     out.score[i] = sentiment.score;
     out.model[i] = sentiment.model;
     out.canonicalUrl[i] = canonicalUrl(input.url[i] ?? null);
-    // Folded and split once for the index terms and the signature, the costly part.
+    // Folded and split once for the index terms, the signature and the topics, the costly part.
     const tokens = tokenize(fold(text));
     const titleTokens = title ? tokenize(fold(title)) : [];
     out.textSig[i] = signature(title?.trim() ? tokenize(fold(headline(title))) : tokens);
     out.terms[i] = termsOf(titleTokens.length > 0 ? [...titleTokens, ...tokens] : tokens).join(' ');
+    if (matchers.length > 0) {
+      const doc = new MentionDoc(
+        {
+          text,
+          title,
+          lang: input.lang[i] ?? null,
+          source: input.source?.[i] ?? null,
+          authorHandle: input.author?.[i] ?? null,
+        },
+        { text: tokens, title: titleTokens },
+        topics.keys,
+      );
+      for (let t = 0; t < matchers.length; t++) if ((matchers[t] as Matcher)(doc)) out.tags.push(i, t);
+    }
   }
   return out;
 }

@@ -1,45 +1,120 @@
 /**
- * Spreads the per-mention work of a large batch (language, sentiment, copy keys, terms) over worker
- * threads and the main thread, so scoring uses every core while DuckDB waits between batches.
+ * Spreads the per-mention work of large batches (language, sentiment, copy keys, terms, topic tags)
+ * over worker threads, so the main thread stays free to read and write DuckDB while they compute:
+ * scoring overlaps one batch's JavaScript with another batch's database work.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SentimentModels } from '../sentiment/index.js';
 import type { LocalLayers } from '../sentiment/layers.js';
-import { computeScores, type ScoreInput, type ScoreOutput } from './compute.js';
+import { compileQuery, lookedUp } from '../topics/match.js';
+import { computeScores, type ScoreInput, type ScoreOutput, type Topics } from './compute.js';
 
 // Below this a batch is scored faster than its texts can be copied to a thread and back.
 export const POOL_MIN_BATCH = 4096;
 
 const workerFile = fileURLToPath(new URL('./worker.js', import.meta.url));
 
+/** What a worker is sent: a slice of a batch and the topic queries (valid ones) to tag it with. */
+export interface ScoreTask {
+  input: ScoreInput;
+  queries: readonly string[];
+}
+
+/** Compiled topics for the last list of queries seen (the same list for a whole scoring run). */
+export function matcherCache(): (queries: readonly string[]) => Topics {
+  let key = '';
+  let compiled: Topics = { matchers: [], keys: new Set() };
+  return (queries) => {
+    const k = JSON.stringify(queries);
+    if (k !== key) {
+      const keys = new Set<string>();
+      for (const q of queries) lookedUp(q, keys);
+      compiled = { matchers: queries.map((q) => compileQuery(q)), keys };
+      key = k;
+    }
+    return compiled;
+  };
+}
+
 function slice(input: ScoreInput, from: number, to: number): ScoreInput {
-  return {
+  const part: ScoreInput = {
     title: input.title.slice(from, to),
     text: input.text.slice(from, to),
     lang: input.lang.slice(from, to),
     url: input.url.slice(from, to),
   };
+  if (input.source) part.source = input.source.slice(from, to);
+  if (input.author) part.author = input.author.slice(from, to);
+  return part;
 }
 
-function concat(parts: ScoreOutput[]): ScoreOutput {
-  const keys = Object.keys(parts[0] ?? {}) as Array<keyof ScoreOutput>;
-  return Object.fromEntries(
-    keys.map((k) => [k, parts.flatMap((p): unknown[] => p[k])]),
-  ) as unknown as ScoreOutput;
+/** The parts in order as one output; tag pairs shifted to the batch's mention indices. */
+function concat(parts: ScoreOutput[], offsets: number[]): ScoreOutput {
+  const out: ScoreOutput = {
+    lang: [],
+    langOrigin: [],
+    sentiment: [],
+    score: [],
+    model: [],
+    canonicalUrl: [],
+    textSig: [],
+    terms: [],
+    tags: [],
+  };
+  parts.forEach((p, k) => {
+    for (const key of Object.keys(out) as Array<keyof ScoreOutput>) {
+      if (key !== 'tags') for (const v of p[key]) (out[key] as unknown[]).push(v);
+    }
+    const offset = offsets[k] as number;
+    for (let i = 0; i < p.tags.length; i += 2)
+      out.tags.push((p.tags[i] as number) + offset, p.tags[i + 1] as number);
+  });
+  return out;
+}
+
+interface Waiter {
+  resolve: (out: ScoreOutput) => void;
+  reject: (err: Error) => void;
+}
+
+/** One worker thread; answers its tasks in the order they were sent. */
+class ScoringWorker {
+  private readonly worker: Worker;
+  private readonly waiting: Waiter[] = [];
+
+  constructor(layers: LocalLayers | null) {
+    this.worker = new Worker(workerFile, { workerData: layers });
+    this.worker.on('message', (out: ScoreOutput) => this.waiting.shift()?.resolve(out));
+    this.worker.on('error', (err: Error) => {
+      for (const w of this.waiting.splice(0)) w.reject(err);
+    });
+  }
+
+  run(task: ScoreTask): Promise<ScoreOutput> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(task);
+    });
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
 }
 
 export class ScoringPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: ScoringWorker[] = [];
   private readonly threads: number;
+  private readonly matchers = matcherCache();
 
   /**
-   * Up to `threads` extra threads beside the main one, started with the first large batch (the
-   * small rounds after each collection never pay for them). The workers load the shipped models
-   * themselves with the same local `layers` on top, so they only run when `models` are those
-   * (`layers` null: models of another kind), and only from the built JavaScript (under the
-   * TypeScript test runner the worker file does not exist).
+   * Up to `threads` worker threads, started with the first large batch (the small rounds after
+   * each collection never pay for them); with none, the main thread computes. The workers load the
+   * shipped models themselves with the same local `layers` on top, so they only run when `models`
+   * are those (`layers` null: models of another kind), and only from the built JavaScript (under
+   * the TypeScript test runner the worker file does not exist).
    */
   constructor(
     private readonly models: SentimentModels,
@@ -54,36 +129,24 @@ export class ScoringPool {
     return this.workers.length;
   }
 
-  /** Scores in input order; the main thread takes one share while the workers take the others. */
-  async compute(input: ScoreInput): Promise<ScoreOutput> {
+  /** Scores in input order, tagging with `queries` (topic queries that parse). */
+  async compute(input: ScoreInput, queries: readonly string[]): Promise<ScoreOutput> {
     const n = input.text.length;
-    if (this.threads === 0 || n < POOL_MIN_BATCH) return computeScores(this.models, input);
-    while (this.workers.length < this.threads)
-      this.workers.push(new Worker(workerFile, { workerData: this.layers }));
-    const shares = this.workers.length + 1;
-    const size = Math.ceil(n / shares);
-    const pending = this.workers.map(
-      (w, i) =>
-        new Promise<ScoreOutput>((resolve, reject) => {
-          const cleanup = () => {
-            w.off('message', onMessage);
-            w.off('error', onError);
-          };
-          const onMessage = (out: ScoreOutput) => {
-            cleanup();
-            resolve(out);
-          };
-          const onError = (err: Error) => {
-            cleanup();
-            reject(err);
-          };
-          w.on('message', onMessage);
-          w.on('error', onError);
-          w.postMessage(slice(input, (i + 1) * size, Math.min(n, (i + 2) * size)));
+    if (this.threads === 0 || n < POOL_MIN_BATCH) {
+      return computeScores(this.models, input, this.matchers(queries));
+    }
+    while (this.workers.length < this.threads) this.workers.push(new ScoringWorker(this.layers));
+    const size = Math.ceil(n / this.workers.length);
+    const offsets = this.workers.map((_, i) => i * size).filter((from) => from < n);
+    const parts = await Promise.all(
+      offsets.map((from, i) =>
+        (this.workers[i] as ScoringWorker).run({
+          input: slice(input, from, Math.min(n, from + size)),
+          queries,
         }),
+      ),
     );
-    const mine = computeScores(this.models, slice(input, 0, size));
-    return concat([mine, ...(await Promise.all(pending))]);
+    return concat(parts, offsets);
   }
 
   async close(): Promise<void> {

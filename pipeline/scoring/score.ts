@@ -1,12 +1,14 @@
 /**
  * The scoring stage (DESIGN.md section 5), run after every collection and by `earshot score`:
- *   1. scores: language, sentiment, copy detection and the term index of mentions not scored yet,
- *      in batches, each batch with its dirty rollup hours in ONE transaction;
- *   2. tags: topics matched on newly collected mentions (pipeline/topics/tag.ts, own watermark);
+ *   1. scores: language, sentiment, copy detection, the term index and the topic tags of mentions
+ *      not scored yet, in batches, each batch with its dirty rollup hours in ONE transaction;
+ *   2. tags: topics matched on newly collected mentions the batches did not tag (pipeline/topics/
+ *      tag.ts, own watermark): those collected meanwhile, or all of a batch when a topic changed;
  *   3. rollups: the buckets those changes touched, recomputed in one transaction.
  * A batch's scores, terms and dirty hours are derived from one read of the text and written
  * together, so they never disagree; unscored mentions are found by their missing score row, so a
  * SIGKILL at any moment leaves whole batches and a re-run picks up exactly what is missing.
+ * Worker threads compute one batch while the main thread writes the one before.
  */
 import { availableParallelism } from 'node:os';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
@@ -16,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { SentimentModels } from '../sentiment/index.js';
 import { installedModels } from '../sentiment/layers.js';
 import { plainRows, type Store, timestamptz } from '../store.js';
-import { tagNewMentions } from '../topics/tag.js';
+import { tagNewMentions, topicQueries } from '../topics/tag.js';
 import type { ScoreInput, ScoreOutput } from './compute.js';
 import { ScoringPool } from './pool.js';
 import { localHour, type RollupResult, refreshRollups } from './rollups.js';
@@ -29,7 +31,7 @@ export interface ScoringDeps {
   now: () => Date;
   /** The sentiment models; when omitted, the shipped ones with this installation's newest local layers. */
   models?: SentimentModels;
-  /** Worker threads beside the main thread for large batches; default: one per extra core. */
+  /** Worker threads computing large batches while the main thread reads and writes; default: one per extra core. */
   threads?: number;
   /** Mentions per transaction. */
   batchSize?: number;
@@ -69,20 +71,25 @@ interface Batch {
   input: ScoreInput;
   source: string[];
   nativeId: string[];
-  createdAt: DuckDBValue[];
+  /** created_at in epoch milliseconds. */
+  createdMs: number[];
   isRepost: boolean[];
 }
 
-const emptyBatch = (): Batch => ({
-  input: { title: [], text: [], lang: [], url: [] },
-  source: [],
-  nativeId: [],
-  createdAt: [],
-  isRepost: [],
-});
+const emptyBatch = (): Batch => {
+  const source: string[] = [];
+  return {
+    input: { title: [], text: [], lang: [], url: [], source, author: [] },
+    source,
+    nativeId: [],
+    createdMs: [],
+    isRepost: [],
+  };
+};
 
 /**
- * Streams `sql` (source, native_id, title, text, lang, url, created_at, is_repost) on a connection
+ * Streams `sql` (source, native_id, title, text, lang, url, created_at in epoch ms, is_repost,
+ * author_handle) on a connection
  * of its own, handing over batches of `size`. The writer connection stays free for the batches'
  * transactions while the stream reads one consistent snapshot.
  */
@@ -101,7 +108,8 @@ async function* batches(
       chunk && chunk.rowCount > 0;
       chunk = await result.fetchChunk()
     ) {
-      const [source, id, title, text, lang, url, created, repost] = chunk.getColumns() as DuckDBValue[][];
+      const [source, id, title, text, lang, url, created, repost, author] =
+        chunk.getColumns() as DuckDBValue[][];
       for (let i = 0; i < chunk.rowCount; i++) {
         batch.source.push(String(source?.[i]));
         batch.nativeId.push(String(id?.[i]));
@@ -109,8 +117,9 @@ async function* batches(
         batch.input.text.push((text?.[i] as string | null) ?? '');
         batch.input.lang.push((lang?.[i] as string | null) ?? null);
         batch.input.url.push((url?.[i] as string | null) ?? null);
-        batch.createdAt.push(created?.[i] ?? null);
+        batch.createdMs.push(Number(created?.[i]));
         batch.isRepost.push(repost?.[i] === true);
+        batch.input.author?.push((author?.[i] as string | null) ?? null);
       }
       if (batch.source.length >= size) {
         yield batch;
@@ -123,22 +132,62 @@ async function* batches(
   }
 }
 
-/** Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction. */
-async function markDirty(conn: DuckDBConnection, tz: string, b: Batch, terms?: string[]): Promise<void> {
-  await conn.run(
-    'CREATE OR REPLACE TEMP TABLE score_batch (source VARCHAR, native_id VARCHAR, created_at TIMESTAMPTZ, terms VARCHAR)',
-  );
-  await appendRows(
-    conn,
-    'score_batch',
-    b.source.map((s, i) => [s, b.nativeId[i] ?? '', b.createdAt[i] ?? null, terms?.[i] ?? '']),
-  );
+const QUARTER_MS = 15 * 60_000;
+
+/** A SQL list literal of strings. */
+const sqlList = (values: readonly string[]) =>
+  `([${values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ')}]::VARCHAR[])`;
+
+/**
+ * Queues the local hours of the batch's mentions for the rollup step, in the caller's transaction.
+ * Every zone offset is a multiple of 15 minutes, so only the batch's distinct UTC quarter hours
+ * are converted.
+ */
+async function markDirty(conn: DuckDBConnection, tz: string, b: Batch): Promise<void> {
+  const quarters = new Set<number>();
+  for (const ms of b.createdMs)
+    if (Number.isFinite(ms)) quarters.add(Math.floor(ms / QUARTER_MS) * QUARTER_MS);
   await conn.run(
     `INSERT OR IGNORE INTO rollup_dirty
-     SELECT DISTINCT ${localHour('quarter')} FROM (
-       SELECT DISTINCT time_bucket(INTERVAL '15 minutes', created_at) AS quarter FROM score_batch)`,
-    { tz },
+     SELECT DISTINCT ${localHour('quarter')} FROM (SELECT to_timestamp(unnest($quarters::DOUBLE[]) / 1000) AS quarter)`,
+    { tz, quarters: JSON.stringify([...quarters]) },
   );
+}
+
+/** The topics a scoring run tags with, and the table of mentions its batches tagged. */
+interface RunTopics {
+  key: string;
+  ids: string[];
+  queries: string[];
+}
+const TAGGED = 'scored_run';
+
+/**
+ * Writes the batch's topic tags when the topics are still those it was matched with (checked in
+ * the transaction: an edit meanwhile re-tags on its own, and the tag stage then takes the batch),
+ * and records its mentions as tagged. Tags already there (a topic re-tag may run before scoring)
+ * are kept. Returns how many tags were added.
+ */
+async function writeTags(conn: DuckDBConnection, out: ScoreOutput, topics: RunTopics): Promise<number> {
+  if ((await topicQueries(conn)).key !== topics.key) return 0;
+  let added = 0;
+  if (out.tags.length > 0) {
+    // Numbers only cross into DuckDB (a batch index, a topic index): the strings are joined there.
+    const hits: number[][] = [];
+    for (let k = 0; k < out.tags.length; k += 2) {
+      hits.push([out.tags[k] as number, (out.tags[k + 1] as number) + 1]);
+    }
+    await conn.run('CREATE OR REPLACE TEMP TABLE score_tags (i INTEGER, t INTEGER)');
+    await appendRows(conn, 'score_tags', hits);
+    const inserted = await conn.run(
+      `INSERT OR IGNORE INTO mention_topics
+       SELECT b.source, b.native_id, ${sqlList(topics.ids)}[h.t] FROM score_tags h JOIN score_batch b USING (i)`,
+    );
+    added = inserted.rowsChanged;
+    await conn.run('DROP TABLE score_tags');
+  }
+  await conn.run(`INSERT INTO ${TAGGED} SELECT source, native_id FROM score_batch`);
+  return added;
 }
 
 type Ref = readonly [source: string, nativeId: string];
@@ -147,7 +196,8 @@ type Ref = readonly [source: string, nativeId: string];
  * Which mention each new one is a copy of: the first stored with the same canonical URL, or with
  * the same text signature from another source (one source repeating a text is not syndication:
  * two people may post the same words). Reposts are counted apart and never called copies. Looks
- * at originals stored earlier, then at the batch in order.
+ * at originals stored earlier, then at the batch in order. The batch's keys are read from the temp
+ * table score_batch.
  */
 async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): Promise<Array<Ref | null>> {
   const byUrl = new Map<string, Ref>();
@@ -157,30 +207,20 @@ async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): P
     if (!sources.has(ref[0])) sources.set(ref[0], ref);
     bySig.set(sig, sources);
   };
-  const lookup = async (column: 'canonical_url' | 'text_sig', keys: Array<string | null>) => {
-    const distinct = [...new Set(keys.filter((k): k is string => k !== null))];
-    if (distinct.length === 0) return [];
-    await conn.run('CREATE OR REPLACE TEMP TABLE score_keys (k VARCHAR)');
-    await appendRows(
-      conn,
-      'score_keys',
-      distinct.map((k) => [k]),
-    );
-    // The earliest original per key and source; copies are never looked up, so chains cannot form.
-    return plainRows(
+  // The earliest original per key and source; copies are never looked up, so chains cannot form.
+  const lookup = async (column: 'canonical_url' | 'text_sig') =>
+    plainRows(
       await conn.runAndReadAll(
         `SELECT s.${column} AS k, s.source, arg_min(s.native_id, (s.scored_at, s.native_id)) AS native_id
-         FROM mention_scores s SEMI JOIN score_keys k ON s.${column} = k.k
+         FROM mention_scores s SEMI JOIN score_batch k ON s.${column} = k.${column}
          WHERE s.copy_of_id IS NULL
          GROUP BY ALL ORDER BY min(s.scored_at), s.source`,
       ),
     );
-  };
-  for (const r of await lookup('canonical_url', out.canonicalUrl)) {
+  for (const r of await lookup('canonical_url')) {
     if (!byUrl.has(String(r.k))) byUrl.set(String(r.k), [String(r.source), String(r.native_id)]);
   }
-  for (const r of await lookup('text_sig', out.textSig))
-    addSig(String(r.k), [String(r.source), String(r.native_id)]);
+  for (const r of await lookup('text_sig')) addSig(String(r.k), [String(r.source), String(r.native_id)]);
 
   const copyOf: Array<Ref | null> = [];
   for (let i = 0; i < b.source.length; i++) {
@@ -209,40 +249,73 @@ async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): P
   return copyOf;
 }
 
-/** Writes one batch of first-time scores with its terms and dirty hours; returns its copies. */
+/** Writes one batch of first-time scores with its terms, tags and dirty hours. */
 async function writeScores(
   conn: DuckDBConnection,
   tz: string,
   b: Batch,
   out: ScoreOutput,
   now: DuckDBValue,
-): Promise<number> {
-  const copyOf = await findCopies(conn, b, out);
+  topics: RunTopics,
+): Promise<{ copies: number; tagged: number }> {
+  // The few distinct labels (language, origin, sentiment, model) go in as codes into one list:
+  // every string appended costs a call into DuckDB, and most of a batch's strings are these.
+  const codes = new Map<string, number>();
+  const code = (v: string) => {
+    let c = codes.get(v);
+    if (c === undefined) {
+      c = codes.size + 1;
+      codes.set(v, c);
+    }
+    return c;
+  };
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE score_batch (i INTEGER, source VARCHAR, native_id VARCHAR, lang INTEGER,
+       lang_origin INTEGER, sentiment INTEGER, score DOUBLE, model INTEGER, canonical_url VARCHAR,
+       text_sig VARCHAR, terms VARCHAR)`,
+  );
   await appendRows(
     conn,
-    'mention_scores',
+    'score_batch',
     b.source.map((source, i) => [
+      i,
       source,
       b.nativeId[i] ?? '',
-      out.lang[i] ?? 'other',
-      out.langOrigin[i] ?? 'detected',
-      out.sentiment[i] ?? 'neutral',
+      code(out.lang[i] ?? 'other'),
+      code(out.langOrigin[i] ?? 'detected'),
+      code(out.sentiment[i] ?? 'neutral'),
       out.score[i] ?? 0,
-      out.model[i] ?? '',
-      copyOf[i]?.[0] ?? null,
-      copyOf[i]?.[1] ?? null,
+      code(out.model[i] ?? ''),
       out.canonicalUrl[i] ?? null,
       out.textSig[i] ?? null,
-      now,
+      out.terms[i] ?? '',
     ]),
   );
-  await markDirty(conn, tz, b, out.terms);
+  const copyOf = await findCopies(conn, b, out);
+  await conn.run('CREATE OR REPLACE TEMP TABLE score_copies (i INTEGER, source VARCHAR, native_id VARCHAR)');
+  await appendRows(
+    conn,
+    'score_copies',
+    copyOf.flatMap((ref, i) => (ref === null ? [] : [[i, ref[0], ref[1]]])),
+  );
+  const labels = sqlList([...codes.keys()]);
+  await conn.run(
+    `INSERT INTO mention_scores (source, native_id, lang, lang_origin, sentiment, sentiment_score,
+       sentiment_model, copy_of_source, copy_of_id, canonical_url, text_sig, scored_at)
+     SELECT b.source, b.native_id, ${labels}[b.lang], ${labels}[b.lang_origin], ${labels}[b.sentiment],
+       b.score, ${labels}[b.model], c.source, c.native_id, b.canonical_url, b.text_sig, $1
+     FROM score_batch b LEFT JOIN score_copies c USING (i)`,
+    [now],
+  );
+  await conn.run('DROP TABLE score_copies');
+  await markDirty(conn, tz, b);
   await conn.run(
     `INSERT INTO mention_terms
      SELECT unnest(string_split(terms, ' ')), source, native_id, created_at FROM score_batch WHERE terms <> ''`,
   );
+  const tagged = await writeTags(conn, out, topics);
   await conn.run('DROP TABLE score_batch');
-  return copyOf.filter((c) => c !== null).length;
+  return { copies: copyOf.filter((c) => c !== null).length, tagged };
 }
 
 /** Writes one batch of new sentiment for mentions scored before by another model version. */
@@ -274,10 +347,30 @@ async function writeRescores(
   );
   await conn.run('DROP TABLE score_update');
   await markDirty(conn, tz, b);
-  await conn.run('DROP TABLE score_batch');
 }
 
-const COLUMNS = 'm.source, m.native_id, m.title, m.text, %LANG%, m.url, m.created_at, m.is_repost';
+/**
+ * Reads batches, computes each (in worker threads when the pool has them) and writes them in order,
+ * the next batch computing while the one before is written.
+ */
+async function pipelined(
+  source: AsyncIterable<Batch>,
+  compute: (b: Batch) => Promise<ScoreOutput>,
+  write: (b: Batch, out: ScoreOutput) => Promise<void>,
+): Promise<void> {
+  let prev: { b: Batch; out: Promise<ScoreOutput> } | null = null;
+  for await (const b of source) {
+    const out = compute(b);
+    // Awaited below; until then a failure must not count as unhandled.
+    out.catch(() => undefined);
+    if (prev) await write(prev.b, await prev.out);
+    prev = { b, out };
+  }
+  if (prev) await write(prev.b, await prev.out);
+}
+
+const COLUMNS =
+  'm.source, m.native_id, m.title, m.text, %LANG%, m.url, epoch_ms(m.created_at)::DOUBLE, m.is_repost, m.author_handle';
 
 /** SQL condition: the stored model differs from the one now serving the mention's language. */
 function outdatedModel(models: SentimentModels): string {
@@ -313,12 +406,25 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
       const fresh = `SELECT ${COLUMNS.replace('%LANG%', 'm.lang')} FROM mentions m
         ANTI JOIN mention_scores s USING (source, native_id)
         WHERE ${since} ORDER BY m.collected_at, m.source, m.native_id`;
-      for await (const b of batches(store, fresh, [], size)) {
-        const out = await pool.compute(b.input);
-        copies += await store.write((conn) => writeScores(conn, tz, b, out, timestamptz(deps.now())));
-        scored += b.source.length;
-        deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
-      }
+      const topics = await store.write(async (conn): Promise<RunTopics> => {
+        await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAGGED} (source VARCHAR, native_id VARCHAR)`);
+        const { key, topics } = await topicQueries(conn);
+        return { key, ids: topics.map((t) => t.id), queries: topics.map((t) => t.query) };
+      });
+      let taggedInBatches = 0;
+      await pipelined(
+        batches(store, fresh, [], size),
+        (b) => pool.compute(b.input, topics.queries),
+        async (b, out) => {
+          const w = await store.write((conn) =>
+            writeScores(conn, tz, b, out, timestamptz(deps.now()), topics),
+          );
+          copies += w.copies;
+          taggedInBatches += w.tagged;
+          scored += b.source.length;
+          deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
+        },
+      );
       if (through !== null) {
         await store.write((conn) =>
           conn.run(
@@ -332,11 +438,14 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
         // The stored language is kept: only the sentiment model changed.
         const old = `SELECT ${COLUMNS.replace('%LANG%', 's.lang')} FROM mentions m
           JOIN mention_scores s USING (source, native_id) WHERE ${outdatedModel(models)}`;
-        for await (const b of batches(store, old, [], size)) {
-          const out = await pool.compute(b.input);
-          await store.write((conn) => writeRescores(conn, tz, b, out, timestamptz(deps.now())));
-          rescored += b.source.length;
-        }
+        await pipelined(
+          batches(store, old, [], size),
+          (b) => pool.compute(b.input, []),
+          async (b, out) => {
+            await store.write((conn) => writeRescores(conn, tz, b, out, timestamptz(deps.now())));
+            rescored += b.source.length;
+          },
+        );
       }
       const [left] = await store.query(
         `SELECT count(*) AS n FROM mention_scores s WHERE ${outdatedModel(models)}`,
@@ -349,11 +458,12 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
         );
       }
       const scoredMs = performance.now() - started;
-      const tags = await tagNewMentions(store);
+      const tags = await tagNewMentions(store, { skip: TAGGED });
+      await store.write((conn) => conn.run(`DROP TABLE ${TAGGED}`));
       const taggedMs = performance.now() - started - scoredMs;
       const rollups = await refreshRollups(store, tz);
       const rollupMs = performance.now() - started - scoredMs - taggedMs;
-      const result = { scored, copies, rescored, outdated, tagged: tags.tagged, rollups };
+      const result = { scored, copies, rescored, outdated, tagged: taggedInBatches + tags.tagged, rollups };
       deps.logger.info(
         { ...result, threads: pool.started, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
         'scored mentions',

@@ -66,11 +66,26 @@ export function termOf(token: string): string | null {
   return token;
 }
 
+// Words repeat across mentions (Zipf), and stemming a Hangul word slices it several times: the
+// index form of recent tokens is remembered, up to a bound so an odd text cannot grow it for ever.
+const MEMO_SIZE = 50_000;
+let memo = new Map<string, string | null>();
+
+function memoTermOf(token: string): string | null {
+  let term = memo.get(token);
+  if (term === undefined) {
+    term = termOf(token);
+    if (memo.size >= MEMO_SIZE) memo = new Map();
+    memo.set(token, term);
+  }
+  return term;
+}
+
 /** Distinct index terms of folded, split text (tokenize(fold(text))). */
 export function termsOf(tokens: readonly string[]): string[] {
   const out = new Set<string>();
   for (const token of tokens) {
-    const term = termOf(token);
+    const term = memoTermOf(token);
     if (term !== null) out.add(term);
   }
   return [...out];

@@ -26,10 +26,22 @@ export class MentionDoc {
   readonly source: string;
   readonly author: string;
   #index: Map<string, number[]> | undefined;
+  readonly #keys: ReadonlySet<string> | undefined;
 
-  constructor(m: MentionFields) {
-    const text = tokenize(fold(m.text));
-    const title = m.title ? tokenize(fold(m.title)) : [];
+  /**
+   * `split` is the text and title already folded and split (tokenize(fold(...))), for a caller
+   * that needs those tokens itself: scoring splits a mention once for its terms and its tags.
+   * `keys`, when given, are the only words `positions` will be asked for (lookedUp() of the
+   * queries to match), so the index holds just those: most words of a text are in no query.
+   */
+  constructor(
+    m: MentionFields,
+    split?: { text: readonly string[]; title: readonly string[] },
+    keys?: ReadonlySet<string>,
+  ) {
+    this.#keys = keys;
+    const text = split?.text ?? tokenize(fold(m.text));
+    const title = split?.title ?? (m.title ? tokenize(fold(m.title)) : []);
     this.tokens = title.length > 0 ? [...title, GAP, ...text] : text;
     this.lang = m.lang ? fold(m.lang).replaceAll('_', '-') : '';
     this.source = m.source ? fold(m.source) : '';
@@ -38,6 +50,7 @@ export class MentionDoc {
 
   /** Where `term` occurs, as itself or followed by a Korean particle. */
   positions(term: string): readonly number[] {
+    if (this.#keys !== undefined && !this.#keys.has(term)) throw new Error(`"${term}" is not among the keys`);
     if (this.#index === undefined) this.#index = this.#build();
     return this.#index.get(term) ?? EMPTY;
   }
@@ -50,10 +63,13 @@ export class MentionDoc {
       else if (list[list.length - 1] !== i) list.push(i);
     };
     const tokens = this.tokens;
+    const keys = this.#keys;
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i] as string;
-      add(t, i);
-      if (t.charCodeAt(t.length - 1) >= 0xac00) for (const s of stems(t)) add(s, i);
+      if (keys === undefined || keys.has(t)) add(t, i);
+      if (t.charCodeAt(t.length - 1) >= 0xac00) {
+        for (const s of stems(t)) if (keys === undefined || keys.has(s)) add(s, i);
+      }
     }
     return index;
   }
@@ -190,6 +206,33 @@ function cost(node: QueryNode): number {
     default:
       return 4;
   }
+}
+
+/** The words a query looks up in a MentionDoc's index (its `keys` when only such queries run). */
+export function lookedUp(query: string | QueryNode, into = new Set<string>()): Set<string> {
+  const node = typeof query === 'string' ? parseQuery(query) : query;
+  switch (node.kind) {
+    case 'term':
+      if (!node.prefix) into.add(node.value);
+      break;
+    case 'phrase':
+      into.add(node.tokens[0] ?? '');
+      break;
+    case 'near':
+      lookedUp(node.left, into);
+      lookedUp(node.right, into);
+      break;
+    case 'not':
+      lookedUp(node.child, into);
+      break;
+    case 'and':
+    case 'or':
+      for (const child of node.children) lookedUp(child, into);
+      break;
+    case 'filter':
+      break;
+  }
+  return into;
 }
 
 /** Compiles a query (text or parsed) once, for matching against many mentions. */

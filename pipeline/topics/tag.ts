@@ -52,6 +52,29 @@ function topicRows(rows: Row[]): TopicRow[] {
   }));
 }
 
+/**
+ * The topics as tagging reads them (`key` changes whenever any of them is edited, added or removed)
+ * and the query of each one that parses, in id order; a topic whose query does not parse is left
+ * out, as tagNewMentions skips it.
+ */
+export async function topicQueries(
+  conn: DuckDBConnection,
+): Promise<{ key: string; topics: Array<{ id: string; query: string }> }> {
+  const rows = topicRows(
+    plainRows(await conn.runAndReadAll('SELECT id, query, keywords FROM topics ORDER BY id')),
+  );
+  const topics: Array<{ id: string; query: string }> = [];
+  for (const topic of rows) {
+    try {
+      topicMatcher(topic);
+      topics.push({ id: topic.id, query: topicQuery(topic) });
+    } catch (err) {
+      if (!(err instanceof QuerySyntaxError)) throw err;
+    }
+  }
+  return { key: JSON.stringify(rows), topics };
+}
+
 const str = (v: DuckDBValue): string | null => (v === null ? null : String(v));
 
 /**
@@ -149,9 +172,14 @@ const REREAD_SLACK = "INTERVAL '10 minutes'";
  * pipeline_state, advanced in the same transaction, so a crash never loses or half-applies a
  * round). Running it again adds nothing. A topic whose query does not parse is skipped and its
  * error returned; its missed mentions come back when the fixed query is re-tagged with
- * `tagMentions`, which any edit of a topic triggers.
+ * `tagMentions`, which any edit of a topic triggers. `skip` names a table of (source, native_id)
+ * on the writer connection whose mentions were already tagged with the current topics in the
+ * transaction that scored them (pipeline/scoring/score.ts), so they are not read again.
  */
-export async function tagNewMentions(store: Store): Promise<NewMentionsTagResult> {
+export async function tagNewMentions(
+  store: Store,
+  opts: { skip?: string } = {},
+): Promise<NewMentionsTagResult> {
   return store.write(async (conn) => {
     const topics = topicRows(
       plainRows(await conn.runAndReadAll('SELECT id, query, keywords FROM topics ORDER BY id')),
@@ -177,7 +205,8 @@ export async function tagNewMentions(store: Store): Promise<NewMentionsTagResult
     if (matchers.length > 0) {
       const found = await matchMentions(
         conn,
-        `SELECT source, native_id, title, text, lang, author_handle FROM mentions WHERE ${since}`,
+        `SELECT source, native_id, title, text, lang, author_handle FROM mentions
+         ${opts.skip ? `ANTI JOIN ${opts.skip} USING (source, native_id)` : ''} WHERE ${since}`,
         matchers,
       );
       scanned = found.scanned;

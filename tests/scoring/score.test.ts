@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MentionRecord } from '../../collectors/contract.js';
+import { createLogger } from '../../pipeline/logger.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
 import type { Store } from '../../pipeline/store.js';
 import { deleteTopic, saveTopic } from '../../pipeline/topics/edit.js';
+import { tagMentions } from '../../pipeline/topics/tag.js';
 import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
 import { markerModels } from '../metrics/fixture.js';
@@ -186,5 +188,50 @@ describe('scoreNew', () => {
     const terms = rolled.map((r) => r.term);
     expect(terms).toContain('한빛전자');
     expect(terms.filter((t) => String(t).startsWith('한빛전자'))).toEqual(['한빛전자']);
+  });
+
+  it('tags mentions in the scoring batches exactly as a full re-tag does: filters, titles, a broken query', async () => {
+    await addTopic(store, 'acme', 'acme NOT lang:ko');
+    await addTopic(store, 'hanbit', '한빛전자 AND source:x');
+    await addTopic(store, 'phrase', '"acme phone" OR 서비스센터');
+    await addTopic(store, 'near', 'acme NEAR/2 battery');
+    await addTopic(store, 'broken', '(acme');
+    await collect(store, 'x', mentions(40), new Date(T0 + 30 * 3_600_000));
+    const titled = mentions(6, 100).map((m, i) => ({
+      ...m,
+      title: i % 2 ? 'Acme phone review' : '한빛전자 서비스센터',
+    }));
+    await collect(store, 'news', titled, new Date(T0 + 31 * 3_600_000));
+    // Small batches: several batch transactions tag, and the tag stage finds nothing left.
+    const result = await scoreNew(scoringDeps(store, 'UTC', { batchSize: 7 }));
+    const tags = () => store.query('SELECT * FROM mention_topics ORDER BY ALL');
+    const batched = await tags();
+    expect(new Set(batched.map((t) => t.topic_id))).toEqual(new Set(['acme', 'hanbit', 'phrase', 'near']));
+    expect(result.tagged).toBe(batched.length);
+    await tagMentions(store);
+    expect(await tags()).toEqual(batched);
+  });
+
+  it('leaves the batches scored after a topic edit to the tag stage, which tags them with the new query', async () => {
+    await addTopic(store, 'acme', 'acme');
+    await collect(store, 'x', mentions(40), new Date(T0 + 30 * 3_600_000));
+    // The edit lands between two batch transactions (the log line follows each batch's commit).
+    let edited = false;
+    const logger = createLogger('debug', {
+      write: (line: string) => {
+        if (!edited && line.includes('scored batch')) {
+          edited = true;
+          void saveTopic(store, { id: 'acme', name: 'Acme', keywords: ['x'], query: '한빛전자' }, new Date());
+        }
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream);
+    await scoreNew(scoringDeps(store, 'UTC', { batchSize: 10, logger }));
+    expect(edited).toBe(true);
+    const tags = () => store.query('SELECT * FROM mention_topics ORDER BY ALL');
+    const after = await tags();
+    expect(after.length).toBeGreaterThan(0);
+    await tagMentions(store);
+    expect(await tags()).toEqual(after);
   });
 });

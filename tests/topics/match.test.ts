@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileQuery, MentionDoc, type MentionFields, matches } from '../../pipeline/topics/match.js';
+import {
+  compileQuery,
+  lookedUp,
+  MentionDoc,
+  type MentionFields,
+  matches,
+} from '../../pipeline/topics/match.js';
 import { KOREAN_PARTICLES, stems, tokenize } from '../../pipeline/topics/text.js';
 
 const m = (text: string, over: Partial<MentionFields> = {}): MentionFields => ({ text, ...over });
@@ -10,6 +16,9 @@ type Row = [string, string, boolean];
 function check(rows: Row[]): void {
   for (const [query, text, expected] of rows) {
     expect(matches(query, m(text)), `${query} in ${text}`).toBe(expected);
+    // Indexing only the words the query looks up (as scoring does) changes no answer.
+    const keyed = new MentionDoc(m(text), undefined, lookedUp(query));
+    expect(compileQuery(query)(keyed), `${query} in ${text}, looked-up words only`).toBe(expected);
   }
 }
 
