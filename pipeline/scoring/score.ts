@@ -272,7 +272,7 @@ async function writeScores(
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE score_batch (i INTEGER, source VARCHAR, native_id VARCHAR, lang INTEGER,
        lang_origin INTEGER, sentiment INTEGER, score DOUBLE, model INTEGER, canonical_url VARCHAR,
-       text_sig VARCHAR, terms VARCHAR)`,
+       text_sig VARCHAR, terms VARCHAR, created_at TIMESTAMPTZ)`,
   );
   await appendRows(
     conn,
@@ -289,6 +289,7 @@ async function writeScores(
       out.canonicalUrl[i] ?? null,
       out.textSig[i] ?? null,
       out.terms[i] ?? '',
+      timestamptz(new Date(b.createdMs[i] ?? 0)),
     ]),
   );
   const copyOf = await findCopies(conn, b, out);
