@@ -1,4 +1,4 @@
-import type { GroupKey } from '../privacy/suppress.js';
+import { type GroupKey, type PrivacyPlan, planSuppression } from '../privacy/suppress.js';
 import { type Figure, figure, ratio, withheldFigure } from './figures.js';
 import {
   addDays,
@@ -7,6 +7,7 @@ import {
   groupingSets,
   keyId,
   keyOf,
+  PLANNED_DIMENSIONS,
   type Population,
   sqlDay,
 } from './population.js';
@@ -44,8 +45,34 @@ function mondayOf(day: string): string {
 }
 
 /**
+ * A privacy plan per week, over that week's own eligible people. Hires, leavers and moves make a
+ * week's groups differ from the window's, so the window's plan alone could publish, in some week, a
+ * department and all but one of its levels while that level has fewer than the minimum. A week's
+ * figure is published only when both plans publish it: publishing less than a safe plan stays safe.
+ */
+async function weekPlans(pop: Population, people: string): Promise<Map<string, PrivacyPlan> | null> {
+  if (pop.audience === 'analyst') return null;
+  const rows = await pop.db.query(
+    `${people} SELECT span_start, ${PLANNED_DIMENSIONS.join(', ')} FROM people ORDER BY ALL`,
+  );
+  const byWeek = new Map<string, Record<string, string>[]>();
+  for (const r of rows) {
+    const week = (r.span_start as Date).toISOString().slice(0, 10);
+    const members = byWeek.get(week) ?? [];
+    members.push(Object.fromEntries(PLANNED_DIMENSIONS.map((d) => [d, String(r[d])])));
+    byWeek.set(week, members);
+  }
+  return new Map(
+    [...byWeek].map(([week, members]) => [
+      week,
+      planSuppression(members, PLANNED_DIMENSIONS, pop.plan.minGroupSize),
+    ]),
+  );
+}
+
+/**
  * Weekly active and participation rates (daily grain) over the last `weeks` complete weeks up to
- * the window's last day, each week with its own eligible employees; then a least-squares line
+ * the window's last day, each week with its own eligible employees and privacy plan; then a least-squares line
  * through the published weeks' participation rates and a 4-week forecast with a 95% prediction
  * interval.
  */
@@ -59,10 +86,12 @@ export async function weeklyTrend(
   const lastMonday = addDays(mondayOf(addDays(end, 1)), -7);
   const firstMonday = addDays(lastMonday, -7 * (weeks - 1));
   const select = dims.length ? `${dims.join(', ')},` : '';
-  const rows = await pop.db.query(`WITH spans AS (
+  const people = `WITH spans AS (
       SELECT CAST(ws AS DATE) AS span_start, CAST(ws AS DATE) + 6 AS span_end
       FROM range(${sqlDay(firstMonday)}, ${sqlDay(lastMonday)} + 1, INTERVAL 7 DAY) t(ws)),
-    people AS ${eligibleSpansSql('spans', sqlDay(end))},
+    people AS ${eligibleSpansSql('spans', sqlDay(end))}`;
+  const plans = await weekPlans(pop, people);
+  const rows = await pop.db.query(`${people},
     weekly AS (
       SELECT CAST(date_trunc('week', activity_date) AS DATE) AS span_start, employee_id,
         bool_or(coalesce(posts, 0) + coalesce(replies, 0) + coalesce(reactions, 0) + coalesce(reads, 0)
@@ -97,12 +126,12 @@ export async function weeklyTrend(
         .filter((r) => r.week >= dataFrom)
         .map(({ row: r, week }) => {
           const eligible = Number(r.eligible);
-          // That week's own population may be smaller than the window's.
-          if (eligible < pop.plan.minGroupSize)
+          const weekReason = plans?.get(week)?.reason(key) ?? null;
+          if (weekReason)
             return {
               week,
-              active_rate: withheldFigure('small', 'daily', 'activity_daily'),
-              participation_rate: withheldFigure('small', 'daily', 'activity_daily'),
+              active_rate: withheldFigure(weekReason, 'daily', 'activity_daily'),
+              participation_rate: withheldFigure(weekReason, 'daily', 'activity_daily'),
             };
           return {
             week,
