@@ -44,30 +44,57 @@ function mondayOf(day: string): string {
   return addDays(day, -weekday);
 }
 
+/** People per atom (one value of every planned dimension), as JSON key -> count. */
+function atoms(rows: readonly Record<string, unknown>[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    const id = JSON.stringify(PLANNED_DIMENSIONS.map((d) => String(r[d])));
+    out.set(id, (out.get(id) ?? 0) + Number(r.n ?? 1));
+  }
+  return out;
+}
+
 /**
  * A privacy plan per week, over that week's own eligible people. Hires, leavers and moves make a
  * week's groups differ from the window's, so the window's plan alone could publish, in some week, a
  * department and all but one of its levels while that level has fewer than the minimum. A week's
  * figure is published only when both plans publish it: publishing less than a safe plan stays safe.
+ * Planning costs about as much as the rest of the report, so a week reuses the window's plan when
+ * that is provably safe (the same combinations of groups, none with fewer people than in the
+ * window: every group one can work out is then at least as large as in the window), and weeks with
+ * the same people per combination share one plan.
  */
 async function weekPlans(pop: Population, people: string): Promise<Map<string, PrivacyPlan> | null> {
   if (pop.audience === 'analyst') return null;
-  const rows = await pop.db.query(
-    `${people} SELECT span_start, ${PLANNED_DIMENSIONS.join(', ')} FROM people ORDER BY ALL`,
-  );
-  const byWeek = new Map<string, Record<string, string>[]>();
+  const dims = PLANNED_DIMENSIONS.join(', ');
+  const window = atoms(await pop.db.query(`SELECT ${dims}, count(*) AS n FROM w_people GROUP BY ALL`));
+  const rows = await pop.db.query(`${people} SELECT span_start, ${dims} FROM people ORDER BY ALL`);
+  const byWeek = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
     const week = (r.span_start as Date).toISOString().slice(0, 10);
     const members = byWeek.get(week) ?? [];
-    members.push(Object.fromEntries(PLANNED_DIMENSIONS.map((d) => [d, String(r[d])])));
+    members.push(r);
     byWeek.set(week, members);
   }
-  return new Map(
-    [...byWeek].map(([week, members]) => [
-      week,
-      planSuppression(members, PLANNED_DIMENSIONS, pop.plan.minGroupSize),
-    ]),
-  );
+  const shared = new Map<string, PrivacyPlan>();
+  const plans = new Map<string, PrivacyPlan>();
+  for (const [week, members] of byWeek) {
+    const mine = atoms(members);
+    const grown = mine.size === window.size && [...window].every(([id, n]) => (mine.get(id) ?? 0) >= n);
+    if (grown) {
+      plans.set(week, pop.plan);
+      continue;
+    }
+    const signature = JSON.stringify([...mine].sort());
+    let plan = shared.get(signature);
+    if (!plan) {
+      const list = members.map((r) => Object.fromEntries(PLANNED_DIMENSIONS.map((d) => [d, String(r[d])])));
+      plan = planSuppression(list, PLANNED_DIMENSIONS, pop.plan.minGroupSize);
+      shared.set(signature, plan);
+    }
+    plans.set(week, plan);
+  }
+  return plans;
 }
 
 /**
