@@ -4,10 +4,10 @@ import {
   addDays,
   type Dimension,
   eligibleSpansSql,
+  GROUP_DIMENSIONS,
   groupingSets,
   keyId,
   keyOf,
-  PLANNED_DIMENSIONS,
   type Population,
   sqlDay,
 } from './population.js';
@@ -44,11 +44,11 @@ function mondayOf(day: string): string {
   return addDays(day, -weekday);
 }
 
-/** People per atom (one value of every planned dimension), as JSON key -> count. */
+/** People per atom (one value of each dimension a trend is broken down by), as JSON key -> count. */
 function atoms(rows: readonly Record<string, unknown>[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const r of rows) {
-    const id = JSON.stringify(PLANNED_DIMENSIONS.map((d) => String(r[d])));
+    const id = JSON.stringify(GROUP_DIMENSIONS.map((d) => String(r[d])));
     out.set(id, (out.get(id) ?? 0) + Number(r.n ?? 1));
   }
   return out;
@@ -59,14 +59,16 @@ function atoms(rows: readonly Record<string, unknown>[]): Map<string, number> {
  * week's groups differ from the window's, so the window's plan alone could publish, in some week, a
  * department and all but one of its levels while that level has fewer than the minimum. A week's
  * figure is published only when both plans publish it: publishing less than a safe plan stays safe.
- * Planning costs about as much as the rest of the report, so a week reuses the window's plan when
+ * Weekly figures are only ever broken down by department, location and level (never leaders vs
+ * others), so a week is planned over those three, which costs far less than the window's four.
+ * Planning still costs about as much as the rest of the report, so a week reuses the window's plan when
  * that is provably safe (the same combinations of groups, none with fewer people than in the
  * window: every group one can work out is then at least as large as in the window), and weeks with
  * the same people per combination share one plan.
  */
 async function weekPlans(pop: Population, people: string): Promise<Map<string, PrivacyPlan> | null> {
   if (pop.audience === 'analyst') return null;
-  const dims = PLANNED_DIMENSIONS.join(', ');
+  const dims = GROUP_DIMENSIONS.join(', ');
   const window = atoms(await pop.db.query(`SELECT ${dims}, count(*) AS n FROM w_people GROUP BY ALL`));
   const rows = await pop.db.query(`${people} SELECT span_start, ${dims} FROM people ORDER BY ALL`);
   const byWeek = new Map<string, Record<string, unknown>[]>();
@@ -88,8 +90,8 @@ async function weekPlans(pop: Population, people: string): Promise<Map<string, P
     const signature = JSON.stringify([...mine].sort());
     let plan = shared.get(signature);
     if (!plan) {
-      const list = members.map((r) => Object.fromEntries(PLANNED_DIMENSIONS.map((d) => [d, String(r[d])])));
-      plan = planSuppression(list, PLANNED_DIMENSIONS, pop.plan.minGroupSize);
+      const list = members.map((r) => Object.fromEntries(GROUP_DIMENSIONS.map((d) => [d, String(r[d])])));
+      plan = planSuppression(list, GROUP_DIMENSIONS, pop.plan.minGroupSize);
       shared.set(signature, plan);
     }
     plans.set(week, plan);
