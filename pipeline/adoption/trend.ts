@@ -60,8 +60,9 @@ function atoms(rows: readonly Record<string, unknown>[]): Map<string, number> {
  * department and all but one of its levels while that level has fewer than the minimum. A week's
  * figure is published only when both plans publish it: publishing less than a safe plan stays safe.
  * Weekly figures are only ever broken down by department, location and level (never leaders vs
- * others), so a week is planned over those three, which costs far less than the window's four.
- * Planning still costs about as much as the rest of the report, so a week reuses the window's plan when
+ * others), so a week is planned over those three: it need not withhold anything to protect a split
+ * it never publishes. Planning costs about as much as the rest of the report, so a week reuses the
+ * window's plan when
  * that is provably safe (the same combinations of groups, none with fewer people than in the
  * window: every group one can work out is then at least as large as in the window), and weeks with
  * the same people per combination share one plan.
