@@ -1,15 +1,13 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, hasColumns } from './contract.js';
 
 const REQUIRED = ['activity_date', 'platform', 'employee_id'];
 
 /** Daily per-user activity in the canonical model (one row per platform, day and employee). */
-export const canonicalActivityDaily: Importer = {
+export const canonicalActivityDaily = byRecord({
   kind: 'activity-daily',
   description: 'canonical daily activity CSV (activity_date, platform, employee_id, posts, replies, ...)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'posts']),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table) {
     table.require(REQUIRED);
     return {
       activity_daily: table.records.map((r) => ({
@@ -27,4 +25,4 @@ export const canonicalActivityDaily: Importer = {
       })),
     };
   },
-};
+});

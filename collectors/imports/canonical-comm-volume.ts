@@ -1,15 +1,13 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, hasColumns } from './contract.js';
 
 const REQUIRED = ['week_start', 'employee_id', 'emails_sent'];
 
 /** Weekly email and meeting volume per employee (canonical comm_volume_weekly.csv). */
-export const canonicalCommVolume: Importer = {
+export const canonicalCommVolume = byRecord({
   kind: 'comm-volume',
   description: 'weekly email/meeting volume CSV (week_start, employee_id, emails_sent, meeting_hours, ...)',
   detect: (header) => hasColumns(header, REQUIRED),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table) {
     table.require(REQUIRED);
     return {
       comm_volume_weekly: table.records.map((r) => ({
@@ -23,4 +21,4 @@ export const canonicalCommVolume: Importer = {
       })),
     };
   },
-};
+});

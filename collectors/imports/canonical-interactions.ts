@@ -1,16 +1,14 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, hasColumns } from './contract.js';
 
 const REQUIRED = ['event_ts', 'platform', 'from_employee_id', 'to_employee_id', 'interaction_type'];
 const TYPES = new Set(['reply', 'reaction', 'mention']);
 
 /** Who replied to, reacted to or mentioned whom (canonical interactions.csv). */
-export const canonicalInteractions: Importer = {
+export const canonicalInteractions = byRecord({
   kind: 'interactions',
   description: 'canonical interactions CSV (event_ts, platform, from/to_employee_id, interaction_type)',
   detect: (header) => hasColumns(header, REQUIRED),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table) {
     table.require(REQUIRED);
     return {
       interactions: table.records.map((r) => {
@@ -28,4 +26,4 @@ export const canonicalInteractions: Importer = {
       }),
     };
   },
-};
+});

@@ -1,16 +1,14 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, hasColumns } from './contract.js';
 
 const REQUIRED = ['platform', 'thread_id', 'author_id', 'created_ts', 'is_question'];
 
 /** Threads with their first reply (canonical threads.csv): the responsiveness metrics. */
-export const canonicalThreads: Importer = {
+export const canonicalThreads = byRecord({
   kind: 'threads',
   description:
     'canonical threads CSV (platform, thread_id, author_id, created_ts, is_question, first_reply_*)',
   detect: (header) => hasColumns(header, REQUIRED),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table) {
     table.require(REQUIRED);
     return {
       threads: table.records.map((r) => {
@@ -32,4 +30,4 @@ export const canonicalThreads: Importer = {
       }),
     };
   },
-};
+});

@@ -1,5 +1,5 @@
 import { DuckDBDateValue } from '@duckdb/node-api';
-import { type CsvRecord, type CsvTable, ImportError, type ImportFile, parseDay } from './csv.js';
+import { type CsvRecord, type CsvTable, ImportError, type ImportFile, parseDay, readCsv } from './csv.js';
 
 export type Day = DuckDBDateValue;
 
@@ -147,6 +147,18 @@ export interface Importer {
    * import uses it instead of `parse`, and a set with any new file rewrites all its files' rows.
    */
   parseSet?(files: readonly ImportFile[], context: ParseContext): ParsedRows[];
+  /**
+   * For CSV formats whose rows each come from one record: the rows of any slice of the file's
+   * records (see byRecord). `earshot import` then reads a large file a slice at a time.
+   */
+  parseTable?(table: CsvTable, file: ImportFile): ParsedRows;
+}
+
+/** A CSV importer that maps record by record: `parse` reads the whole file, imports may stream it. */
+export function byRecord(
+  importer: Omit<Importer, 'parse' | 'parseTable'> & Required<Pick<Importer, 'parseTable'>>,
+): Importer {
+  return { ...importer, parse: (file) => importer.parseTable(readCsv(file), file) };
 }
 
 /** True when every named column is in the header, whatever the case, order or extra columns. */

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { DuckDBDateValue } from '@duckdb/node-api';
+import { type Info, parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../../pipeline/errors.js';
 
@@ -190,34 +192,84 @@ export function readHeader(file: ImportFile): string[] | null {
   }
 }
 
+const CSV_OPTIONS = { bom: true, info: true, skip_empty_lines: true } as const;
+
+function notCsv(file: ImportFile, err: unknown): ImportError {
+  const e = err as Error & { lines?: number };
+  return new ImportError(file.name, e.lines ?? 1, null, `not a valid CSV file: ${e.message}`);
+}
+
+/**
+ * The line each record starts on, from csv-parse's info (which says where it ends): the record
+ * starts after the previous one and any blank lines skipped in between.
+ */
+function lineCounter(): (info: Info) => number {
+  let prevEnd = 0;
+  let prevEmpty = 0;
+  return (info) => {
+    const line = prevEnd + 1 + (info.empty_lines - prevEmpty);
+    prevEnd = info.lines;
+    prevEmpty = info.empty_lines;
+    return line;
+  };
+}
+
 /**
  * Reads a whole CSV (RFC 4180 via csv-parse: quoted fields with commas, quotes and newlines; a UTF-8
  * BOM is dropped). A record with a different number of fields than the header is refused with its
  * line, since shifted columns would silently put values in the wrong place.
  */
 export function readCsv(file: ImportFile): CsvTable {
-  let parsed: { record: string[]; info: { lines: number; empty_lines: number } }[];
+  let parsed: { record: string[]; info: Info }[];
   try {
-    parsed = parse(file.content, {
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-    }) as unknown as typeof parsed;
+    parsed = parse(file.content, CSV_OPTIONS) as unknown as typeof parsed;
   } catch (err) {
-    const e = err as Error & { lines?: number; code?: string };
-    throw new ImportError(file.name, e.lines ?? 1, null, `not a valid CSV file: ${e.message}`);
+    throw notCsv(file, err);
   }
   const [head, ...body] = parsed;
   if (!head) throw new ImportError(file.name, 1, null, 'the file is empty; expected a header line');
+  const lineOf = lineCounter();
+  lineOf(head.info);
   const table = new CsvTable(file.name, head.record);
-  let prevEnd = head.info.lines;
-  let prevEmpty = head.info.empty_lines;
-  for (const { record, info } of body) {
-    // info.lines is where the record ends; it starts after the previous one and any blank lines.
-    const line = prevEnd + 1 + (info.empty_lines - prevEmpty);
-    prevEnd = info.lines;
-    prevEmpty = info.empty_lines;
-    table.records.push(new CsvRecord(table, record, line));
-  }
+  for (const { record, info } of body) table.records.push(new CsvRecord(table, record, lineOf(info)));
   return table;
+}
+
+/**
+ * The same CSV as readCsv, read as it is parsed, in tables of at most `size` records that share the
+ * header (at least one, maybe empty, so a header-only file is still checked): a large export is
+ * imported in bounded memory, its lines numbered as in the whole file.
+ */
+export async function* readCsvSlices(file: ImportFile, size: number): AsyncGenerator<CsvTable> {
+  // Fed in 64 KiB pieces so the parser's backpressure holds: one write of the whole buffer would
+  // queue every record at once.
+  const pieces = function* () {
+    for (let at = 0; at < file.content.length; at += 65_536) yield file.content.subarray(at, at + 65_536);
+  };
+  const parser = Readable.from(pieces()).pipe(parseStream(CSV_OPTIONS));
+  const lineOf = lineCounter();
+  let header: string[] | undefined;
+  let table: CsvTable | undefined;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: Info }>) {
+      const line = lineOf(info);
+      if (header === undefined) {
+        header = record;
+        table = new CsvTable(file.name, header);
+        continue;
+      }
+      if (!table) table = new CsvTable(file.name, header);
+      table.records.push(new CsvRecord(table, record, line));
+      if (table.records.length === size) {
+        yield table;
+        table = undefined;
+      }
+    }
+  } catch (err) {
+    if (err instanceof ImportError) throw err;
+    throw notCsv(file, err);
+  }
+  if (header === undefined)
+    throw new ImportError(file.name, 1, null, 'the file is empty; expected a header line');
+  if (table) yield table;
 }

@@ -1,5 +1,4 @@
-import { graphPeriod, graphUserRows, hasColumns, type Importer, refuseConcealed } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, graphPeriod, graphUserRows, hasColumns, refuseConcealed } from './contract.js';
 
 const REQUIRED = [
   'Report Refresh Date',
@@ -15,12 +14,11 @@ const REQUIRED = [
  * Meetings Attended, Is Licensed) stay NULL rather than zero. Period grain, or daily for a one-day
  * API report (the graph-reports collector's `date=`).
  */
-export const graphTeamsUserDetail: Importer = {
+export const graphTeamsUserDetail = byRecord({
   kind: 'graph-teams-user-detail',
   description: 'Microsoft Graph getTeamsUserActivityUserDetail CSV (33- and legacy 12-column schemas)',
   detect: (header) => hasColumns(header, REQUIRED),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table, file) {
     table.require(REQUIRED);
     refuseConcealed(table, 'User Principal Name');
     return graphUserRows(
@@ -48,4 +46,4 @@ export const graphTeamsUserDetail: Importer = {
       })),
     );
   },
-};
+});

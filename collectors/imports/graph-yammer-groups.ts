@@ -1,5 +1,4 @@
-import { graphPeriod, hasColumns, type Importer, refuseConcealed } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, graphPeriod, hasColumns, refuseConcealed } from './contract.js';
 
 const REQUIRED = ['Report Refresh Date', 'Group Display Name', 'Posted Count', 'Report Period'];
 
@@ -9,12 +8,11 @@ const REQUIRED = ['Report Refresh Date', 'Group Display Name', 'Posted Count', '
  * asked for), into group_activity_period (groups are not
  * people). Concealment hides group names and owners alike, so either refuses the file.
  */
-export const graphYammerGroups: Importer = {
+export const graphYammerGroups = byRecord({
   kind: 'graph-yammer-groups',
   description: 'Microsoft Graph getYammerGroupsActivityDetail CSV (Viva Engage per-group period totals)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Member Count']),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table, file) {
     table.require(REQUIRED);
     refuseConcealed(table, 'Group Display Name');
     refuseConcealed(table, 'Owner Principal Name');
@@ -40,4 +38,4 @@ export const graphYammerGroups: Importer = {
       })),
     };
   },
-};
+});

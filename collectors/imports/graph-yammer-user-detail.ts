@@ -1,5 +1,4 @@
-import { graphPeriod, graphUserRows, hasColumns, type Importer, refuseConcealed } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, graphPeriod, graphUserRows, hasColumns, refuseConcealed } from './contract.js';
 
 const REQUIRED = [
   'Report Refresh Date',
@@ -14,12 +13,11 @@ const REQUIRED = [
  * so period grain, ending on the report refresh date; a one-day API report (the graph-reports
  * collector's `date=`) is daily grain on the day asked for.
  */
-export const graphYammerUserDetail: Importer = {
+export const graphYammerUserDetail = byRecord({
   kind: 'graph-yammer-user-detail',
   description: 'Microsoft Graph getYammerActivityUserDetail CSV (Viva Engage per-user period totals)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Liked Count']),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table, file) {
     table.require(REQUIRED);
     refuseConcealed(table, 'User Principal Name');
     return graphUserRows(
@@ -46,4 +44,4 @@ export const graphYammerUserDetail: Importer = {
       })),
     );
   },
-};
+});

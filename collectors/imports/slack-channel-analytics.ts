@@ -1,5 +1,4 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, hasColumns } from './contract.js';
 import { slackExportPeriod } from './slack-period.js';
 
 const REQUIRED = ['Name', 'Messages posted', 'Members who posted'];
@@ -8,14 +7,13 @@ const REQUIRED = ['Name', 'Messages posted', 'Members who posted'];
  * Slack dashboard "Channels" export (Channel Analytics): per-channel totals over the prior N days,
  * into group_activity_period (channels are not people). Channels have no owner in this export.
  */
-export const slackChannelAnalytics: Importer = {
+export const slackChannelAnalytics = byRecord({
   kind: 'slack-channel-analytics',
   description:
     'Slack dashboard Channel Analytics CSV ("... Channel Analytics Prior 30 Days - Apr 17, 2026.csv")',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Total membership']),
-  parse(file) {
+  parseTable(table, file) {
     const period = slackExportPeriod(file, 'Example Co Channel Analytics Prior 30 Days - Apr 17, 2026.csv');
-    const table = readCsv(file);
     table.require(REQUIRED);
     return {
       group_activity_period: table.records.map((r) => ({
@@ -39,4 +37,4 @@ export const slackChannelAnalytics: Importer = {
       })),
     };
   },
-};
+});

@@ -1,5 +1,4 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, hasColumns } from './contract.js';
 import { slackExportPeriod } from './slack-period.js';
 
 const REQUIRED = ['User ID', 'Days active', 'Messages posted'];
@@ -9,14 +8,13 @@ const REQUIRED = ['User ID', 'Days active', 'Messages posted'];
  * period grain. Members are keyed by email (what the directory knows), else by Slack user id.
  * Account type (Member, Owner, guests) goes to user_state: guests are usually not employees.
  */
-export const slackMemberAnalytics: Importer = {
+export const slackMemberAnalytics = byRecord({
   kind: 'slack-member-analytics',
   description:
     'Slack dashboard Member Analytics CSV ("... Member Analytics Prior 30 Days - Apr 17, 2026.csv")',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Email']),
-  parse(file) {
+  parseTable(table, file) {
     const period = slackExportPeriod(file, 'Example Co Member Analytics Prior 30 Days - Apr 17, 2026.csv');
-    const table = readCsv(file);
     table.require(REQUIRED);
     return {
       activity_period: table.records.map((r) => ({
@@ -41,4 +39,4 @@ export const slackMemberAnalytics: Importer = {
       })),
     };
   },
-};
+});

@@ -1,9 +1,10 @@
-import type { GroupKey } from '../privacy/suppress.js';
+import { type GroupKey, type PrivacyPlan, planSuppression } from '../privacy/suppress.js';
 import { type Figure, figure, ratio, withheldFigure } from './figures.js';
 import {
   addDays,
   type Dimension,
   eligibleSpansSql,
+  GROUP_DIMENSIONS,
   groupingSets,
   keyId,
   keyOf,
@@ -43,9 +44,65 @@ function mondayOf(day: string): string {
   return addDays(day, -weekday);
 }
 
+/** People per atom (one value of each dimension a trend is broken down by), as JSON key -> count. */
+function atoms(rows: readonly Record<string, unknown>[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    const id = JSON.stringify(GROUP_DIMENSIONS.map((d) => String(r[d])));
+    out.set(id, (out.get(id) ?? 0) + Number(r.n ?? 1));
+  }
+  return out;
+}
+
+/**
+ * A privacy plan per week, over that week's own eligible people. Hires, leavers and moves make a
+ * week's groups differ from the window's, so the window's plan alone could publish, in some week, a
+ * department and all but one of its levels while that level has fewer than the minimum. A week's
+ * figure is published only when both plans publish it: publishing less than a safe plan stays safe.
+ * Weekly figures are only ever broken down by department, location and level (never leaders vs
+ * others), so a week is planned over those three: it need not withhold anything to protect a split
+ * it never publishes. Planning costs about as much as the rest of the report, so a week reuses the
+ * window's plan when
+ * that is provably safe (the same combinations of groups, none with fewer people than in the
+ * window: every group one can work out is then at least as large as in the window), and weeks with
+ * the same people per combination share one plan.
+ */
+async function weekPlans(pop: Population, people: string): Promise<Map<string, PrivacyPlan> | null> {
+  if (pop.audience === 'analyst') return null;
+  const dims = GROUP_DIMENSIONS.join(', ');
+  const window = atoms(await pop.db.query(`SELECT ${dims}, count(*) AS n FROM w_people GROUP BY ALL`));
+  const rows = await pop.db.query(`${people} SELECT span_start, ${dims} FROM people ORDER BY ALL`);
+  const byWeek = new Map<string, Record<string, unknown>[]>();
+  for (const r of rows) {
+    const week = (r.span_start as Date).toISOString().slice(0, 10);
+    const members = byWeek.get(week) ?? [];
+    members.push(r);
+    byWeek.set(week, members);
+  }
+  const shared = new Map<string, PrivacyPlan>();
+  const plans = new Map<string, PrivacyPlan>();
+  for (const [week, members] of byWeek) {
+    const mine = atoms(members);
+    const grown = mine.size === window.size && [...window].every(([id, n]) => (mine.get(id) ?? 0) >= n);
+    if (grown) {
+      plans.set(week, pop.plan);
+      continue;
+    }
+    const signature = JSON.stringify([...mine].sort());
+    let plan = shared.get(signature);
+    if (!plan) {
+      const list = members.map((r) => Object.fromEntries(GROUP_DIMENSIONS.map((d) => [d, String(r[d])])));
+      plan = planSuppression(list, GROUP_DIMENSIONS, pop.plan.minGroupSize);
+      shared.set(signature, plan);
+    }
+    plans.set(week, plan);
+  }
+  return plans;
+}
+
 /**
  * Weekly active and participation rates (daily grain) over the last `weeks` complete weeks up to
- * the window's last day, each week with its own eligible employees; then a least-squares line
+ * the window's last day, each week with its own eligible employees and privacy plan; then a least-squares line
  * through the published weeks' participation rates and a 4-week forecast with a 95% prediction
  * interval.
  */
@@ -59,10 +116,12 @@ export async function weeklyTrend(
   const lastMonday = addDays(mondayOf(addDays(end, 1)), -7);
   const firstMonday = addDays(lastMonday, -7 * (weeks - 1));
   const select = dims.length ? `${dims.join(', ')},` : '';
-  const rows = await pop.db.query(`WITH spans AS (
+  const people = `WITH spans AS (
       SELECT CAST(ws AS DATE) AS span_start, CAST(ws AS DATE) + 6 AS span_end
       FROM range(${sqlDay(firstMonday)}, ${sqlDay(lastMonday)} + 1, INTERVAL 7 DAY) t(ws)),
-    people AS ${eligibleSpansSql('spans', sqlDay(end))},
+    people AS ${eligibleSpansSql('spans', sqlDay(end))}`;
+  const plans = await weekPlans(pop, people);
+  const rows = await pop.db.query(`${people},
     weekly AS (
       SELECT CAST(date_trunc('week', activity_date) AS DATE) AS span_start, employee_id,
         bool_or(coalesce(posts, 0) + coalesce(replies, 0) + coalesce(reactions, 0) + coalesce(reads, 0)
@@ -97,12 +156,12 @@ export async function weeklyTrend(
         .filter((r) => r.week >= dataFrom)
         .map(({ row: r, week }) => {
           const eligible = Number(r.eligible);
-          // That week's own population may be smaller than the window's.
-          if (eligible < pop.plan.minGroupSize)
+          const weekReason = plans?.get(week)?.reason(key) ?? null;
+          if (weekReason)
             return {
               week,
-              active_rate: withheldFigure('small', 'daily', 'activity_daily'),
-              participation_rate: withheldFigure('small', 'daily', 'activity_daily'),
+              active_rate: withheldFigure(weekReason, 'daily', 'activity_daily'),
+              participation_rate: withheldFigure(weekReason, 'daily', 'activity_daily'),
             };
           return {
             week,

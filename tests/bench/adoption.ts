@@ -7,7 +7,7 @@
  * mid-year in which 3% of people moved department. Everything goes through the real importers: the
  * canonical CSV files are written to a temp folder and imported with importFiles, a month per file,
  * as an operator would. Two processes, so each peak RSS is its own:
- *   import  generate + import every file; rows/s per table
+ *   import  generate + import every file; rows/s, peak RSS, and DuckDB's own memory at the end
  *   report  the full leadership report by department (every section, privacy planned), then
  *           rendered to HTML; timed from a freshly opened database, three runs, plus peak RSS.
  */
@@ -198,6 +198,8 @@ async function runImport(db: string, dir: string, n: number): Promise<void> {
       for (const [table, k] of Object.entries(f.rows)) rows[table] = (rows[table] ?? 0) + k;
     rmSync(path);
   }
+  // What DuckDB holds at the end (buffer pool, primary-key indexes), apart from the JS heap.
+  const [held] = await store.query('SELECT sum(memory_usage_bytes) AS b FROM duckdb_memory()');
   await store.closeGracefully();
   const total = Object.values(rows).reduce((a, b) => a + b, 0);
   process.stdout.write(
@@ -208,6 +210,7 @@ async function runImport(db: string, dir: string, n: number): Promise<void> {
       rows,
       rowsPerSecond: total / importSeconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      duckdbMemoryMb: Number(held?.b) / 2 ** 20,
     }),
   );
 }

@@ -1,0 +1,118 @@
+/**
+ * The weekly trend under privacy: each week has its own people (hires, leavers), so a plan made for
+ * the window alone could publish, in an early week, a department and all but one of its levels
+ * while that level had fewer than the minimum. Checked with the independent verifier, week by week,
+ * over what every breakdown of the report publishes together.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, eligibleSql, keyId, PLANNED_DIMENSIONS } from '../../pipeline/adoption/population.js';
+import type { GroupKey } from '../../pipeline/privacy/suppress.js';
+import type { Store } from '../../pipeline/store.js';
+import { openTestStore } from '../helpers/store.js';
+import { importAt, textFile } from '../imports/helpers.js';
+import { findLeaks } from '../privacy/verify.js';
+import { report } from './helpers.js';
+
+const AS_OF = '2026-03-29'; // a Sunday: the window is 2026-03-02 .. 03-29, the trend's weeks 2026-01-05 .. 03-23
+
+// Department A: six IC1 since 2020, two IC2 since 2020 and four more from 2026-02-02 (so six in the
+// window, two in the weeks of January). Department B: six of each since 2020.
+function directory(): string {
+  const lines = ['employee_id,email,department,location,level,is_manager,is_executive,hire_date'];
+  const add = (n: number, dept: string, level: string, hired: string) => {
+    for (let i = 0; i < n; i++) {
+      const id = `E${String(lines.length).padStart(3, '0')}`;
+      lines.push(`${id},${id.toLowerCase()}@example.com,${dept},Seoul,${level},false,false,${hired}`);
+    }
+  };
+  add(6, 'A', 'IC1', '2020-01-06');
+  add(2, 'A', 'IC2', '2020-01-06');
+  add(4, 'A', 'IC2', '2026-02-02');
+  add(6, 'B', 'IC1', '2020-01-06');
+  add(6, 'B', 'IC2', '2020-01-06');
+  return lines.join('\n');
+}
+
+// Everyone posts on one day of every week they are there, some only read, so rates are not all 1.
+function activity(): string {
+  const lines = ['activity_date,platform,employee_id,posts,replies,reactions,reads'];
+  for (let w = 0; w < 12; w++) {
+    const day = new Date(Date.parse('2026-01-06T00:00:00Z') + w * 7 * 86_400_000).toISOString().slice(0, 10);
+    for (let e = 1; e <= 24; e++) {
+      if (e >= 9 && e <= 12 && day < '2026-02-02') continue;
+      lines.push(`${day},viva_engage,E${String(e).padStart(3, '0')},${(e + w) % 3 === 0 ? 1 : 0},0,0,2`);
+    }
+  }
+  return lines.join('\n');
+}
+
+const BREAKDOWNS = [
+  [],
+  ['department'],
+  ['level'],
+  ['location'],
+  ['department', 'level'],
+  ['department', 'location'],
+  ['level', 'location'],
+  ['department', 'level', 'location'],
+];
+
+describe('weekly trend privacy', () => {
+  let store: Store;
+  let cleanup: () => void;
+  beforeAll(async () => {
+    ({ store, cleanup } = await openTestStore());
+    await importAt(store, 'auto', [
+      textFile('employees.csv', directory()),
+      textFile('activity.csv', activity()),
+    ]);
+  });
+  afterAll(() => cleanup());
+
+  it('lets no week of any breakdowns, taken together, reveal a group smaller than the minimum', async () => {
+    // week -> keys published that week by some breakdown
+    const published = new Map<string, Set<string>>();
+    for (const by of BREAKDOWNS) {
+      const r = await report(store, { asOf: AS_OF, by });
+      for (const t of r.trend)
+        for (const w of t.weeks ?? []) {
+          if (w.participation_rate.withheld) continue;
+          const keys = published.get(w.week) ?? new Set<string>();
+          keys.add(keyId(t.key));
+          published.set(w.week, keys);
+        }
+    }
+    expect([...published.keys()].sort()).toHaveLength(12);
+    for (const [week, keys] of published) {
+      const rows = await store.query(
+        `SELECT department, location, level, leader FROM ${eligibleSql(week, addDays(week, 6))}`,
+      );
+      const members = rows.map((r) => Object.fromEntries(PLANNED_DIMENSIONS.map((d) => [d, String(r[d])])));
+      const isWithheld = (key: GroupKey) => !keys.has(keyId(key));
+      const leaks = findLeaks(members, PLANNED_DIMENSIONS, {
+        minGroupSize: 5,
+        isWithheld,
+        reason: (key) => (isWithheld(key) ? 'complementary' : null),
+      }).filter((l) => l.people < 5);
+      expect(leaks, week).toEqual([]);
+    }
+  });
+
+  it("withholds, in January, A's two IC2 people and a complement, though the window publishes them all", async () => {
+    const r = await report(store, { asOf: AS_OF, by: ['department', 'level'] });
+    const trendOf = (key: GroupKey) => r.trend.find((t) => keyId(t.key) === keyId(key));
+    const weekOf = (key: GroupKey, week: string) => trendOf(key)?.weeks?.find((w) => w.week === week);
+    const aIc2 = { department: 'A', level: 'IC2' };
+    const aIc1 = { department: 'A', level: 'IC1' };
+    expect(trendOf(aIc2)?.withheld).toBeNull();
+    expect(weekOf(aIc2, '2026-03-23')?.participation_rate.withheld).toBeUndefined();
+    expect(weekOf(aIc2, '2026-01-05')?.participation_rate.withheld).toBe('small');
+    // Department A's January rate, published by the department breakdown, minus A/IC1 would give A/IC2.
+    const byDept = await report(store, { asOf: AS_OF, by: ['department'] });
+    const aWeek = byDept.trend
+      .find((t) => keyId(t.key) === keyId({ department: 'A' }))
+      ?.weeks?.find((w) => w.week === '2026-01-05');
+    const both = [aWeek, weekOf(aIc1, '2026-01-05')].filter((w) => w && !w.participation_rate.withheld);
+    expect(both.length).toBeLessThan(2);
+  });
+});
