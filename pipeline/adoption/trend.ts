@@ -71,10 +71,14 @@ async function weekPlans(pop: Population, people: string): Promise<Map<string, P
   if (pop.audience === 'analyst') return null;
   const dims = GROUP_DIMENSIONS.join(', ');
   const window = atoms(await pop.db.query(`SELECT ${dims}, count(*) AS n FROM w_people GROUP BY ALL`));
-  const rows = await pop.db.query(`${people} SELECT span_start, ${dims} FROM people ORDER BY ALL`);
+  // People per week and atom: a few thousand rows, not one per person and week. Sorted as the
+  // people themselves were, so the plans (and their tie-breaks) are the same.
+  const rows = await pop.db.query(
+    `${people} SELECT strftime(span_start, '%Y-%m-%d') AS week, ${dims}, count(*) AS n FROM people GROUP BY ALL ORDER BY ALL`,
+  );
   const byWeek = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
-    const week = (r.span_start as Date).toISOString().slice(0, 10);
+    const week = String(r.week);
     const members = byWeek.get(week) ?? [];
     members.push(r);
     byWeek.set(week, members);
@@ -91,7 +95,11 @@ async function weekPlans(pop: Population, people: string): Promise<Map<string, P
     const signature = JSON.stringify([...mine].sort());
     let plan = shared.get(signature);
     if (!plan) {
-      const list = members.map((r) => Object.fromEntries(GROUP_DIMENSIONS.map((d) => [d, String(r[d])])));
+      // planSuppression counts people one by one: an atom's entry stands in for each of its n people.
+      const list = members.flatMap((r) => {
+        const person = Object.fromEntries(GROUP_DIMENSIONS.map((d) => [d, String(r[d])]));
+        return Array.from({ length: Number(r.n) }, () => person);
+      });
       plan = planSuppression(list, GROUP_DIMENSIONS, pop.plan.minGroupSize);
       shared.set(signature, plan);
     }
