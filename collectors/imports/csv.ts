@@ -129,7 +129,7 @@ export function parseDay(v: string): number | null {
   return null;
 }
 
-export function parseInstant(v: string): Date | null {
+function parseInstant(v: string): Date | null {
   // ISO 8601 with Z or an offset (Salesforce writes +0000 without the colon), or
   // "YYYY-MM-DD HH:MM:SS UTC" (Viva Engage network export); no offset means UTC.
   const m =

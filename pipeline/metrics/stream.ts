@@ -54,7 +54,7 @@ export function searchTerms(q: string): string[] {
  * parameters. One parameter per term, compared with IN; the term index is ordered by (term,
  * created_at), so DuckDB reads only the row groups of those terms in that window.
  */
-export function termHits(terms: string[]): { sql: string; params: Record<string, DuckDBValue> } {
+function termHits(terms: string[]): { sql: string; params: Record<string, DuckDBValue> } {
   const params: Record<string, DuckDBValue> = {};
   terms.forEach((t, i) => {
     params[`term${i}`] = t;

@@ -49,7 +49,7 @@ const AMBIGUOUS_ENDINGS = new Set([
 const isDigits = /^\p{N}+$/u;
 
 /** The index form of one token, or null when it is not worth indexing. */
-export function termOf(token: string): string | null {
+function termOf(token: string): string | null {
   const first = token.charCodeAt(0);
   if (first >= 0xac00 && first <= 0xd7a3) {
     let term = token;
