@@ -104,7 +104,11 @@ export async function appendRows(
   } catch (err) {
     // A failed append aborts the transaction, and closing then fails too: that second error must
     // not replace the first, which says why (storeBatch retries on a duplicate key; found by
-    // tests/fuzz/collectors.test.ts).
+    // tests/fuzz/collectors.test.ts). The rows it could not flush stay buffered in the appender,
+    // and its finalizer flushes them again whenever it is garbage-collected, into whatever
+    // transaction the connection is in by then (aborting the retry or a later batch; found by CI):
+    // so they are cleared first.
+    appender.clear();
     try {
       appender.closeSync();
     } catch {}

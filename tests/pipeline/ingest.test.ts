@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MentionRecord } from '../../collectors/contract.js';
 import { refreshAuthors, storeBatch, writeBatch } from '../../pipeline/ingest.js';
@@ -22,6 +24,10 @@ function mention(id: string, over: Partial<MentionRecord> = {}): MentionRecord {
     ...over,
   });
 }
+
+// A full garbage collection on demand, without starting node with --expose-gc.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 let store: Store;
 let cleanup: () => void;
@@ -130,6 +136,27 @@ describe('writeBatch', () => {
       ['2', 1],
     ]);
     store.close();
+  });
+
+  it('leaves nothing of a failed append to be flushed into a later transaction by the garbage collector (regression)', async () => {
+    const now = new Date('2026-11-23T00:00:00Z');
+    await batch([mention('1')], now);
+    // The re-dated copy fails its first append on the primary key; the rows the appender held must
+    // not come back when it is collected, while the next batches are being written.
+    const redated = mention('1', { createdAt: new Date('2026-11-22T09:00:00Z'), likes: 5 });
+    expect(await batch([redated], now)).toEqual({ rows: 1, newRows: 0 });
+    await store.write(async (c) => {
+      await c.run("UPDATE mentions SET likes = 6 WHERE native_id = '1'");
+      collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      collectGarbage();
+    });
+    expect(await batch([mention('2')], now)).toEqual({ rows: 1, newRows: 1 });
+    const rows = await store.query('SELECT native_id, likes FROM mentions ORDER BY 1');
+    expect(rows.map((r) => [r.native_id, r.likes])).toEqual([
+      ['1', 6],
+      ['2', 1],
+    ]);
   });
 
   it('finds a re-seen mention whose time the source changed, and one with an estimated time', async () => {
