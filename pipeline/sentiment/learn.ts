@@ -12,6 +12,7 @@
 import type { Logger } from '../logger.js';
 import { type ScoreResult, scoreNew } from '../scoring/score.js';
 import type { Store } from '../store.js';
+import { COMPOUND_WEIGHT } from './features.js';
 import {
   defaultModelsDir,
   type LinearSentimentModel,
@@ -91,6 +92,17 @@ export function splitByTime<T>(items: readonly T[]): { train: T[]; heldOut: T[] 
  * alone would push every common word and character n-gram toward the classes users happened to
  * correct to, and the anchors hold those in place while the words of the corrections move.
  */
+/**
+ * The buckets a correction may move: not VADER's compound bin (emitted COMPOUND_WEIGHT times, and
+ * shared by every text with a like score): five corrections of "sick" would otherwise turn a whole
+ * score band positive instead of the words that were corrected.
+ */
+function learnable(buckets: Int32Array): Int32Array {
+  const count = new Map<number, number>();
+  for (const f of buckets) count.set(f, (count.get(f) ?? 0) + 1);
+  return buckets.filter((f) => (count.get(f) as number) < COMPOUND_WEIGHT);
+}
+
 export function fitLayer(
   base: LinearSentimentModel,
   corrections: readonly { text: string; label: ClassId }[],
@@ -120,6 +132,7 @@ export function fitLayer(
     for (const { buckets, logits, target } of data) {
       if (buckets.length === 0) continue;
       const v = 1 / Math.sqrt(buckets.length);
+      const learn = learnable(buckets);
       let top = -Infinity;
       for (let k = 0; k < CLASSES; k++) {
         let z = logits[k] as number;
@@ -134,7 +147,7 @@ export function fitLayer(
       }
       for (let k = 0; k < CLASSES; k++) {
         const g = (p[k] as number) / sum - (target[k] as number);
-        for (const f of buckets) {
+        for (const f of learn) {
           let d = deltas.get(f);
           let a = acc.get(f);
           if (!d || !a) {

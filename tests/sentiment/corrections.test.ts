@@ -8,6 +8,7 @@ import { silentLogger } from '../../pipeline/logger.js';
 import { parseMetricQuery, searchMentions, sentimentTrend, volume } from '../../pipeline/metrics/mentions.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
 import { correctSentiment, parseMentionRef } from '../../pipeline/sentiment/corrections.js';
+import { COMPOUND_WEIGHT } from '../../pipeline/sentiment/features.js';
 import { type LinearSentimentModel, loadSentimentModels } from '../../pipeline/sentiment/index.js';
 import { newestLayers } from '../../pipeline/sentiment/layers.js';
 import { evalCorrections, learnFromCorrections, splitByTime } from '../../pipeline/sentiment/learn.js';
@@ -82,7 +83,7 @@ describe('sentiment corrections', () => {
       label: 'negative',
       correctedBy: 'mina',
       modelLabel: 'positive',
-      model: 'en-linear@3',
+      model: 'en-linear@4',
     });
     const rows = await store.query('SELECT label, corrected_by, corrected_at FROM sentiment_corrections');
     expect(rows).toEqual([{ label: 'negative', corrected_by: 'mina', corrected_at: at }]);
@@ -99,7 +100,7 @@ describe('sentiment corrections', () => {
     expect(found.results[0]).toMatchObject({
       sentiment: 'negative',
       modelSentiment: 'positive',
-      sentimentModel: 'en-linear@3',
+      sentimentModel: 'en-linear@4',
       correction: { label: 'negative', by: 'mina', at: at.toISOString() },
     });
   });
@@ -302,16 +303,16 @@ describe('learning from corrections', () => {
     const shippedRight = trainedTexts.filter((t) => shipped.en.score(t).label === 'positive').length;
 
     const learned = await learnFromCorrections(scoringDeps(store));
-    expect(learned.layers).toEqual([{ lang: 'en', model: 'en-linear@3+local1', trained: 10, heldOut: 2 }]);
+    expect(learned.layers).toEqual([{ lang: 'en', model: 'en-linear@4+local1', trained: 10, heldOut: 2 }]);
     expect(learned.rescore?.rescored).toBe(texts.length);
     // Each mention records the version that scored it; Korean has no layer and keeps its model.
     expect(await store.query('SELECT DISTINCT sentiment_model FROM mention_scores')).toEqual([
-      { sentiment_model: 'en-linear@3+local1' },
+      { sentiment_model: 'en-linear@4+local1' },
     ]);
 
     const layers = await newestLayers(store);
     const updated = loadSentimentModels(undefined, layers);
-    expect(updated.en.id).toBe('en-linear@3+local1');
+    expect(updated.en.id).toBe('en-linear@4+local1');
     expect(updated.ko.id).toBe(shipped.ko.id);
     const updatedRight = trainedTexts.filter((t) => updated.en.score(t).label === 'positive').length;
     expect(shippedRight).toBeLessThan(trainedTexts.length);
@@ -343,8 +344,15 @@ describe('learning from corrections', () => {
     // The weights prove it too: buckets only the held-out texts have carry no delta.
     const layer = (await newestLayers(store)).en;
     const seen = new Set<number>();
-    for (const t of [...JARGON.slice(0, 10), ...OTHERS])
-      for (const b of shippedEn.inspect(t).buckets) seen.add(b);
+    // VADER's compound bin (emitted COMPOUND_WEIGHT times) is never moved by a correction.
+    const compound = new Set<number>();
+    for (const t of [...JARGON.slice(0, 10), ...OTHERS]) {
+      const buckets = [...shippedEn.inspect(t).buckets];
+      for (const b of buckets)
+        (buckets.filter((x) => x === b).length >= COMPOUND_WEIGHT ? compound : seen).add(b);
+    }
+    expect(compound.size).toBeGreaterThan(0);
+    for (const b of compound) expect(layer?.deltas.has(b)).toBe(false);
     const heldOnly = [10, 11].flatMap((i) =>
       [...shippedEn.inspect(JARGON[i] as string).buckets].filter((b) => !seen.has(b)),
     );
@@ -361,8 +369,8 @@ describe('learning from corrections', () => {
       lang: 'en',
       corrections: 12,
       heldOut: 2,
-      shipped: { model: 'en-linear@3', items: 2, accuracy: shippedAcc },
-      updated: { model: 'en-linear@3+local1', items: 2 },
+      shipped: { model: 'en-linear@4', items: 2, accuracy: shippedAcc },
+      updated: { model: 'en-linear@4+local1', items: 2 },
       note: null,
     });
     // Here the shipped model calls both held-out praises negative and the layer gets both right;
@@ -374,10 +382,10 @@ describe('learning from corrections', () => {
 
   it('a second learn is a new version and re-scores again', async () => {
     const learned = await learnFromCorrections(scoringDeps(store));
-    expect(learned.layers[0]?.model).toBe('en-linear@3+local2');
+    expect(learned.layers[0]?.model).toBe('en-linear@4+local2');
     expect(learned.rescore?.rescored).toBe(texts.length);
     expect(await store.query('SELECT DISTINCT sentiment_model FROM mention_scores')).toEqual([
-      { sentiment_model: 'en-linear@3+local2' },
+      { sentiment_model: 'en-linear@4+local2' },
     ]);
   });
 });

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { FeatureScanner, lexiconTable, MAX_SCAN, schemes } from '../../pipeline/sentiment/features.js';
+import {
+  COMPOUND_WEIGHT,
+  FeatureScanner,
+  lexiconTable,
+  MAX_SCAN,
+  schemes,
+} from '../../pipeline/sentiment/features.js';
 
 const en = new FeatureScanner(schemes.en, 20, lexiconTable(schemes.en, { good: 3, ':)': 2, '😍': 3 }));
 const vader = new FeatureScanner(
   schemes.en,
   20,
   lexiconTable(schemes.en, {}),
-  lexiconTable(schemes.en, { admirable: 2.6, awful: -2 }),
+  lexiconTable(schemes.en, { admirable: 2.6, awful: -2, ill: -1.7, ':)': 2 }),
 );
 const ko = new FeatureScanner(schemes.ko, 20, lexiconTable(schemes.ko, { 최고: 3, ㅋㅋ: 1, ㅠㅠ: -1 }));
 
@@ -64,13 +70,37 @@ describe('sentiment feature scanner', () => {
     const plain = new FeatureScanner(schemes.en, 20, lexiconTable(schemes.en, {}));
     const count = (scanner: FeatureScanner, text: string) => scanner.scan(text);
     expect(count(vader, 'admirable')).toBeGreaterThan(count(plain, 'admirable'));
-    expect(count(vader, 'the meeting is at noon')).toBe(count(plain, 'the meeting is at noon'));
+    // Words VADER does not know: only its "saw nothing" compound, and nothing at all for no text.
+    expect(count(vader, 'the meeting is at noon')).toBe(
+      count(plain, 'the meeting is at noon') + COMPOUND_WEIGHT,
+    );
+    expect(count(vader, '')).toBe(0);
     const valence = (text: string) => features(vader, text).filter((f) => !features(plain, text).includes(f));
-    expect(valence('not admirable')).toEqual(valence('awful'));
     expect(valence('admirable')).not.toEqual(valence('awful'));
     expect(valence('ADMIRABLE')).not.toEqual(valence('admirable'));
     // "but" halves what came before it and weighs what follows 1.5 times.
     expect(valence('admirable but awful')).not.toEqual(valence('admirable and awful'));
+  });
+
+  it("computes VADER's compound score with its rules", () => {
+    const compound = (text: string) => {
+      vader.scan(text);
+      return vader.compound();
+    };
+    // admirable 2.6 (VADER's lexicon): 2.6 / sqrt(2.6^2 + 15)
+    expect(compound('admirable')).toBeCloseTo(2.6 / Math.sqrt(2.6 ** 2 + 15), 6);
+    expect(compound('not admirable')).toBeCloseTo((-0.74 * 2.6) / Math.sqrt((0.74 * 2.6) ** 2 + 15), 6);
+    expect(compound('very admirable')).toBeGreaterThan(compound('admirable'));
+    expect(compound('slightly admirable')).toBeLessThan(compound('admirable'));
+    expect(compound('admirable!!')).toBeGreaterThan(compound('admirable'));
+    // Capitals count only next to words that are not in capitals.
+    expect(compound('ADMIRABLE')).toBe(compound('admirable'));
+    expect(compound('an ADMIRABLE plan')).toBeGreaterThan(compound('an admirable plan'));
+    expect(compound('admirable but awful')).toBeLessThan(compound('admirable and awful'));
+    // Emoticons are in VADER's lexicon; "i'll" is not the word "ill".
+    expect(compound('see you :)')).toBeGreaterThan(0);
+    expect(compound("i'll report back")).toBe(0);
+    expect(compound('ill again')).toBeLessThan(0);
   });
 
   it('treats emoji with skin tones and variation selectors as the bare emoji', () => {

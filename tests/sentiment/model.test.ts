@@ -20,8 +20,8 @@ describe('shipped English sentiment model', () => {
   const score = (text: string) => models.en.score(text).score;
 
   it('names its weights', () => {
-    expect(models.en.id).toBe('en-linear@3');
-    expect(models.en.score('great').model).toBe('en-linear@3');
+    expect(models.en.id).toBe('en-linear@4');
+    expect(models.en.score('great').model).toBe('en-linear@4');
   });
 
   it.each([
@@ -77,7 +77,7 @@ describe('shipped English sentiment model', () => {
 
   it('answers neutral 0 when there is no signal', () => {
     for (const text of ['', '   ', '@acme_support https://t.co/x1Yz'])
-      expect(models.en.score(text)).toEqual({ label: 'neutral', score: 0, model: 'en-linear@3' });
+      expect(models.en.score(text)).toEqual({ label: 'neutral', score: 0, model: 'en-linear@4' });
   });
 });
 
