@@ -1,14 +1,18 @@
-import type { GroupKey } from '../privacy/suppress.js';
+import type { GroupKey, PrivacyPlan } from '../privacy/suppress.js';
 import type { Row } from '../store.js';
 import { type Figure, figure, guarded, ratio, withheldFigure } from './figures.js';
 import {
+  addDays,
   type Dimension,
+  eligibleSpansSql,
   historyAtSql,
   inWindowSql,
   keyId,
   keyOf,
+  localDay,
   type Population,
   sqlDay,
+  sqlText,
   windowInteractionsSql,
 } from './population.js';
 
@@ -35,48 +39,91 @@ export interface TieBetween {
   interactions: Figure;
 }
 
+/** A stretch of whole local days, both ends included: the window, or one week of the trend. */
+export interface Span {
+  id: string;
+  start: string;
+  end: string;
+}
+
+/** The id of the report window's span. */
+export const WINDOW_SPAN = 'window';
+
+/** Days before a span's last day its MAU looks back to, besides that day (28 days in all). */
+const MAU_LOOKBACK = 27;
+
 /**
- * Builds the window's temp tables on the population's connection, once per report: w_events (the
- * window's interactions between eligible people, each end with its groups at the time) and
- * w_person (per-person facts; it never leaves the database). windowMetrics and tiesBetween read them.
+ * Builds the spans' temp tables on the population's connection, once per report. Every span (the
+ * window, each week of the trend) has its own eligible people and its own events, and every table
+ * carries the span, so one body of SQL computes every figure of every span:
+ *   s_spans   span, span_start, span_end
+ *   s_people  each span's eligible people (eligibleSpansSql), with their groups on its last day
+ *   s_events  each span's interactions between its eligible people, each end with its groups at the time
+ *   s_person  per span and person facts (never leaves the database)
+ * spanMetrics and tiesBetween read them.
  */
-export async function prepareWindow(pop: Population): Promise<void> {
-  const { start, end, days } = pop.window;
-  const s = sqlDay(start);
-  const e = sqlDay(end);
-  const blocks = Math.floor(days / 7);
+export async function prepareSpans(pop: Population, spans: readonly Span[]): Promise<void> {
+  const { timeZone } = pop.window;
+  const values = spans.map((s) => `(${sqlText(s.id)}, ${sqlDay(s.start)}, ${sqlDay(s.end)})`).join(', ');
+  const first = spans.map((s) => s.start).sort()[0] ?? pop.window.start;
+  const last =
+    spans
+      .map((s) => s.end)
+      .sort()
+      .at(-1) ?? pop.window.end;
+  // MAU needs activity back to 27 days before the earliest span's last day.
+  const activityFrom = [first, ...spans.map((s) => addDays(s.end, -MAU_LOOKBACK))].sort()[0] ?? first;
   const n = (c: string) => `coalesce(${c}, 0)`;
   const side = (alias: string, x: string) =>
     ['department', 'location', 'level']
       .map((d) => `coalesce(${alias}.${d}, '(none)') AS ${x}_${d}`)
       .concat(`coalesce(${alias}.is_manager OR ${alias}.is_executive, false) AS ${x}_leader`)
       .join(', ');
-  await pop.db.query(`CREATE TEMP TABLE w_events AS
-    SELECT i.from_employee_id AS f, i.to_employee_id AS t, ${side('ha', 'a')}, ${side('hb', 'b')}
-    FROM ${windowInteractionsSql(pop.window)} i
-    JOIN w_people pa ON pa.employee_id = i.from_employee_id
-    JOIN w_people pb ON pb.employee_id = i.to_employee_id
-    ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', pop.window.timeZone)}
-    ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', pop.window.timeZone)}`);
-  await pop.db.query(`CREATE TEMP TABLE w_person AS
+  await pop.db.query(
+    `CREATE TEMP TABLE s_spans AS SELECT * FROM (VALUES ${values}) t(span, span_start, span_end)`,
+  );
+  await pop.db.query(
+    `CREATE TEMP TABLE s_people AS SELECT * FROM ${eligibleSpansSql('s_spans', sqlDay(pop.window.end))}`,
+  );
+  // History and local day once per interaction, then the spans it falls in.
+  await pop.db.query(`CREATE TEMP TABLE s_events AS
+    WITH ev AS (
+      SELECT i.from_employee_id AS f, i.to_employee_id AS t, ${localDay('i.event_ts', timeZone)} AS day,
+        ${side('ha', 'a')}, ${side('hb', 'b')}
+      FROM ${windowInteractionsSql({ ...pop.window, start: first, end: last })} i
+      ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', timeZone)}
+      ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', timeZone)})
+    SELECT sp.span, ev.* EXCLUDE (day)
+    FROM ev JOIN s_spans sp ON ev.day BETWEEN sp.span_start AND sp.span_end
+    JOIN s_people pa ON pa.span = sp.span AND pa.employee_id = ev.f
+    JOIN s_people pb ON pb.span = sp.span AND pb.employee_id = ev.t`);
+  await pop.db.query(`CREATE TEMP TABLE s_person AS
     WITH daily AS (
       SELECT employee_id, activity_date,
         ${n('posts')} AS posts, ${n('replies')} + ${n('reactions')} AS rr,
         (${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0 AS active
       FROM activity_daily
-      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${s} AND ${e}),
+      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${sqlDay(activityFrom)} AND ${sqlDay(last)}),
     act AS (
-      SELECT employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
+      SELECT sp.span, d.employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
         count(DISTINCT activity_date) FILTER (WHERE active) AS active_days,
-        -- 7-day blocks counted back from the last day, for WAU
-        count(DISTINCT datediff('day', activity_date, ${e}) // 7)
-          FILTER (WHERE active AND datediff('day', activity_date, ${e}) < ${blocks * 7}) AS active_blocks
-      FROM daily GROUP BY employee_id),
-    receives AS (SELECT t AS employee_id, count(*) AS n FROM w_events GROUP BY t),
+        -- the span's whole 7-day blocks counted back from its last day, for WAU
+        count(DISTINCT datediff('day', activity_date, sp.span_end) // 7) FILTER (WHERE active
+          AND datediff('day', activity_date, sp.span_end) < (sp.span_end - sp.span_start + 1) // 7 * 7) AS active_blocks
+      FROM daily d JOIN s_spans sp ON d.activity_date BETWEEN sp.span_start AND sp.span_end
+      GROUP BY 1, 2),
+    active_days AS (SELECT DISTINCT employee_id, activity_date FROM daily WHERE active),
+    -- Each person's latest active day up to the span's last day, for MAU.
+    latest AS (
+      SELECT p.span, p.employee_id, a.activity_date AS latest_active
+      FROM s_people p ASOF JOIN active_days a
+        ON a.employee_id = p.employee_id AND p.span_end >= a.activity_date),
+    receives AS (SELECT span, t AS employee_id, count(*) AS n FROM s_events GROUP BY ALL),
     with_leader AS (
-      SELECT f AS employee_id FROM w_events WHERE b_leader
-      UNION SELECT t FROM w_events WHERE a_leader)
+      SELECT span, f AS employee_id FROM s_events WHERE b_leader
+      UNION SELECT span, t FROM s_events WHERE a_leader)
     SELECT p.*, coalesce(a.active, false) AS active,
+      coalesce(l.latest_active >= p.span_end - ${MAU_LOOKBACK}, false) AS monthly_active,
       coalesce(a.posts, 0) + coalesce(a.rr, 0) AS contributions,
       coalesce(a.active_days, 0) AS active_days, coalesce(a.active_blocks, 0) AS active_blocks,
       w.employee_id IS NOT NULL AS with_leader,
@@ -87,25 +134,29 @@ export async function prepareWindow(pop: Population): Promise<void> {
         WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) > ${PERSONA_K} * coalesce(r.n, 0)
           THEN CASE WHEN coalesce(a.posts, 0) >= coalesce(a.rr, 0) THEN 'broadcaster' ELSE 'responder' END
         ELSE 'engager' END AS persona
-    FROM w_people p
-    LEFT JOIN act a USING (employee_id)
-    LEFT JOIN receives r USING (employee_id)
-    LEFT JOIN with_leader w USING (employee_id)`);
+    FROM s_people p
+    LEFT JOIN act a USING (span, employee_id)
+    LEFT JOIN latest l USING (span, employee_id)
+    LEFT JOIN receives r USING (span, employee_id)
+    LEFT JOIN with_leader w USING (span, employee_id)`);
 }
 
-const cols = (dims: readonly string[], prefix = '') => dims.map((d) => `${prefix}${d}`).join(', ');
-const groupBy = (dims: readonly string[]) => (dims.length ? `GROUP BY ${cols(dims)}` : '');
-const partition = (dims: readonly string[]) => (dims.length ? `PARTITION BY ${cols(dims)}` : '');
-const select = (dims: readonly string[]) => (dims.length ? `${cols(dims)},` : '');
+// Every grouped query groups by the span first, then by the dimensions.
+const cols = (dims: readonly string[], prefix = '') =>
+  ['span', ...dims].map((d) => `${prefix}${d}`).join(', ');
+const groupBy = (dims: readonly string[]) => `GROUP BY ${cols(dims)}`;
+const partition = (dims: readonly string[]) => `PARTITION BY ${cols(dims)}`;
+const select = (dims: readonly string[], prefix = '') => `${cols(dims, prefix)},`;
 
 async function participationRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
   return pop.db.query(`WITH ranked AS (
       SELECT *, row_number() OVER (${partition(dims)} ORDER BY contributions) AS rk_asc,
         row_number() OVER (${partition(dims)} ORDER BY contributions DESC) AS rk_desc,
         count(*) OVER (${partition(dims)}) AS n
-      FROM w_person)
-    SELECT ${select(dims)} count(*) AS eligible,
+      FROM s_person)
+    SELECT ${select(dims)} count(*) AS eligible, any_value(span_end - span_start + 1) AS days,
       count(*) FILTER (WHERE active) AS active,
+      count(*) FILTER (WHERE monthly_active) AS monthly_active,
       count(*) FILTER (WHERE contributions > 0) AS participants,
       sum(active_days) AS active_days, sum(active_blocks) AS active_blocks,
       count(*) FILTER (WHERE leader = 'yes') AS leaders,
@@ -127,19 +178,22 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
   // An interaction touches the groups of both its ends (at the time), once when they are the same.
   const same = dims.map((d) => `a_${d} = b_${d}`).join(' AND ') || 'true';
   const as = (x: string) => dims.map((d) => `${x}_${d} AS ${d}`).join(', ') + (dims.length ? ',' : '');
-  return pop.db.query(`WITH ev AS (SELECT *, ${same} AS internal FROM w_events),
+  return pop.db.query(`WITH ev AS (SELECT *, ${same} AS internal FROM s_events),
     ends AS (
       SELECT ${as('a')} * FROM ev
       UNION ALL
       SELECT ${as('b')} * FROM ev WHERE NOT internal),
     pairs AS (
-      SELECT least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way FROM w_events GROUP BY 1, 2),
-    -- Pairs belong to the groups of both people on the window's last day.
+      SELECT span, least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way
+      FROM s_events GROUP BY 1, 2, 3),
+    -- Pairs belong to the groups of both people on the span's last day.
     pair_ends AS (
-      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.x
+      SELECT ${select(dims, 'p.')} pr.two_way FROM pairs pr
+        JOIN s_people p ON p.span = pr.span AND p.employee_id = pr.x
       UNION ALL
-      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.y
-        JOIN w_people q ON q.employee_id = pr.x
+      SELECT ${select(dims, 'p.')} pr.two_way FROM pairs pr
+        JOIN s_people p ON p.span = pr.span AND p.employee_id = pr.y
+        JOIN s_people q ON q.span = pr.span AND q.employee_id = pr.x
       WHERE ${dims.map((d) => `p.${d} IS DISTINCT FROM q.${d}`).join(' OR ') || 'false'}),
     tie_counts AS (
       SELECT ${select(dims)} count(*) AS interactions,
@@ -150,23 +204,32 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
     pair_counts AS (
       SELECT ${select(dims)} count(*) AS pairs, count(*) FILTER (WHERE two_way) AS two_way
       FROM pair_ends ${groupBy(dims)})
-    SELECT * FROM tie_counts ${dims.length ? `FULL JOIN pair_counts USING (${cols(dims)})` : 'CROSS JOIN pair_counts'}`);
+    SELECT * FROM tie_counts FULL JOIN pair_counts USING (${cols(dims)})`);
 }
 
 async function betweenRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
   const ends = dims.flatMap((d) => [`a_${d}`, `b_${d}`]).join(', ');
-  return pop.db.query(`SELECT ${ends}, count(*) AS interactions FROM w_events GROUP BY ALL`);
+  return pop.db.query(
+    `SELECT ${ends}, count(*) AS interactions FROM s_events WHERE span = ${sqlText(WINDOW_SPAN)} GROUP BY ALL`,
+  );
 }
 
 async function responsivenessRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  const { timeZone } = pop.window;
+  const [cover] = await pop.db.query(
+    "SELECT strftime(min(span_start), '%Y-%m-%d') AS s, strftime(max(span_end), '%Y-%m-%d') AS e FROM s_spans",
+  );
+  const window = { ...pop.window, start: String(cover?.s), end: String(cover?.e) };
   return pop.db.query(`WITH q AS (
       SELECT p.*, t.author_employee_id AS author,
         t.first_reply_ts IS NOT NULL AND t.first_reply_user IS NOT NULL
           AND lower(t.first_reply_user) <> lower(t.author_user)
           AND t.first_reply_employee_id IS DISTINCT FROM t.author_employee_id AS by_other,
         epoch(t.first_reply_ts - t.created_ts) / 3600.0 AS hours
-      FROM threads t JOIN w_people p ON p.employee_id = t.author_employee_id
-      WHERE t.is_question AND ${inWindowSql('t.created_ts', pop.window)})
+      FROM (SELECT *, ${localDay('created_ts', timeZone)} AS day FROM threads
+        WHERE is_question AND ${inWindowSql('created_ts', window)}) t
+      JOIN s_spans sp ON t.day BETWEEN sp.span_start AND sp.span_end
+      JOIN s_people p ON p.span = sp.span AND p.employee_id = t.author_employee_id)
     SELECT ${select(dims)} count(*) AS questions, count(DISTINCT author) AS askers,
       count(*) FILTER (WHERE by_other) AS answered,
       count(*) FILTER (WHERE by_other AND hours <= 24) AS answered_24h,
@@ -177,15 +240,20 @@ async function responsivenessRows(pop: Population, dims: readonly Dimension[]): 
 
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
-function participationFigures(pop: Population, key: GroupKey, r: Row, out: Record<string, Figure>): void {
-  const { plan, window } = pop;
+/**
+ * DAU, WAU and MAU for a span of any length, one definition: DAU = mean distinct active employees
+ * per day of the span; WAU = mean distinct active employees over the span's whole 7-day blocks
+ * counted back from its last day; MAU = distinct active employees in the 28 days ending on the span's
+ * last day (for a week, the 28 days ending that Sunday; for a 90-day window, its last 28 days).
+ */
+function participationFigures(plan: PrivacyPlan, key: GroupKey, r: Row, out: Record<string, Figure>): void {
   const eligible = num(r.eligible);
+  const days = num(r.days);
   const daily = (v: number | null) => figure(v, 'daily', DAILY);
-  const mau = num(r.active);
-  const dau = num(r.active_days) / window.days;
-  const blocks = Math.floor(window.days / 7);
-  const wau = num(r.active_blocks) / blocks;
-  out.active_rate = daily(ratio(mau, eligible));
+  const mau = num(r.monthly_active);
+  const dau = num(r.active_days) / days;
+  const wau = num(r.active_blocks) / Math.floor(days / 7);
+  out.active_rate = daily(ratio(num(r.active), eligible));
   out.participation_rate = daily(ratio(num(r.participants), eligible));
   out.dau = daily(dau);
   out.wau = daily(wau);
@@ -253,7 +321,7 @@ function tieFigures(dims: readonly string[], r: Row | undefined, out: Record<str
   out.reciprocity = ev(ratio(num(r?.two_way), num(r?.pairs)));
 }
 
-function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<string, Figure>): void {
+function responsivenessFigures(plan: PrivacyPlan, r: Row | undefined, out: Record<string, Figure>): void {
   const ev = (v: number | null) => figure(v, 'event', 'threads');
   const questions = num(r?.questions);
   const names = [
@@ -264,7 +332,7 @@ function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<
     'p90_hours_to_reply',
   ];
   // The figures describe the askers' questions: fewer askers than the minimum would describe them.
-  if (questions > 0 && num(r?.askers) < pop.plan.minGroupSize) {
+  if (questions > 0 && num(r?.askers) < plan.minGroupSize) {
     for (const name of names) out[name] = withheldFigure('small', 'event', 'threads');
     return;
   }
@@ -276,30 +344,41 @@ function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<
 }
 
 /**
- * Every window figure for the company (dims empty) or each group of `dims`, withheld where the
- * privacy plan says. Groups come out sorted by their values.
+ * Every figure of every span for the company (dims empty) or each group of `dims`, withheld where the
+ * span's privacy plan says: span id -> its groups, sorted by their values.
  */
-export async function windowMetrics(pop: Population, dims: readonly Dimension[]): Promise<GroupMetrics[]> {
-  const [participation, ties, responsiveness] = await Promise.all([
-    participationRows(pop, dims),
-    tieRows(pop, dims),
-    responsivenessRows(pop, dims),
-  ]);
-  const byKey = (rows: Row[]) => new Map(rows.map((r) => [keyId(keyOf(r, dims)), r]));
-  const tieMap = byKey(ties);
-  const respMap = byKey(responsiveness);
-  return participation
-    .map((r) => {
-      const key = keyOf(r, dims);
-      const reason = pop.plan.reason(key);
-      if (reason) return { key, withheld: reason };
-      const figures: Record<string, Figure> = {};
-      participationFigures(pop, key, r, figures);
-      tieFigures(dims, tieMap.get(keyId(key)), figures);
-      responsivenessFigures(pop, respMap.get(keyId(key)), figures);
-      return { key, withheld: null, eligible: num(r.eligible), figures };
-    })
-    .sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
+export async function spanMetrics(
+  pop: Population,
+  dims: readonly Dimension[],
+  planOf: (span: string) => PrivacyPlan,
+): Promise<Map<string, GroupMetrics[]>> {
+  // One connection runs one query at a time: in sequence, as cheap as in Promise.all.
+  const participation = await participationRows(pop, dims);
+  const ties = await tieRows(pop, dims);
+  const responsiveness = await responsivenessRows(pop, dims);
+  const id = (r: Row) => `${String(r.span)}|${keyId(keyOf(r, dims))}`;
+  const tieMap = new Map(ties.map((r) => [id(r), r]));
+  const respMap = new Map(responsiveness.map((r) => [id(r), r]));
+  const out = new Map<string, GroupMetrics[]>();
+  for (const r of participation) {
+    const span = String(r.span);
+    const plan = planOf(span);
+    const key = keyOf(r, dims);
+    const reason = plan.reason(key);
+    const groups = out.get(span) ?? [];
+    out.set(span, groups);
+    if (reason) {
+      groups.push({ key, withheld: reason });
+      continue;
+    }
+    const figures: Record<string, Figure> = {};
+    participationFigures(plan, key, r, figures);
+    tieFigures(dims, tieMap.get(id(r)), figures);
+    responsivenessFigures(plan, respMap.get(id(r)), figures);
+    groups.push({ key, withheld: null, eligible: num(r.eligible), figures });
+  }
+  for (const groups of out.values()) groups.sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
+  return out;
 }
 
 /** Interactions between each two groups of `dims` (silos), published only when both groups are. */

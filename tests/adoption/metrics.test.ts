@@ -195,7 +195,7 @@ describe('weekly trend and forecast', () => {
       '2026-03-23',
       '2026-03-30',
     ]);
-    expect(t?.weeks?.map((w) => Math.round((w.participation_rate.value ?? -1) * 12))).toEqual([
+    expect(t?.weeks?.map((w) => Math.round((w.figures?.participation_rate?.value ?? -1) * 12))).toEqual([
       3, 3, 2, 2, 4, 3, 3,
     ]);
     // Slope: sum((x - 3) c) / sum((x - 3)^2) / 12 = (-9 - 6 - 2 + 0 + 4 + 6 + 9) / 28 / 12 = 2 / 336.
