@@ -10,6 +10,7 @@ import {
   keyId,
   keyOf,
   localDay,
+  PLANNED_DIMENSIONS,
   type Population,
   sqlDay,
   sqlText,
@@ -56,15 +57,22 @@ const MAU_LOOKBACK = 27;
  * Builds the spans' temp tables on the population's connection, once per report. Every span (the
  * window, each week of the trend) has its own eligible people and its own events, and every table
  * carries the span, so one body of SQL computes every figure of every span:
- *   s_spans   span, span_start, span_end
+ *   s_spans   span (a number, for cheap joins), span_id, span_start, span_end
+ *   s_days    each span's days (in_span), and the 28 days ending on its last day (in_month) for MAU
  *   s_people  each span's eligible people (eligibleSpansSql), with their groups on its last day
  *   s_events  each span's interactions between its eligible people, each end with its groups at the time
+ *   s_pairs   each span's connected pairs, two-way or not, each end with its groups on the span's last day
  *   s_person  per span and person facts (never leaves the database)
- * spanMetrics and tiesBetween read them.
+ * Rows meet their spans through s_days, an equality join on the day (a few hundred days), not a
+ * range join. spanMetrics and tiesBetween read them.
  */
 export async function prepareSpans(pop: Population, spans: readonly Span[]): Promise<void> {
+  // Spans are bits of a BIGINT in s_events.
+  if (spans.length > 63) throw new Error(`prepareSpans: ${spans.length} spans, at most 63`);
   const { timeZone } = pop.window;
-  const values = spans.map((s) => `(${sqlText(s.id)}, ${sqlDay(s.start)}, ${sqlDay(s.end)})`).join(', ');
+  const values = spans
+    .map((s, i) => `(${i}, ${sqlText(s.id)}, ${sqlDay(s.start)}, ${sqlDay(s.end)})`)
+    .join(', ');
   const first = spans.map((s) => s.start).sort()[0] ?? pop.window.start;
   const last =
     spans
@@ -80,8 +88,14 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
       .concat(`coalesce(${alias}.is_manager OR ${alias}.is_executive, false) AS ${x}_leader`)
       .join(', ');
   await pop.db.query(
-    `CREATE TEMP TABLE s_spans AS SELECT * FROM (VALUES ${values}) t(span, span_start, span_end)`,
+    `CREATE TEMP TABLE s_spans AS SELECT * FROM (VALUES ${values}) t(span, span_id, span_start, span_end)`,
   );
+  await pop.db.query(`CREATE TEMP TABLE s_days AS
+    SELECT span, day, day >= span_start AS in_span, day > span_end - 28 AS in_month,
+      -- the span's whole 7-day blocks counted back from its last day (for WAU), else NULL
+      CASE WHEN span_end - day < (span_end - span_start + 1) // 7 * 7 THEN (span_end - day) // 7 END AS block
+    FROM (SELECT *, CAST(unnest(generate_series(least(span_start, span_end - ${MAU_LOOKBACK}), span_end, INTERVAL 1 DAY)) AS DATE) AS day
+      FROM s_spans)`);
   await pop.db.query(
     `CREATE TEMP TABLE s_people AS SELECT * FROM ${eligibleSpansSql('s_spans', sqlDay(pop.window.end))}`,
   );
@@ -92,38 +106,48 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
         ${side('ha', 'a')}, ${side('hb', 'b')}
       FROM ${windowInteractionsSql({ ...pop.window, start: first, end: last })} i
       ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', timeZone)}
-      ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', timeZone)})
-    SELECT sp.span, ev.* EXCLUDE (day)
-    FROM ev JOIN s_spans sp ON ev.day BETWEEN sp.span_start AND sp.span_end
-    JOIN s_people pa ON pa.span = sp.span AND pa.employee_id = ev.f
-    JOIN s_people pb ON pb.span = sp.span AND pb.employee_id = ev.t`);
+      ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', timeZone)}),
+    -- The spans each person is eligible in, as bits: joins on the person alone (a small build side).
+    spans_of AS (SELECT employee_id, bit_or(CAST(1 AS BIGINT) << span) AS spans FROM s_people GROUP BY 1)
+    SELECT d.span, ev.* EXCLUDE (day)
+    FROM ev JOIN spans_of pa ON pa.employee_id = ev.f
+    JOIN spans_of pb ON pb.employee_id = ev.t
+    JOIN s_days d ON d.day = ev.day AND d.in_span
+    WHERE (((pa.spans & pb.spans) >> d.span) & 1) = 1`);
+  // Connected pairs, once for every breakdown, each end with its groups on the span's last day.
+  const ends = (x: string) => PLANNED_DIMENSIONS.map((d) => `${x}.${d} AS ${x}_${d}`).join(', ');
+  await pop.db.query(`CREATE TEMP TABLE s_pairs AS
+    WITH pairs AS (
+      SELECT span, least(f, t) AS x, greatest(f, t) AS y, bool_or(f < t) AND bool_or(f > t) AS two_way
+      FROM s_events GROUP BY 1, 2, 3)
+    SELECT pr.span, pr.two_way, ${ends('px')}, ${ends('py')}
+    FROM pairs pr JOIN s_people px ON px.span = pr.span AND px.employee_id = pr.x
+    JOIN s_people py ON py.span = pr.span AND py.employee_id = pr.y`);
+  // One row per person and day first, then per span: every day counts once however many platforms.
   await pop.db.query(`CREATE TEMP TABLE s_person AS
     WITH daily AS (
-      SELECT employee_id, activity_date,
-        ${n('posts')} AS posts, ${n('replies')} + ${n('reactions')} AS rr,
-        (${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0 AS active
+      SELECT employee_id, activity_date AS day, sum(${n('posts')}) AS posts,
+        sum(${n('replies')} + ${n('reactions')}) AS rr,
+        bool_or((${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0) AS active
       FROM activity_daily
-      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${sqlDay(activityFrom)} AND ${sqlDay(last)}),
-    act AS (
-      SELECT sp.span, d.employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
-        count(DISTINCT activity_date) FILTER (WHERE active) AS active_days,
-        -- the span's whole 7-day blocks counted back from its last day, for WAU
-        count(DISTINCT datediff('day', activity_date, sp.span_end) // 7) FILTER (WHERE active
-          AND datediff('day', activity_date, sp.span_end) < (sp.span_end - sp.span_start + 1) // 7 * 7) AS active_blocks
-      FROM daily d JOIN s_spans sp ON d.activity_date BETWEEN sp.span_start AND sp.span_end
+      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${sqlDay(activityFrom)} AND ${sqlDay(last)}
       GROUP BY 1, 2),
-    active_days AS (SELECT DISTINCT employee_id, activity_date FROM daily WHERE active),
-    -- Each person's latest active day up to the span's last day, for MAU.
-    latest AS (
-      SELECT p.span, p.employee_id, a.activity_date AS latest_active
-      FROM s_people p ASOF JOIN active_days a
-        ON a.employee_id = p.employee_id AND p.span_end >= a.activity_date),
+    act AS (
+      SELECT d.span, a.employee_id,
+        bool_or(a.active AND d.in_span) AS active,
+        -- MAU: any active day in the 28 days ending on the span's last day
+        bool_or(a.active AND d.in_month) AS monthly_active,
+        sum(a.posts) FILTER (WHERE d.in_span) AS posts, sum(a.rr) FILTER (WHERE d.in_span) AS rr,
+        count(*) FILTER (WHERE a.active AND d.in_span) AS active_days,
+        -- distinct active blocks as bits (a span has at most 52 blocks)
+        bit_count(bit_or(CAST(1 AS BIGINT) << d.block) FILTER (WHERE a.active AND d.in_span AND d.block IS NOT NULL)) AS active_blocks
+      FROM daily a JOIN s_days d ON d.day = a.day
+      GROUP BY 1, 2),
     receives AS (SELECT span, t AS employee_id, count(*) AS n FROM s_events GROUP BY ALL),
     with_leader AS (
       SELECT span, f AS employee_id FROM s_events WHERE b_leader
       UNION SELECT span, t FROM s_events WHERE a_leader)
-    SELECT p.*, coalesce(a.active, false) AS active,
-      coalesce(l.latest_active >= p.span_end - ${MAU_LOOKBACK}, false) AS monthly_active,
+    SELECT p.*, coalesce(a.active, false) AS active, coalesce(a.monthly_active, false) AS monthly_active,
       coalesce(a.posts, 0) + coalesce(a.rr, 0) AS contributions,
       coalesce(a.active_days, 0) AS active_days, coalesce(a.active_blocks, 0) AS active_blocks,
       w.employee_id IS NOT NULL AS with_leader,
@@ -136,7 +160,6 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
         ELSE 'engager' END AS persona
     FROM s_people p
     LEFT JOIN act a USING (span, employee_id)
-    LEFT JOIN latest l USING (span, employee_id)
     LEFT JOIN receives r USING (span, employee_id)
     LEFT JOIN with_leader w USING (span, employee_id)`);
 }
@@ -154,7 +177,8 @@ async function participationRows(pop: Population, dims: readonly Dimension[]): P
         row_number() OVER (${partition(dims)} ORDER BY contributions DESC) AS rk_desc,
         count(*) OVER (${partition(dims)}) AS n
       FROM s_person)
-    SELECT ${select(dims)} count(*) AS eligible, any_value(span_end - span_start + 1) AS days,
+    SELECT ${select(dims)} any_value(span_id) AS span_id, count(*) AS eligible,
+      any_value(span_end - span_start + 1) AS days,
       count(*) FILTER (WHERE active) AS active,
       count(*) FILTER (WHERE monthly_active) AS monthly_active,
       count(*) FILTER (WHERE contributions > 0) AS participants,
@@ -183,18 +207,12 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
       SELECT ${as('a')} * FROM ev
       UNION ALL
       SELECT ${as('b')} * FROM ev WHERE NOT internal),
-    pairs AS (
-      SELECT span, least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way
-      FROM s_events GROUP BY 1, 2, 3),
-    -- Pairs belong to the groups of both people on the span's last day.
+    -- Pairs belong to the groups of both people on the span's last day, once when the same.
     pair_ends AS (
-      SELECT ${select(dims, 'p.')} pr.two_way FROM pairs pr
-        JOIN s_people p ON p.span = pr.span AND p.employee_id = pr.x
+      SELECT ${select(dims.map((d) => `px_${d} AS ${d}`))} two_way FROM s_pairs
       UNION ALL
-      SELECT ${select(dims, 'p.')} pr.two_way FROM pairs pr
-        JOIN s_people p ON p.span = pr.span AND p.employee_id = pr.y
-        JOIN s_people q ON q.span = pr.span AND q.employee_id = pr.x
-      WHERE ${dims.map((d) => `p.${d} IS DISTINCT FROM q.${d}`).join(' OR ') || 'false'}),
+      SELECT ${select(dims.map((d) => `py_${d} AS ${d}`))} two_way FROM s_pairs
+      WHERE ${dims.map((d) => `px_${d} IS DISTINCT FROM py_${d}`).join(' OR ') || 'false'}),
     tie_counts AS (
       SELECT ${select(dims)} count(*) AS interactions,
         count(*) FILTER (WHERE a_department <> b_department) AS cross_department,
@@ -210,7 +228,8 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
 async function betweenRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
   const ends = dims.flatMap((d) => [`a_${d}`, `b_${d}`]).join(', ');
   return pop.db.query(
-    `SELECT ${ends}, count(*) AS interactions FROM s_events WHERE span = ${sqlText(WINDOW_SPAN)} GROUP BY ALL`,
+    `SELECT ${ends}, count(*) AS interactions FROM s_events
+    WHERE span = (SELECT span FROM s_spans WHERE span_id = ${sqlText(WINDOW_SPAN)}) GROUP BY ALL`,
   );
 }
 
@@ -228,8 +247,8 @@ async function responsivenessRows(pop: Population, dims: readonly Dimension[]): 
         epoch(t.first_reply_ts - t.created_ts) / 3600.0 AS hours
       FROM (SELECT *, ${localDay('created_ts', timeZone)} AS day FROM threads
         WHERE is_question AND ${inWindowSql('created_ts', window)}) t
-      JOIN s_spans sp ON t.day BETWEEN sp.span_start AND sp.span_end
-      JOIN s_people p ON p.span = sp.span AND p.employee_id = t.author_employee_id)
+      JOIN s_days d ON d.day = t.day AND d.in_span
+      JOIN s_people p ON p.span = d.span AND p.employee_id = t.author_employee_id)
     SELECT ${select(dims)} count(*) AS questions, count(DISTINCT author) AS askers,
       count(*) FILTER (WHERE by_other) AS answered,
       count(*) FILTER (WHERE by_other AND hours <= 24) AS answered_24h,
@@ -361,7 +380,7 @@ export async function spanMetrics(
   const respMap = new Map(responsiveness.map((r) => [id(r), r]));
   const out = new Map<string, GroupMetrics[]>();
   for (const r of participation) {
-    const span = String(r.span);
+    const span = String(r.span_id);
     const plan = planOf(span);
     const key = keyOf(r, dims);
     const reason = plan.reason(key);

@@ -97,13 +97,13 @@ export async function spanPlans(pop: Population): Promise<(span: string) => Priv
   // People per span and atom: a few thousand rows, not one per person and week. Sorted as the
   // people themselves were, so the plans (and their tie-breaks) are the same.
   const rows = await pop.db.query(
-    `SELECT span, ${dims}, count(*) AS n FROM s_people GROUP BY ALL ORDER BY ALL`,
+    `SELECT span_id, ${dims}, count(*) AS n FROM s_people GROUP BY ALL ORDER BY ALL`,
   );
   const bySpan = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
-    const members = bySpan.get(String(r.span)) ?? [];
+    const members = bySpan.get(String(r.span_id)) ?? [];
     members.push(r);
-    bySpan.set(String(r.span), members);
+    bySpan.set(String(r.span_id), members);
   }
   const window = atoms(bySpan.get(WINDOW_SPAN) ?? []);
   const shared = new Map<string, PrivacyPlan>();
