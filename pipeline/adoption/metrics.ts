@@ -91,7 +91,7 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
     `CREATE TEMP TABLE s_spans AS SELECT * FROM (VALUES ${values}) t(span, span_id, span_start, span_end)`,
   );
   await pop.db.query(`CREATE TEMP TABLE s_days AS
-    SELECT span, day, day >= span_start AS in_span, day > span_end - 28 AS in_month,
+    SELECT span, day, day >= span_start AS in_span, day >= span_end - ${MAU_LOOKBACK} AS in_month,
       -- the span's whole 7-day blocks counted back from its last day (for WAU), else NULL
       CASE WHEN span_end - day < (span_end - span_start + 1) // 7 * 7 THEN (span_end - day) // 7 END AS block
     FROM (SELECT *, CAST(unnest(generate_series(least(span_start, span_end - ${MAU_LOOKBACK}), span_end, INTERVAL 1 DAY)) AS DATE) AS day
@@ -99,21 +99,23 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
   await pop.db.query(
     `CREATE TEMP TABLE s_people AS SELECT * FROM ${eligibleSpansSql('s_spans', sqlDay(pop.window.end))}`,
   );
-  // History and local day once per interaction, then the spans it falls in.
+  // Eligibility and local day once per interaction (the spans each person is eligible in, as bits:
+  // joins on the person alone, a small build side), then the spans it falls in, then the groups of
+  // its ends at the time.
   await pop.db.query(`CREATE TEMP TABLE s_events AS
-    WITH ev AS (
-      SELECT i.from_employee_id AS f, i.to_employee_id AS t, ${localDay('i.event_ts', timeZone)} AS day,
-        ${side('ha', 'a')}, ${side('hb', 'b')}
+    WITH spans_of AS (
+      SELECT employee_id, bit_or(CAST(1 AS BIGINT) << span) AS spans FROM s_people GROUP BY 1),
+    ev AS (
+      SELECT d.span, i.from_employee_id AS f, i.to_employee_id AS t, i.event_ts
       FROM ${windowInteractionsSql({ ...pop.window, start: first, end: last })} i
-      ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', timeZone)}
-      ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', timeZone)}),
-    -- The spans each person is eligible in, as bits: joins on the person alone (a small build side).
-    spans_of AS (SELECT employee_id, bit_or(CAST(1 AS BIGINT) << span) AS spans FROM s_people GROUP BY 1)
-    SELECT d.span, ev.* EXCLUDE (day)
-    FROM ev JOIN spans_of pa ON pa.employee_id = ev.f
-    JOIN spans_of pb ON pb.employee_id = ev.t
-    JOIN s_days d ON d.day = ev.day AND d.in_span
-    WHERE (((pa.spans & pb.spans) >> d.span) & 1) = 1`);
+      JOIN spans_of pa ON pa.employee_id = i.from_employee_id
+      JOIN spans_of pb ON pb.employee_id = i.to_employee_id
+      JOIN s_days d ON d.day = ${localDay('i.event_ts', timeZone)} AND d.in_span
+      WHERE (((pa.spans & pb.spans) >> d.span) & 1) = 1)
+    SELECT i.span, i.f, i.t, ${side('ha', 'a')}, ${side('hb', 'b')}
+    FROM ev i
+    ${historyAtSql('i.f', 'i.event_ts', 'ha', timeZone)}
+    ${historyAtSql('i.t', 'i.event_ts', 'hb', timeZone)}`);
   // Connected pairs, once for every breakdown, each end with its groups on the span's last day.
   const ends = (x: string) => PLANNED_DIMENSIONS.map((d) => `${x}.${d} AS ${x}_${d}`).join(', ');
   await pop.db.query(`CREATE TEMP TABLE s_pairs AS
@@ -174,7 +176,6 @@ const select = (dims: readonly string[], prefix = '') => `${cols(dims, prefix)},
 async function participationRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
   return pop.db.query(`WITH ranked AS (
       SELECT *, row_number() OVER (${partition(dims)} ORDER BY contributions) AS rk_asc,
-        row_number() OVER (${partition(dims)} ORDER BY contributions DESC) AS rk_desc,
         count(*) OVER (${partition(dims)}) AS n
       FROM s_person)
     SELECT ${select(dims)} any_value(span_id) AS span_id, count(*) AS eligible,
@@ -193,8 +194,9 @@ async function participationRows(pop: Population, dims: readonly Dimension[]): P
       -- Gini from ascending ranks: sum((2i - n - 1) x_i) / (n sum x)
       sum((2 * rk_asc - n - 1) * contributions) AS gini_num,
       ceil(max(n) * 0.01) AS top1_people, ceil(max(n) * 0.10) AS top10_people,
-      sum(contributions) FILTER (WHERE rk_desc <= ceil(n * 0.01)) AS top1_contributions,
-      sum(contributions) FILTER (WHERE rk_desc <= ceil(n * 0.10)) AS top10_contributions
+      -- the top k by contributions are the last k ranks (however ties are ordered, their sum is the same)
+      sum(contributions) FILTER (WHERE rk_asc > n - ceil(n * 0.01)) AS top1_contributions,
+      sum(contributions) FILTER (WHERE rk_asc > n - ceil(n * 0.10)) AS top10_contributions
     FROM ranked ${groupBy(dims)}`);
 }
 

@@ -81,24 +81,46 @@ function bothPlans(a: PrivacyPlan, b: PrivacyPlan): PrivacyPlan {
 }
 
 /**
+ * A week's shape for privacy: which combinations have people, and which groups (every combination
+ * of planned dimensions, "all" included) have fewer than `min`.
+ */
+function shape(mine: Map<string, number>, min: number): string {
+  const cells = new Map<string, number>();
+  for (const [id, n] of mine) {
+    const values = JSON.parse(id) as string[];
+    for (let mask = 0; mask < 1 << values.length; mask++) {
+      const cell = values.map((v, d) => (mask & (1 << d) ? v : '*')).join('\u0000');
+      cells.set(cell, (cells.get(cell) ?? 0) + n);
+    }
+  }
+  const small = [...cells].filter(([, n]) => n < min).map(([cell]) => cell);
+  return JSON.stringify([[...mine.keys()].sort(), small.sort()]);
+}
+
+/** Every atom of `a` has at least as many people in `b`, and they have the same atoms. */
+const grownFrom = (a: Map<string, number>, b: Map<string, number>) =>
+  a.size === b.size && [...a].every(([id, n]) => (b.get(id) ?? 0) >= n);
+
+/**
  * The privacy plan of every span (prepareSpans' s_people): the window's own, and for each week a
  * plan over that week's eligible people. Hires, leavers and moves make a week's groups differ from
  * the window's, so the window's plan alone could publish, in some week, a department and all but
  * one of its levels while that level has fewer than the minimum. A week's figure is published only
  * when both plans publish it. Weekly figures split by leaders vs others too, so a week is planned
- * over every planned dimension, leader included. Planning costs about as much as the rest of the
- * report, so a week reuses the window's plan when that is provably safe (the same combinations of
- * groups, none with fewer people than in the window: every group one can work out is then at least
- * as large as in the window), and weeks with the same people per combination share one plan.
+ * over every planned dimension, leader included.
+ *
+ * A plan made over some people stays safe for any people with the same combinations of groups and
+ * at least as many in each (every group one can work out is then at least as large). Planning
+ * costs about as much as the rest of the report, so weeks of the same shape (the same combinations,
+ * the same groups below the minimum) share one plan, made over the fewest people each combination
+ * had in those weeks; and it is the window's own plan when the window is no larger anywhere.
  */
 export async function spanPlans(pop: Population): Promise<(span: string) => PrivacyPlan> {
   if (pop.audience === 'analyst') return () => pop.plan;
+  const min = pop.plan.minGroupSize;
   const dims = PLANNED_DIMENSIONS.join(', ');
-  // People per span and atom: a few thousand rows, not one per person and week. Sorted as the
-  // people themselves were, so the plans (and their tie-breaks) are the same.
-  const rows = await pop.db.query(
-    `SELECT span_id, ${dims}, count(*) AS n FROM s_people GROUP BY ALL ORDER BY ALL`,
-  );
+  // People per span and atom: a few thousand rows, not one per person and week.
+  const rows = await pop.db.query(`SELECT span_id, ${dims}, count(*) AS n FROM s_people GROUP BY ALL`);
   const bySpan = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
     const members = bySpan.get(String(r.span_id)) ?? [];
@@ -106,25 +128,30 @@ export async function spanPlans(pop: Population): Promise<(span: string) => Priv
     bySpan.set(String(r.span_id), members);
   }
   const window = atoms(bySpan.get(WINDOW_SPAN) ?? []);
-  const shared = new Map<string, PrivacyPlan>();
-  const plans = new Map<string, PrivacyPlan>();
+  // shape -> the weeks of that shape, and the fewest people per atom among them
+  const shapes = new Map<string, { weeks: string[]; fewest: Map<string, number> }>();
   for (const [span, members] of bySpan) {
     if (span === WINDOW_SPAN) continue;
     const mine = atoms(members);
-    const grown = mine.size === window.size && [...window].every(([id, n]) => (mine.get(id) ?? 0) >= n);
-    if (grown) continue;
-    const signature = JSON.stringify([...mine].sort());
-    let plan = shared.get(signature);
-    if (!plan) {
-      // planSuppression counts people one by one: an atom's entry stands in for each of its n people.
-      const list = members.flatMap((r) => {
-        const person = Object.fromEntries(PLANNED_DIMENSIONS.map((d) => [d, String(r[d])]));
-        return Array.from({ length: Number(r.n) }, () => person);
-      });
-      plan = bothPlans(pop.plan, planSuppression(list, PLANNED_DIMENSIONS, pop.plan.minGroupSize));
-      shared.set(signature, plan);
+    const id = shape(mine, min);
+    const entry = shapes.get(id);
+    if (!entry) shapes.set(id, { weeks: [span], fewest: mine });
+    else {
+      entry.weeks.push(span);
+      for (const [atom, n] of mine) entry.fewest.set(atom, Math.min(n, entry.fewest.get(atom) ?? n));
     }
-    plans.set(span, plan);
+  }
+  const plans = new Map<string, PrivacyPlan>();
+  for (const { weeks, fewest } of shapes.values()) {
+    if (grownFrom(window, fewest)) continue;
+    // planSuppression counts people one by one: an atom's entry stands in for each of its n people.
+    const list = [...fewest].flatMap(([atom, n]) => {
+      const values = JSON.parse(atom) as string[];
+      const person = Object.fromEntries(PLANNED_DIMENSIONS.map((d, i) => [d, String(values[i])]));
+      return Array.from({ length: n }, () => person);
+    });
+    const plan = bothPlans(pop.plan, planSuppression(list, PLANNED_DIMENSIONS, min));
+    for (const week of weeks) plans.set(week, plan);
   }
   return (span) => plans.get(span) ?? pop.plan;
 }
