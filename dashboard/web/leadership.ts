@@ -37,11 +37,12 @@ function withheldText(reason: string, n: number): string {
     : t('leadership.withheld', { n });
 }
 
-/** Shares and rates as percentages, counts and hours as plain numbers. */
+/** Shares and rates (0..1) are shown as percentages, counts and hours as plain numbers. */
+const isShare = (name: string) =>
+  /rate|share|^persona_|reciprocity|dau_mau|wau_mau/.test(name) && !/^ei_/.test(name);
+
 function format(name: string, v: number): string {
-  return /rate|share|^persona_|reciprocity|dau_mau|wau_mau/.test(name) && !/^ei_/.test(name)
-    ? `${formatNumber(v * 100, 1)}%`
-    : formatNumber(v, 2);
+  return isShare(name) ? `${formatNumber(v * 100, 1)}%` : formatNumber(v, 2);
 }
 
 function figureCell(name: string, f: Figure | undefined, n: number): HTMLElement | string {
@@ -290,7 +291,7 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
     const gap = forecast.map(() => null);
     trendChart.update({
       type: 'line',
-      percent: format(metric, 1).endsWith('%'),
+      percent: isShare(metric),
       labelHeading: t('leadership.week'),
       labels: [...weeks.map((x) => x.week), ...forecast.map((x) => x.week)],
       series: [
