@@ -1,8 +1,11 @@
 /**
  * The weekly trend under privacy: each week has its own people (hires, leavers), so a plan made for
  * the window alone could publish, in an early week, a department and all but one of its levels
- * while that level had fewer than the minimum. Checked with the independent verifier, week by week,
- * over what every breakdown of the report publishes together.
+ * while that level had fewer than the minimum. Weekly figures also split leaders from everyone
+ * else, so each week's plan covers that split too: with weeks planned over department, location and
+ * level alone, department C's two January leaders would be published (checked: the first test then
+ * fails). Checked with the independent verifier, week by week, over what every breakdown of the
+ * report publishes together, leader splits included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, eligibleSql, keyId, PLANNED_DIMENSIONS } from '../../pipeline/adoption/population.js';
