@@ -96,26 +96,30 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
       CASE WHEN span_end - day < (span_end - span_start + 1) // 7 * 7 THEN (span_end - day) // 7 END AS block
     FROM (SELECT *, CAST(unnest(generate_series(least(span_start, span_end - ${MAU_LOOKBACK}), span_end, INTERVAL 1 DAY)) AS DATE) AS day
       FROM s_spans)`);
+  // People are numbered (pn) so the many joins on a span's people join integers.
   await pop.db.query(
-    `CREATE TEMP TABLE s_people AS SELECT * FROM ${eligibleSpansSql('s_spans', sqlDay(pop.window.end))}`,
+    'CREATE TEMP TABLE s_pn AS SELECT employee_id, CAST(row_number() OVER (ORDER BY employee_id) AS INTEGER) AS pn FROM employees',
   );
+  await pop.db.query(`CREATE TEMP TABLE s_people AS
+    SELECT p.*, n.pn FROM ${eligibleSpansSql('s_spans', sqlDay(pop.window.end))} p JOIN s_pn n USING (employee_id)`);
   // Eligibility and local day once per interaction (the spans each person is eligible in, as bits:
   // joins on the person alone, a small build side), then the spans it falls in, then the groups of
   // its ends at the time.
   await pop.db.query(`CREATE TEMP TABLE s_events AS
     WITH spans_of AS (
-      SELECT employee_id, bit_or(CAST(1 AS BIGINT) << span) AS spans FROM s_people GROUP BY 1),
+      SELECT employee_id, any_value(pn) AS pn, bit_or(CAST(1 AS BIGINT) << span) AS spans FROM s_people GROUP BY 1),
     ev AS (
-      SELECT d.span, i.from_employee_id AS f, i.to_employee_id AS t, i.event_ts
+      SELECT d.span, pa.pn AS f, pb.pn AS t, i.event_ts
       FROM ${windowInteractionsSql({ ...pop.window, start: first, end: last })} i
       JOIN spans_of pa ON pa.employee_id = i.from_employee_id
       JOIN spans_of pb ON pb.employee_id = i.to_employee_id
       JOIN s_days d ON d.day = ${localDay('i.event_ts', timeZone)} AND d.in_span
-      WHERE (((pa.spans & pb.spans) >> d.span) & 1) = 1)
+      WHERE (((pa.spans & pb.spans) >> d.span) & 1) = 1),
+    history AS (SELECT h.*, n.pn FROM employee_history h JOIN s_pn n USING (employee_id))
     SELECT i.span, i.f, i.t, ${side('ha', 'a')}, ${side('hb', 'b')}
     FROM ev i
-    ${historyAtSql('i.f', 'i.event_ts', 'ha', timeZone)}
-    ${historyAtSql('i.t', 'i.event_ts', 'hb', timeZone)}`);
+    ${historyAtSql('i.f', 'i.event_ts', 'ha', timeZone, 'history', 'pn')}
+    ${historyAtSql('i.t', 'i.event_ts', 'hb', timeZone, 'history', 'pn')}`);
   // Connected pairs, once for every breakdown, each end with its groups on the span's last day.
   const ends = (x: string) => PLANNED_DIMENSIONS.map((d) => `${x}.${d} AS ${x}_${d}`).join(', ');
   await pop.db.query(`CREATE TEMP TABLE s_pairs AS
@@ -123,8 +127,8 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
       SELECT span, least(f, t) AS x, greatest(f, t) AS y, bool_or(f < t) AND bool_or(f > t) AS two_way
       FROM s_events GROUP BY 1, 2, 3)
     SELECT pr.span, pr.two_way, ${ends('px')}, ${ends('py')}
-    FROM pairs pr JOIN s_people px ON px.span = pr.span AND px.employee_id = pr.x
-    JOIN s_people py ON py.span = pr.span AND py.employee_id = pr.y`);
+    FROM pairs pr JOIN s_people px ON px.span = pr.span AND px.pn = pr.x
+    JOIN s_people py ON py.span = pr.span AND py.pn = pr.y`);
   // One row per person and day first, then per span: every day counts once however many platforms.
   await pop.db.query(`CREATE TEMP TABLE s_person AS
     WITH daily AS (
@@ -145,14 +149,14 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
         bit_count(bit_or(CAST(1 AS BIGINT) << d.block) FILTER (WHERE a.active AND d.in_span AND d.block IS NOT NULL)) AS active_blocks
       FROM daily a JOIN s_days d ON d.day = a.day
       GROUP BY 1, 2),
-    receives AS (SELECT span, t AS employee_id, count(*) AS n FROM s_events GROUP BY ALL),
+    receives AS (SELECT span, t AS pn, count(*) AS n FROM s_events GROUP BY ALL),
     with_leader AS (
-      SELECT span, f AS employee_id FROM s_events WHERE b_leader
+      SELECT span, f AS pn FROM s_events WHERE b_leader
       UNION SELECT span, t FROM s_events WHERE a_leader)
     SELECT p.*, coalesce(a.active, false) AS active, coalesce(a.monthly_active, false) AS monthly_active,
       coalesce(a.posts, 0) + coalesce(a.rr, 0) AS contributions,
       coalesce(a.active_days, 0) AS active_days, coalesce(a.active_blocks, 0) AS active_blocks,
-      w.employee_id IS NOT NULL AS with_leader,
+      w.pn IS NOT NULL AS with_leader,
       CASE
         WHEN NOT coalesce(a.active, false) THEN 'inactive'
         WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) = 0 AND coalesce(r.n, 0) = 0 THEN 'observer'
@@ -162,8 +166,8 @@ export async function prepareSpans(pop: Population, spans: readonly Span[]): Pro
         ELSE 'engager' END AS persona
     FROM s_people p
     LEFT JOIN act a USING (span, employee_id)
-    LEFT JOIN receives r USING (span, employee_id)
-    LEFT JOIN with_leader w USING (span, employee_id)`);
+    LEFT JOIN receives r USING (span, pn)
+    LEFT JOIN with_leader w USING (span, pn)`);
 }
 
 // Every grouped query groups by the span first, then by the dimensions.
