@@ -17,8 +17,7 @@ export interface TrendWeek {
 }
 
 /** The rates with a fitted line and forecast. */
-export const FORECAST_METRICS = ['participation_rate', 'active_rate'] as const;
-export type ForecastMetric = (typeof FORECAST_METRICS)[number];
+type ForecastMetric = 'participation_rate' | 'active_rate';
 
 export interface TrendForecast {
   week: string;
