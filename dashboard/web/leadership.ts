@@ -37,11 +37,12 @@ function withheldText(reason: string, n: number): string {
     : t('leadership.withheld', { n });
 }
 
-/** Shares and rates as percentages, counts and hours as plain numbers. */
+/** Shares and rates (0..1) are shown as percentages, counts and hours as plain numbers. */
+const isShare = (name: string) =>
+  /rate|share|^persona_|reciprocity|dau_mau|wau_mau/.test(name) && !/^ei_/.test(name);
+
 function format(name: string, v: number): string {
-  return /rate|share|^persona_|reciprocity|dau_mau|wau_mau/.test(name) && !/^ei_/.test(name)
-    ? `${formatNumber(v * 100, 1)}%`
-    : formatNumber(v, 2);
+  return isShare(name) ? `${formatNumber(v * 100, 1)}%` : formatNumber(v, 2);
 }
 
 function figureCell(name: string, f: Figure | undefined, n: number): HTMLElement | string {
@@ -149,8 +150,9 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
       trend: {
         key: Key;
         withheld: string | null;
-        weeks?: { week: string; participation_rate: Figure; active_rate: Figure }[];
+        weeks?: { week: string; withheld: string | null; figures?: Record<string, Figure> }[];
         forecast?: { week: string; participation_rate: number; low: number; high: number }[];
+        active_rate_forecast?: { week: string; active_rate: number; low: number; high: number }[];
       }[];
     }>('trend'),
     load<{
@@ -270,28 +272,51 @@ export async function renderLeadership(main: HTMLElement, _s: Session): Promise<
     trendChart.element.appendChild(el('p', { class: 'withheld' }, withheldText(companyTrend.withheld, n)));
   const whole = companyTrend?.withheld ? undefined : companyTrend;
   const weeks = whole?.weeks ?? [];
-  const forecast = whole?.forecast ?? [];
-  const value = (f: Figure) => (f.withheld ? null : (f.value ?? null));
-  trendChart.update({
-    type: 'line',
-    percent: true,
-    labelHeading: t('leadership.week'),
-    labels: [...weeks.map((x) => x.week), ...forecast.map((x) => x.week)],
-    series: [
-      {
-        label: figureLabel('participation_rate'),
-        data: [...weeks.map((x) => value(x.participation_rate)), ...forecast.map(() => null)],
-      },
-      {
-        label: figureLabel('active_rate'),
-        data: [...weeks.map((x) => value(x.active_rate)), ...forecast.map(() => null)],
-      },
-      {
-        label: t('leadership.forecast'),
-        data: [...weeks.map(() => null), ...forecast.map((x) => x.participation_rate)],
-      },
-      { label: t('leadership.low'), data: [...weeks.map(() => null), ...forecast.map((x) => x.low)] },
-      { label: t('leadership.high'), data: [...weeks.map(() => null), ...forecast.map((x) => x.high)] },
-    ],
-  });
+  // The reader picks which figure's weekly series is drawn (and tabled); the rates come with a forecast.
+  const metrics = [...new Set(weeks.flatMap((x) => Object.keys(x.figures ?? {})))];
+  const pick = el(
+    'select',
+    { id: 'trend-metric', 'aria-label': t('leadership.trendMetric') },
+    ...metrics.map((m) => el('option', { value: m, selected: m === 'participation_rate' }, figureLabel(m))),
+  );
+  const draw = () => {
+    const metric = pick.value;
+    const forecast =
+      metric === 'participation_rate'
+        ? (whole?.forecast ?? []).map((x) => ({ ...x, value: x.participation_rate }))
+        : metric === 'active_rate'
+          ? (whole?.active_rate_forecast ?? []).map((x) => ({ ...x, value: x.active_rate }))
+          : [];
+    const reason = (x: (typeof weeks)[number]) => x.withheld ?? x.figures?.[metric]?.withheld ?? null;
+    const gap = forecast.map(() => null);
+    trendChart.update({
+      type: 'line',
+      percent: isShare(metric),
+      labelHeading: t('leadership.week'),
+      labels: [...weeks.map((x) => x.week), ...forecast.map((x) => x.week)],
+      series: [
+        {
+          label: figureLabel(metric),
+          data: [...weeks.map((x) => (reason(x) ? null : (x.figures?.[metric]?.value ?? null))), ...gap],
+          notes: [...weeks.map((x) => (reason(x) ? withheldText(reason(x) ?? '', n) : null)), ...gap],
+        },
+        ...(forecast.length
+          ? [
+              {
+                label: t('leadership.forecast'),
+                data: [...weeks.map(() => null), ...forecast.map((x) => x.value)],
+              },
+              { label: t('leadership.low'), data: [...weeks.map(() => null), ...forecast.map((x) => x.low)] },
+              {
+                label: t('leadership.high'),
+                data: [...weeks.map(() => null), ...forecast.map((x) => x.high)],
+              },
+            ]
+          : []),
+      ],
+    });
+  };
+  pick.addEventListener('change', draw);
+  if (metrics.length) trendChart.element.insertBefore(pick, trendChart.element.children[1] ?? null);
+  draw();
 }

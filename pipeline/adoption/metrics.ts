@@ -1,14 +1,19 @@
-import type { GroupKey } from '../privacy/suppress.js';
+import type { GroupKey, PrivacyPlan } from '../privacy/suppress.js';
 import type { Row } from '../store.js';
 import { type Figure, figure, guarded, ratio, withheldFigure } from './figures.js';
 import {
+  addDays,
   type Dimension,
+  eligibleSpansSql,
   historyAtSql,
   inWindowSql,
   keyId,
   keyOf,
+  localDay,
+  PLANNED_DIMENSIONS,
   type Population,
   sqlDay,
+  sqlText,
   windowInteractionsSql,
 } from './population.js';
 
@@ -35,51 +40,123 @@ export interface TieBetween {
   interactions: Figure;
 }
 
+/** A stretch of whole local days, both ends included: the window, or one week of the trend. */
+export interface Span {
+  id: string;
+  start: string;
+  end: string;
+}
+
+/** The id of the report window's span. */
+export const WINDOW_SPAN = 'window';
+
+/** Days before a span's last day its MAU looks back to, besides that day (28 days in all). */
+const MAU_LOOKBACK = 27;
+
 /**
- * Builds the window's temp tables on the population's connection, once per report: w_events (the
- * window's interactions between eligible people, each end with its groups at the time) and
- * w_person (per-person facts; it never leaves the database). windowMetrics and tiesBetween read them.
+ * Builds the spans' temp tables on the population's connection, once per report. Every span (the
+ * window, each week of the trend) has its own eligible people and its own events, and every table
+ * carries the span, so one body of SQL computes every figure of every span:
+ *   s_spans   span (a number, for cheap joins), span_id, span_start, span_end
+ *   s_days    each span's days (in_span), and the 28 days ending on its last day (in_month) for MAU
+ *   s_people  each span's eligible people (eligibleSpansSql), with their groups on its last day
+ *   s_events  each span's interactions between its eligible people, each end with its groups at the time
+ *   s_pairs   each span's connected pairs, two-way or not, each end with its groups on the span's last day
+ *   s_person  per span and person facts (never leaves the database)
+ * Rows meet their spans through s_days, an equality join on the day (a few hundred days), not a
+ * range join. spanMetrics and tiesBetween read them.
  */
-export async function prepareWindow(pop: Population): Promise<void> {
-  const { start, end, days } = pop.window;
-  const s = sqlDay(start);
-  const e = sqlDay(end);
-  const blocks = Math.floor(days / 7);
+export async function prepareSpans(pop: Population, spans: readonly Span[]): Promise<void> {
+  // Spans are bits of a BIGINT in s_events.
+  if (spans.length > 63) throw new Error(`prepareSpans: ${spans.length} spans, at most 63`);
+  const { timeZone } = pop.window;
+  const values = spans
+    .map((s, i) => `(${i}, ${sqlText(s.id)}, ${sqlDay(s.start)}, ${sqlDay(s.end)})`)
+    .join(', ');
+  const first = spans.map((s) => s.start).sort()[0] ?? pop.window.start;
+  const last =
+    spans
+      .map((s) => s.end)
+      .sort()
+      .at(-1) ?? pop.window.end;
+  // MAU needs activity back to 27 days before the earliest span's last day.
+  const activityFrom = [first, ...spans.map((s) => addDays(s.end, -MAU_LOOKBACK))].sort()[0] ?? first;
   const n = (c: string) => `coalesce(${c}, 0)`;
   const side = (alias: string, x: string) =>
     ['department', 'location', 'level']
       .map((d) => `coalesce(${alias}.${d}, '(none)') AS ${x}_${d}`)
       .concat(`coalesce(${alias}.is_manager OR ${alias}.is_executive, false) AS ${x}_leader`)
       .join(', ');
-  await pop.db.query(`CREATE TEMP TABLE w_events AS
-    SELECT i.from_employee_id AS f, i.to_employee_id AS t, ${side('ha', 'a')}, ${side('hb', 'b')}
-    FROM ${windowInteractionsSql(pop.window)} i
-    JOIN w_people pa ON pa.employee_id = i.from_employee_id
-    JOIN w_people pb ON pb.employee_id = i.to_employee_id
-    ${historyAtSql('i.from_employee_id', 'i.event_ts', 'ha', pop.window.timeZone)}
-    ${historyAtSql('i.to_employee_id', 'i.event_ts', 'hb', pop.window.timeZone)}`);
-  await pop.db.query(`CREATE TEMP TABLE w_person AS
+  await pop.db.query(
+    `CREATE TEMP TABLE s_spans AS SELECT * FROM (VALUES ${values}) t(span, span_id, span_start, span_end)`,
+  );
+  await pop.db.query(`CREATE TEMP TABLE s_days AS
+    SELECT span, day, day >= span_start AS in_span, day >= span_end - ${MAU_LOOKBACK} AS in_month,
+      -- the span's whole 7-day blocks counted back from its last day (for WAU), else NULL
+      CASE WHEN span_end - day < (span_end - span_start + 1) // 7 * 7 THEN (span_end - day) // 7 END AS block
+    FROM (SELECT *, CAST(unnest(generate_series(least(span_start, span_end - ${MAU_LOOKBACK}), span_end, INTERVAL 1 DAY)) AS DATE) AS day
+      FROM s_spans)`);
+  // People are numbered (pn) so the many joins on a span's people join integers.
+  await pop.db.query(
+    'CREATE TEMP TABLE s_pn AS SELECT employee_id, CAST(row_number() OVER (ORDER BY employee_id) AS INTEGER) AS pn FROM employees',
+  );
+  await pop.db.query(`CREATE TEMP TABLE s_people AS
+    SELECT p.*, n.pn FROM ${eligibleSpansSql('s_spans', sqlDay(pop.window.end))} p JOIN s_pn n USING (employee_id)`);
+  // Eligibility and local day once per interaction (the spans each person is eligible in, as bits:
+  // joins on the person alone, a small build side), then the spans it falls in, then the groups of
+  // its ends at the time.
+  await pop.db.query(`CREATE TEMP TABLE s_events AS
+    WITH spans_of AS (
+      SELECT employee_id, any_value(pn) AS pn, bit_or(CAST(1 AS BIGINT) << span) AS spans FROM s_people GROUP BY 1),
+    ev AS (
+      SELECT d.span, pa.pn AS f, pb.pn AS t, i.event_ts
+      FROM ${windowInteractionsSql({ ...pop.window, start: first, end: last })} i
+      JOIN spans_of pa ON pa.employee_id = i.from_employee_id
+      JOIN spans_of pb ON pb.employee_id = i.to_employee_id
+      JOIN s_days d ON d.day = ${localDay('i.event_ts', timeZone)} AND d.in_span
+      WHERE (((pa.spans & pb.spans) >> d.span) & 1) = 1),
+    history AS (SELECT h.*, n.pn FROM employee_history h JOIN s_pn n USING (employee_id))
+    SELECT i.span, i.f, i.t, ${side('ha', 'a')}, ${side('hb', 'b')}
+    FROM ev i
+    ${historyAtSql('i.f', 'i.event_ts', 'ha', timeZone, 'history', 'pn')}
+    ${historyAtSql('i.t', 'i.event_ts', 'hb', timeZone, 'history', 'pn')}`);
+  // Connected pairs, once for every breakdown, each end with its groups on the span's last day.
+  const ends = (x: string) => PLANNED_DIMENSIONS.map((d) => `${x}.${d} AS ${x}_${d}`).join(', ');
+  await pop.db.query(`CREATE TEMP TABLE s_pairs AS
+    WITH pairs AS (
+      SELECT span, least(f, t) AS x, greatest(f, t) AS y, bool_or(f < t) AND bool_or(f > t) AS two_way
+      FROM s_events GROUP BY 1, 2, 3)
+    SELECT pr.span, pr.two_way, ${ends('px')}, ${ends('py')}
+    FROM pairs pr JOIN s_people px ON px.span = pr.span AND px.pn = pr.x
+    JOIN s_people py ON py.span = pr.span AND py.pn = pr.y`);
+  // One row per person and day first, then per span: every day counts once however many platforms.
+  await pop.db.query(`CREATE TEMP TABLE s_person AS
     WITH daily AS (
-      SELECT employee_id, activity_date,
-        ${n('posts')} AS posts, ${n('replies')} + ${n('reactions')} AS rr,
-        (${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0 AS active
+      SELECT employee_id, activity_date AS day, sum(${n('posts')}) AS posts,
+        sum(${n('replies')} + ${n('reactions')}) AS rr,
+        bool_or((${['posts', 'replies', 'reactions', 'reads', 'chat_messages', 'channel_messages', 'meetings_attended'].map(n).join(' + ')}) > 0) AS active
       FROM activity_daily
-      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${s} AND ${e}),
+      WHERE employee_id IS NOT NULL AND activity_date BETWEEN ${sqlDay(activityFrom)} AND ${sqlDay(last)}
+      GROUP BY 1, 2),
     act AS (
-      SELECT employee_id, bool_or(active) AS active, sum(posts) AS posts, sum(rr) AS rr,
-        count(DISTINCT activity_date) FILTER (WHERE active) AS active_days,
-        -- 7-day blocks counted back from the last day, for WAU
-        count(DISTINCT datediff('day', activity_date, ${e}) // 7)
-          FILTER (WHERE active AND datediff('day', activity_date, ${e}) < ${blocks * 7}) AS active_blocks
-      FROM daily GROUP BY employee_id),
-    receives AS (SELECT t AS employee_id, count(*) AS n FROM w_events GROUP BY t),
+      SELECT d.span, a.employee_id,
+        bool_or(a.active AND d.in_span) AS active,
+        -- MAU: any active day in the 28 days ending on the span's last day
+        bool_or(a.active AND d.in_month) AS monthly_active,
+        sum(a.posts) FILTER (WHERE d.in_span) AS posts, sum(a.rr) FILTER (WHERE d.in_span) AS rr,
+        count(*) FILTER (WHERE a.active AND d.in_span) AS active_days,
+        -- distinct active blocks as bits (a span has at most 52 blocks)
+        bit_count(bit_or(CAST(1 AS BIGINT) << d.block) FILTER (WHERE a.active AND d.in_span AND d.block IS NOT NULL)) AS active_blocks
+      FROM daily a JOIN s_days d ON d.day = a.day
+      GROUP BY 1, 2),
+    receives AS (SELECT span, t AS pn, count(*) AS n FROM s_events GROUP BY ALL),
     with_leader AS (
-      SELECT f AS employee_id FROM w_events WHERE b_leader
-      UNION SELECT t FROM w_events WHERE a_leader)
-    SELECT p.*, coalesce(a.active, false) AS active,
+      SELECT span, f AS pn FROM s_events WHERE b_leader
+      UNION SELECT span, t FROM s_events WHERE a_leader)
+    SELECT p.*, coalesce(a.active, false) AS active, coalesce(a.monthly_active, false) AS monthly_active,
       coalesce(a.posts, 0) + coalesce(a.rr, 0) AS contributions,
       coalesce(a.active_days, 0) AS active_days, coalesce(a.active_blocks, 0) AS active_blocks,
-      w.employee_id IS NOT NULL AS with_leader,
+      w.pn IS NOT NULL AS with_leader,
       CASE
         WHEN NOT coalesce(a.active, false) THEN 'inactive'
         WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) = 0 AND coalesce(r.n, 0) = 0 THEN 'observer'
@@ -87,25 +164,28 @@ export async function prepareWindow(pop: Population): Promise<void> {
         WHEN coalesce(a.posts, 0) + coalesce(a.rr, 0) > ${PERSONA_K} * coalesce(r.n, 0)
           THEN CASE WHEN coalesce(a.posts, 0) >= coalesce(a.rr, 0) THEN 'broadcaster' ELSE 'responder' END
         ELSE 'engager' END AS persona
-    FROM w_people p
-    LEFT JOIN act a USING (employee_id)
-    LEFT JOIN receives r USING (employee_id)
-    LEFT JOIN with_leader w USING (employee_id)`);
+    FROM s_people p
+    LEFT JOIN act a USING (span, employee_id)
+    LEFT JOIN receives r USING (span, pn)
+    LEFT JOIN with_leader w USING (span, pn)`);
 }
 
-const cols = (dims: readonly string[], prefix = '') => dims.map((d) => `${prefix}${d}`).join(', ');
-const groupBy = (dims: readonly string[]) => (dims.length ? `GROUP BY ${cols(dims)}` : '');
-const partition = (dims: readonly string[]) => (dims.length ? `PARTITION BY ${cols(dims)}` : '');
-const select = (dims: readonly string[]) => (dims.length ? `${cols(dims)},` : '');
+// Every grouped query groups by the span first, then by the dimensions.
+const cols = (dims: readonly string[], prefix = '') =>
+  ['span', ...dims].map((d) => `${prefix}${d}`).join(', ');
+const groupBy = (dims: readonly string[]) => `GROUP BY ${cols(dims)}`;
+const partition = (dims: readonly string[]) => `PARTITION BY ${cols(dims)}`;
+const select = (dims: readonly string[], prefix = '') => `${cols(dims, prefix)},`;
 
 async function participationRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
   return pop.db.query(`WITH ranked AS (
       SELECT *, row_number() OVER (${partition(dims)} ORDER BY contributions) AS rk_asc,
-        row_number() OVER (${partition(dims)} ORDER BY contributions DESC) AS rk_desc,
         count(*) OVER (${partition(dims)}) AS n
-      FROM w_person)
-    SELECT ${select(dims)} count(*) AS eligible,
+      FROM s_person)
+    SELECT ${select(dims)} any_value(span_id) AS span_id, count(*) AS eligible,
+      any_value(span_end - span_start + 1) AS days,
       count(*) FILTER (WHERE active) AS active,
+      count(*) FILTER (WHERE monthly_active) AS monthly_active,
       count(*) FILTER (WHERE contributions > 0) AS participants,
       sum(active_days) AS active_days, sum(active_blocks) AS active_blocks,
       count(*) FILTER (WHERE leader = 'yes') AS leaders,
@@ -118,8 +198,9 @@ async function participationRows(pop: Population, dims: readonly Dimension[]): P
       -- Gini from ascending ranks: sum((2i - n - 1) x_i) / (n sum x)
       sum((2 * rk_asc - n - 1) * contributions) AS gini_num,
       ceil(max(n) * 0.01) AS top1_people, ceil(max(n) * 0.10) AS top10_people,
-      sum(contributions) FILTER (WHERE rk_desc <= ceil(n * 0.01)) AS top1_contributions,
-      sum(contributions) FILTER (WHERE rk_desc <= ceil(n * 0.10)) AS top10_contributions
+      -- the top k by contributions are the last k ranks (however ties are ordered, their sum is the same)
+      sum(contributions) FILTER (WHERE rk_asc > n - ceil(n * 0.01)) AS top1_contributions,
+      sum(contributions) FILTER (WHERE rk_asc > n - ceil(n * 0.10)) AS top10_contributions
     FROM ranked ${groupBy(dims)}`);
 }
 
@@ -127,20 +208,17 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
   // An interaction touches the groups of both its ends (at the time), once when they are the same.
   const same = dims.map((d) => `a_${d} = b_${d}`).join(' AND ') || 'true';
   const as = (x: string) => dims.map((d) => `${x}_${d} AS ${d}`).join(', ') + (dims.length ? ',' : '');
-  return pop.db.query(`WITH ev AS (SELECT *, ${same} AS internal FROM w_events),
+  return pop.db.query(`WITH ev AS (SELECT *, ${same} AS internal FROM s_events),
     ends AS (
       SELECT ${as('a')} * FROM ev
       UNION ALL
       SELECT ${as('b')} * FROM ev WHERE NOT internal),
-    pairs AS (
-      SELECT least(f, t) AS x, greatest(f, t) AS y, count(DISTINCT f) = 2 AS two_way FROM w_events GROUP BY 1, 2),
-    -- Pairs belong to the groups of both people on the window's last day.
+    -- Pairs belong to the groups of both people on the span's last day, once when the same.
     pair_ends AS (
-      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.x
+      SELECT ${select(dims.map((d) => `px_${d} AS ${d}`))} two_way FROM s_pairs
       UNION ALL
-      SELECT ${select(dims.map((d) => `p.${d}`))} pr.two_way FROM pairs pr JOIN w_people p ON p.employee_id = pr.y
-        JOIN w_people q ON q.employee_id = pr.x
-      WHERE ${dims.map((d) => `p.${d} IS DISTINCT FROM q.${d}`).join(' OR ') || 'false'}),
+      SELECT ${select(dims.map((d) => `py_${d} AS ${d}`))} two_way FROM s_pairs
+      WHERE ${dims.map((d) => `px_${d} IS DISTINCT FROM py_${d}`).join(' OR ') || 'false'}),
     tie_counts AS (
       SELECT ${select(dims)} count(*) AS interactions,
         count(*) FILTER (WHERE a_department <> b_department) AS cross_department,
@@ -150,23 +228,33 @@ async function tieRows(pop: Population, dims: readonly Dimension[]): Promise<Row
     pair_counts AS (
       SELECT ${select(dims)} count(*) AS pairs, count(*) FILTER (WHERE two_way) AS two_way
       FROM pair_ends ${groupBy(dims)})
-    SELECT * FROM tie_counts ${dims.length ? `FULL JOIN pair_counts USING (${cols(dims)})` : 'CROSS JOIN pair_counts'}`);
+    SELECT * FROM tie_counts FULL JOIN pair_counts USING (${cols(dims)})`);
 }
 
 async function betweenRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
   const ends = dims.flatMap((d) => [`a_${d}`, `b_${d}`]).join(', ');
-  return pop.db.query(`SELECT ${ends}, count(*) AS interactions FROM w_events GROUP BY ALL`);
+  return pop.db.query(
+    `SELECT ${ends}, count(*) AS interactions FROM s_events
+    WHERE span = (SELECT span FROM s_spans WHERE span_id = ${sqlText(WINDOW_SPAN)}) GROUP BY ALL`,
+  );
 }
 
 async function responsivenessRows(pop: Population, dims: readonly Dimension[]): Promise<Row[]> {
+  const { timeZone } = pop.window;
+  const [cover] = await pop.db.query(
+    "SELECT strftime(min(span_start), '%Y-%m-%d') AS s, strftime(max(span_end), '%Y-%m-%d') AS e FROM s_spans",
+  );
+  const window = { ...pop.window, start: String(cover?.s), end: String(cover?.e) };
   return pop.db.query(`WITH q AS (
       SELECT p.*, t.author_employee_id AS author,
         t.first_reply_ts IS NOT NULL AND t.first_reply_user IS NOT NULL
           AND lower(t.first_reply_user) <> lower(t.author_user)
           AND t.first_reply_employee_id IS DISTINCT FROM t.author_employee_id AS by_other,
         epoch(t.first_reply_ts - t.created_ts) / 3600.0 AS hours
-      FROM threads t JOIN w_people p ON p.employee_id = t.author_employee_id
-      WHERE t.is_question AND ${inWindowSql('t.created_ts', pop.window)})
+      FROM (SELECT *, ${localDay('created_ts', timeZone)} AS day FROM threads
+        WHERE is_question AND ${inWindowSql('created_ts', window)}) t
+      JOIN s_days d ON d.day = t.day AND d.in_span
+      JOIN s_people p ON p.span = d.span AND p.employee_id = t.author_employee_id)
     SELECT ${select(dims)} count(*) AS questions, count(DISTINCT author) AS askers,
       count(*) FILTER (WHERE by_other) AS answered,
       count(*) FILTER (WHERE by_other AND hours <= 24) AS answered_24h,
@@ -177,15 +265,20 @@ async function responsivenessRows(pop: Population, dims: readonly Dimension[]): 
 
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
-function participationFigures(pop: Population, key: GroupKey, r: Row, out: Record<string, Figure>): void {
-  const { plan, window } = pop;
+/**
+ * DAU, WAU and MAU for a span of any length, one definition: DAU = mean distinct active employees
+ * per day of the span; WAU = mean distinct active employees over the span's whole 7-day blocks
+ * counted back from its last day; MAU = distinct active employees in the 28 days ending on the span's
+ * last day (for a week, the 28 days ending that Sunday; for a 90-day window, its last 28 days).
+ */
+function participationFigures(plan: PrivacyPlan, key: GroupKey, r: Row, out: Record<string, Figure>): void {
   const eligible = num(r.eligible);
+  const days = num(r.days);
   const daily = (v: number | null) => figure(v, 'daily', DAILY);
-  const mau = num(r.active);
-  const dau = num(r.active_days) / window.days;
-  const blocks = Math.floor(window.days / 7);
-  const wau = num(r.active_blocks) / blocks;
-  out.active_rate = daily(ratio(mau, eligible));
+  const mau = num(r.monthly_active);
+  const dau = num(r.active_days) / days;
+  const wau = num(r.active_blocks) / Math.floor(days / 7);
+  out.active_rate = daily(ratio(num(r.active), eligible));
   out.participation_rate = daily(ratio(num(r.participants), eligible));
   out.dau = daily(dau);
   out.wau = daily(wau);
@@ -253,7 +346,7 @@ function tieFigures(dims: readonly string[], r: Row | undefined, out: Record<str
   out.reciprocity = ev(ratio(num(r?.two_way), num(r?.pairs)));
 }
 
-function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<string, Figure>): void {
+function responsivenessFigures(plan: PrivacyPlan, r: Row | undefined, out: Record<string, Figure>): void {
   const ev = (v: number | null) => figure(v, 'event', 'threads');
   const questions = num(r?.questions);
   const names = [
@@ -264,7 +357,7 @@ function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<
     'p90_hours_to_reply',
   ];
   // The figures describe the askers' questions: fewer askers than the minimum would describe them.
-  if (questions > 0 && num(r?.askers) < pop.plan.minGroupSize) {
+  if (questions > 0 && num(r?.askers) < plan.minGroupSize) {
     for (const name of names) out[name] = withheldFigure('small', 'event', 'threads');
     return;
   }
@@ -276,30 +369,41 @@ function responsivenessFigures(pop: Population, r: Row | undefined, out: Record<
 }
 
 /**
- * Every window figure for the company (dims empty) or each group of `dims`, withheld where the
- * privacy plan says. Groups come out sorted by their values.
+ * Every figure of every span for the company (dims empty) or each group of `dims`, withheld where the
+ * span's privacy plan says: span id -> its groups, sorted by their values.
  */
-export async function windowMetrics(pop: Population, dims: readonly Dimension[]): Promise<GroupMetrics[]> {
-  const [participation, ties, responsiveness] = await Promise.all([
-    participationRows(pop, dims),
-    tieRows(pop, dims),
-    responsivenessRows(pop, dims),
-  ]);
-  const byKey = (rows: Row[]) => new Map(rows.map((r) => [keyId(keyOf(r, dims)), r]));
-  const tieMap = byKey(ties);
-  const respMap = byKey(responsiveness);
-  return participation
-    .map((r) => {
-      const key = keyOf(r, dims);
-      const reason = pop.plan.reason(key);
-      if (reason) return { key, withheld: reason };
-      const figures: Record<string, Figure> = {};
-      participationFigures(pop, key, r, figures);
-      tieFigures(dims, tieMap.get(keyId(key)), figures);
-      responsivenessFigures(pop, respMap.get(keyId(key)), figures);
-      return { key, withheld: null, eligible: num(r.eligible), figures };
-    })
-    .sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
+export async function spanMetrics(
+  pop: Population,
+  dims: readonly Dimension[],
+  planOf: (span: string) => PrivacyPlan,
+): Promise<Map<string, GroupMetrics[]>> {
+  // One connection runs one query at a time: in sequence, as cheap as in Promise.all.
+  const participation = await participationRows(pop, dims);
+  const ties = await tieRows(pop, dims);
+  const responsiveness = await responsivenessRows(pop, dims);
+  const id = (r: Row) => `${String(r.span)}|${keyId(keyOf(r, dims))}`;
+  const tieMap = new Map(ties.map((r) => [id(r), r]));
+  const respMap = new Map(responsiveness.map((r) => [id(r), r]));
+  const out = new Map<string, GroupMetrics[]>();
+  for (const r of participation) {
+    const span = String(r.span_id);
+    const plan = planOf(span);
+    const key = keyOf(r, dims);
+    const reason = plan.reason(key);
+    const groups = out.get(span) ?? [];
+    out.set(span, groups);
+    if (reason) {
+      groups.push({ key, withheld: reason });
+      continue;
+    }
+    const figures: Record<string, Figure> = {};
+    participationFigures(plan, key, r, figures);
+    tieFigures(dims, tieMap.get(id(r)), figures);
+    responsivenessFigures(plan, respMap.get(id(r)), figures);
+    groups.push({ key, withheld: null, eligible: num(r.eligible), figures });
+  }
+  for (const groups of out.values()) groups.sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
+  return out;
 }
 
 /** Interactions between each two groups of `dims` (silos), published only when both groups are. */

@@ -123,18 +123,21 @@ const openEnd = (alias: string) => `coalesce(${alias}.valid_to, DATE '9999-12-31
 /**
  * Group values of whoever an employee was at an instant (for interactions: departments at the
  * time). The history's days become instants of the reporting zone, so the few history rows are
- * converted instead of every interaction.
+ * converted instead of every interaction. `history` is employee_history or a relation with its
+ * columns, joined on `key` (the employee column, or a number standing for the employee).
  */
 export function historyAtSql(
   employeeColumn: string,
   instant: string,
   alias: string,
   timeZone: string,
+  history: string,
+  key: string,
 ): string {
   const at = (day: string) => `timezone(${sqlText(timeZone)}, CAST(${day} AS TIMESTAMP))`;
   return `LEFT JOIN (SELECT *, ${at('valid_from')} AS from_ts,
-      coalesce(${at('valid_to')}, CAST('infinity' AS TIMESTAMPTZ)) AS to_ts FROM employee_history) ${alias}
-    ON ${alias}.employee_id = ${employeeColumn} AND ${alias}.from_ts <= ${instant} AND ${alias}.to_ts > ${instant}`;
+      coalesce(${at('valid_to')}, CAST('infinity' AS TIMESTAMPTZ)) AS to_ts FROM ${history}) ${alias}
+    ON ${alias}.${key} = ${employeeColumn} AND ${alias}.from_ts <= ${instant} AND ${alias}.to_ts > ${instant}`;
 }
 
 /** Where the report's queries run: a Store, or the report's own connection with its temp tables. */

@@ -64,22 +64,32 @@ export function reportCsv(report: AdoptionReport, lang: Lang): string {
       continue;
     }
     for (const w of t.weeks ?? []) {
-      add('trend', groupName(t.key), w.week, 'active_rate', w.active_rate);
-      add('trend', groupName(t.key), w.week, 'participation_rate', w.participation_rate);
+      if (w.withheld) rows.push(['trend', groupName(t.key), w.week, '*', '', '', '', '', '', w.withheld, '']);
+      else
+        for (const [name, f] of Object.entries(w.figures ?? {}))
+          add('trend', groupName(t.key), w.week, name, f);
     }
+    const daily = { grain: 'daily', source: 'activity_daily' } as const;
     if (t.fit)
-      add('trend', groupName(t.key), '', 'slope_per_week', {
-        value: t.fit.slope_per_week,
-        grain: 'daily',
-        source: 'activity_daily',
+      add('trend', groupName(t.key), '', 'slope_per_week', { value: t.fit.slope_per_week, ...daily });
+    if (t.active_rate_fit)
+      add('trend', groupName(t.key), '', 'active_rate_slope_per_week', {
+        value: t.active_rate_fit.slope_per_week,
+        ...daily,
       });
     for (const p of t.forecast ?? [])
       add('forecast', groupName(t.key), p.week, 'participation_rate', {
         value: p.participation_rate,
         low: p.low,
         high: p.high,
-        grain: 'daily',
-        source: 'activity_daily',
+        ...daily,
+      });
+    for (const p of t.active_rate_forecast ?? [])
+      add('forecast', groupName(t.key), p.week, 'active_rate', {
+        value: p.active_rate,
+        low: p.low,
+        high: p.high,
+        ...daily,
       });
   }
   for (const e of report.emailMeetings) {
@@ -141,7 +151,7 @@ const LABELS = {
     group: 'Group',
     crossDept: 'Cross-dept.',
     answered: 'Answered',
-    trend: 'Weekly participation',
+    trend: 'Weekly rates',
     week: 'Week',
     forecast: 'forecast',
     withheld: 'withheld',
@@ -166,7 +176,7 @@ const LABELS = {
     group: '집단',
     crossDept: '부서 간 교류',
     answered: '질문 응답',
-    trend: '주간 참여율',
+    trend: '주간 참여율·이용률',
     week: '주',
     forecast: '전망',
     withheld: '비공개',
@@ -208,12 +218,16 @@ export function reportHtml(report: AdoptionReport, lang: Lang): string {
     .join('');
   const weeks = (trend?.weeks ?? [])
     .slice(-8)
-    .map((wk) => `<tr><td>${escapeHtml(wk.week)}</td><td>${cell(wk.participation_rate, lang, pct)}</td></tr>`)
+    .map((wk) => {
+      const x = (name: string) =>
+        wk.withheld ? `<span class="withheld">${L.withheld}</span>` : cell(wk.figures?.[name], lang, pct);
+      return `<tr><td>${escapeHtml(wk.week)}</td><td>${x('participation_rate')}</td><td>${x('active_rate')}</td></tr>`;
+    })
     .join('');
   const forecast = (trend?.forecast ?? [])
     .map(
       (p) =>
-        `<tr class="fc"><td>${escapeHtml(p.week)} (${L.forecast})</td><td>${pct(p.participation_rate)} <small>${pct(Math.max(0, p.low))}–${pct(Math.min(1, p.high))}</small></td></tr>`,
+        `<tr class="fc"><td>${escapeHtml(p.week)} (${L.forecast})</td><td>${pct(p.participation_rate)} <small>${pct(Math.max(0, p.low))}–${pct(Math.min(1, p.high))}</small></td><td></td></tr>`,
     )
     .join('');
   const period = report.period
@@ -250,7 +264,7 @@ table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px so
     .map((s) => `<li>${escapeHtml(s.text)}</li>`)
     .join('')}</ul>
 <div class="cols">
-<div><h2>${L.trend}</h2><table><tr><th>${L.week}</th><th>${L.participation}</th></tr>${weeks}${forecast}</table></div>
+<div><h2>${L.trend}</h2><table><tr><th>${L.week}</th><th>${L.participation}</th><th>${L.active}</th></tr>${weeks}${forecast}</table></div>
 ${report.groups.length ? `<div><h2>${L.groups}</h2><table class="groups"><tr><th>${L.group}</th><th>${L.participation}</th><th>${L.active}</th><th>${L.leaders}</th><th>${L.crossDept}</th><th>${L.answered}</th></tr>${groupRows}</table></div>` : ''}
 </div>
 ${period ? `<h2>${L.period}</h2><ul>${period}</ul>` : ''}

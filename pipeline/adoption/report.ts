@@ -1,7 +1,14 @@
 import type { Store } from '../store.js';
 import { defaultRollout, emailMeetingChange, type GroupEmailMeetings } from './email-meetings.js';
 import type { Figure, WithheldReason } from './figures.js';
-import { type GroupMetrics, prepareWindow, type TieBetween, tiesBetween, windowMetrics } from './metrics.js';
+import {
+  type GroupMetrics,
+  prepareSpans,
+  spanMetrics,
+  type TieBetween,
+  tiesBetween,
+  WINDOW_SPAN,
+} from './metrics.js';
 import { type PeriodRates, periodRates } from './period.js';
 import {
   type Audience,
@@ -13,7 +20,7 @@ import {
   resolveWindow,
   type Window,
 } from './population.js';
-import { type GroupTrend, weeklyTrend } from './trend.js';
+import { type GroupTrend, spanPlans, trendWeeks, weeklyTrend } from './trend.js';
 
 /** SWOOP's global average share of interactive users, and its recommended target. */
 export const BENCHMARK = { swoopAverage: 0.27, target: 0.38 } as const;
@@ -66,11 +73,17 @@ export async function adoptionReport(
   const pop = await openPopulation(store, window, settings.minGroupSize, audience);
   try {
     const rollout = args.rollout ? checkDay(args.rollout, 'rollout') : await defaultRollout(pop.db);
-    await prepareWindow(pop);
-    // One connection runs one query at a time: in sequence, as cheap as in Promise.all.
-    const metrics = [...(await windowMetrics(pop, [])), ...(by.length ? await windowMetrics(pop, by) : [])];
+    // The window and the trend's weeks are spans of one computation, each with its own people and plan.
+    const weeks = trendWeeks(window);
+    await prepareSpans(pop, [{ id: WINDOW_SPAN, start: window.start, end: window.end }, ...weeks]);
+    const planOf = await spanPlans(pop);
+    const perSpan = [
+      await spanMetrics(pop, [], planOf),
+      ...(by.length ? [await spanMetrics(pop, by, planOf)] : []),
+    ];
+    const metrics = perSpan.flatMap((m) => m.get(WINDOW_SPAN) ?? []);
     const between = await tiesBetween(pop, by);
-    const trend = await weeklyTrend(pop, by);
+    const trend = await weeklyTrend(pop, weeks, perSpan);
     const emailMeetings = rollout ? await emailMeetingChange(pop, by, rollout) : [];
     const period = await periodRates(pop, by);
     const [company, ...groups] = metrics;

@@ -177,6 +177,9 @@ describe('responsiveness over 54 days', () => {
     // p90 (linear): position 8 x 0.9 = 7.2 -> 23.17 + 0.2 x (29.17 - 23.17) = 24.37.
     expect(value(f, 'p90_hours_to_reply')).toBeCloseTo(23 + 10 / 60 + 0.2 * 6, 6);
     expect(f?.median_hours_to_reply).toMatchObject({ grain: 'event', source: 'threads' });
+    // Everyone was active in the 54 days (E004 on 02-27), but MAU is the 28 days ending 04-10: 11.
+    expect(value(f, 'active_rate')).toBe(1);
+    expect(value(f, 'mau')).toBe(11);
   });
 });
 
@@ -195,7 +198,7 @@ describe('weekly trend and forecast', () => {
       '2026-03-23',
       '2026-03-30',
     ]);
-    expect(t?.weeks?.map((w) => Math.round((w.participation_rate.value ?? -1) * 12))).toEqual([
+    expect(t?.weeks?.map((w) => Math.round((w.figures?.participation_rate?.value ?? -1) * 12))).toEqual([
       3, 3, 2, 2, 4, 3, 3,
     ]);
     // Slope: sum((x - 3) c) / sum((x - 3)^2) / 12 = (-9 - 6 - 2 + 0 + 4 + 6 + 9) / 28 / 12 = 2 / 336.
@@ -210,6 +213,65 @@ describe('weekly trend and forecast', () => {
       (last?.low ?? 1) < (last?.participation_rate ?? 0) &&
         (last?.participation_rate ?? 1) < (last?.high ?? 0),
     ).toBe(true);
+  });
+});
+
+describe('weekly figures', () => {
+  const week = (monday: string) =>
+    r28.trend.find((g) => Object.keys(g.key).length === 0)?.weeks?.find((w) => w.week === monday);
+
+  it('every window figure, per week, over the week alone (Seoul days)', () => {
+    const w = week('2026-03-16');
+    expect(w?.eligible).toBe(12);
+    const f = w?.figures;
+    // Activity rows 03-16..03-22 with any count > 0 (none on the weekend): 03-16 E001 E002 E005 E006
+    // E007 (5); 03-17 E001 E003 E005 E007 E009 (5); 03-18 E001 E002 E005 E006 E007 E010 (6); 03-19
+    // E002 E005 E006 E007 (4); 03-20 E001 E005 E006 E007 E008 E009 E010 (7). Distinct: 9 of 12 (not
+    // E004, E011, E012); DAU 27 person-days / 7 days; WAU is the week's one block: 9.
+    expect(value(f, 'active_rate')).toBeCloseTo(9 / 12, 10);
+    expect(value(f, 'dau')).toBeCloseTo(27 / 7, 10);
+    expect(value(f, 'wau')).toBe(9);
+    // MAU: the 28 days ending Sunday 03-22 (02-23..03-22) hold all 12, E004 on 02-27 included.
+    expect(value(f, 'mau')).toBe(12);
+    expect(value(f, 'dau_mau')).toBeCloseTo(27 / 7 / 12, 10);
+    expect(value(f, 'wau_mau')).toBeCloseTo(9 / 12, 10);
+    // Contributed: leaders E001 (1 reaction), E005, E006 but not E010 (reads only) -> 3 of 4;
+    // others: E009 (1 post) -> 1 of 8.
+    expect(value(f, 'leader_participation_rate')).toBeCloseTo(3 / 4, 10);
+    expect(value(f, 'others_participation_rate')).toBeCloseTo(1 / 8, 10);
+    // Interactions on Seoul days 03-16..03-22: E007>E006 (03-17 06:10), E006>E005 (03-20 23:10),
+    // E005>E006, E002>E009, E009>E002 (03-21) = 5. Pairs E006-E007 one way, E005-E006 and E002-E009
+    // both ways -> reciprocity 2 / 3. Non-leaders touching a leader: E007 -> 1 of 8.
+    expect(value(f, 'interactions')).toBe(5);
+    expect(value(f, 'reciprocity')).toBeCloseTo(2 / 3, 10);
+    expect(value(f, 'others_interacted_with_leader')).toBeCloseTo(1 / 8, 10);
+    // Questions created that week: T0012 (03-16 19:00, answered by E007 after 11h10m) and T0013
+    // (03-20 19:00, by E006 after 4h10m): both answered, both within 24 h.
+    expect(value(f, 'questions')).toBe(2);
+    expect(value(f, 'answered_share')).toBe(1);
+    expect(f?.dau).toMatchObject({ grain: 'daily', source: 'activity_daily' });
+    expect(f?.reciprocity).toMatchObject({ grain: 'event', source: 'interactions' });
+  });
+
+  it("a week's MAU looks back 28 days from its Sunday; its questions are its own", () => {
+    const f = week('2026-03-23')?.figures;
+    // 03-02..03-29 holds everyone but E004 (last active 02-27): 11.
+    expect(value(f, 'mau')).toBe(11);
+    // Questions created 03-23..03-29 (Seoul): T0015 (03-24 00:00, never answered) and T0016 (03-24
+    // 01:00, answered by E010 after 17h10m) -> 1 of 2; the week's only interaction is E010>E005 -> 0 of 1.
+    expect(value(f, 'questions')).toBe(2);
+    expect(value(f, 'answered_share')).toBeCloseTo(1 / 2, 10);
+    expect(value(f, 'median_hours_to_reply')).toBeCloseTo(17 + 10 / 60, 6);
+    expect(value(f, 'reciprocity')).toBe(0);
+  });
+
+  it('per group too, and the active rate has its own line and forecast', () => {
+    const rd = r28.trend.find((g) => g.key.department === 'R&D')?.weeks?.find((w) => w.week === '2026-03-16');
+    // R&D (E003 E004 E006 E009 E012) active 03-16..03-22: E003, E006, E009 -> 3 of 5.
+    expect(value(rd?.figures, 'active_rate')).toBeCloseTo(3 / 5, 10);
+    const t = r28.trend.find((g) => Object.keys(g.key).length === 0);
+    expect(t?.active_rate_forecast).toHaveLength(4);
+    expect(t?.active_rate_fit?.slope_per_week).toEqual(expect.any(Number));
   });
 });
 
