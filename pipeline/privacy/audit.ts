@@ -23,6 +23,9 @@ function scramble(column: number): number {
   return ((h ^ (h >>> 16)) >>> 0) % P;
 }
 
+/** A sparse vector: column -> non-zero value mod P. */
+type Sparse = Map<number, number>;
+
 export interface Audit {
   /** Sets of withheld atoms (column numbers) whose total is derivable and below the minimum, or that could not be proven safe. */
   readonly leaks: readonly (readonly number[])[];
@@ -69,39 +72,59 @@ export function auditWithheld(
   // Short rows first: the echelon form then fills in far less on the way (the result is the same).
   const rows = atomRows.map((row) => row.map((c) => position[c] ?? 0)).sort((a, b) => a.length - b.length);
   const width = weights.length;
+  // The reduced row echelon form of the published rows, which is unique: any order of elimination gives
+  // the same rows, so the same kernel and the same search below. Rows are sparse (most published cells
+  // hold two or three withheld atoms, and so do the reduced rows), so they are maps column -> value.
   const pivotRow = new Int32Array(width).fill(-1);
-  const basis: Float64Array[] = [];
-  const pivotCol: number[] = [];
+  const basis: Sparse[] = [];
+  // The basis rows with a non-zero in each column that is not a pivot: a new pivot is cleared from them.
+  const holders = new Map<number, Set<number>>();
+  const hold = (column: number, row: number) => {
+    const set = holders.get(column);
+    if (set) set.add(row);
+    else holders.set(column, new Set([row]));
+  };
 
-  const reduce = (v: Float64Array): void => {
-    for (let c = 0; c < width; c++) {
-      const f = v[c] ?? 0;
+  /** Subtracts the basis rows of v's pivot columns (each is 0 in every other pivot column): v is left on free columns. */
+  const reduce = (v: Sparse): void => {
+    for (const c of [...v.keys()]) {
       const r = pivotRow[c] ?? -1;
-      if (f === 0 || r < 0) continue;
-      const b = basis[r] as Float64Array;
-      for (let j = c; j < width; j++) {
-        const bj = b[j] ?? 0;
-        if (bj !== 0) v[j] = mod((v[j] ?? 0) - f * bj);
+      const f = v.get(c);
+      if (r < 0 || f === undefined) continue;
+      for (const [j, x] of basis[r] as Sparse) {
+        const y = mod((v.get(j) ?? 0) - f * x);
+        if (y === 0) v.delete(j);
+        else v.set(j, y);
       }
     }
   };
 
   for (const row of rows) {
-    const v = new Float64Array(width);
-    for (const c of row) v[c] = 1;
+    const v: Sparse = new Map(row.map((c) => [c, 1]));
     reduce(v);
-    const lead = v.findIndex((x) => x !== 0);
-    if (lead < 0) continue;
-    const inv = inverse(v[lead] ?? 1);
-    for (let j = lead; j < width; j++) if (v[j] !== 0) v[j] = mod((v[j] ?? 0) * inv);
+    if (v.size === 0) continue;
+    const lead = Math.min(...v.keys());
+    const inv = inverse(v.get(lead) ?? 1);
+    if (inv !== 1) for (const [j, x] of v) v.set(j, mod(x * inv));
     // Keep the basis fully reduced, so a pivot column is non-zero in its own row only.
-    for (const b of basis) {
-      const f = b[lead] ?? 0;
-      if (f === 0) continue;
-      for (let j = lead; j < width; j++) if (v[j] !== 0) b[j] = mod((b[j] ?? 0) - f * (v[j] ?? 0));
+    const index = basis.length;
+    for (const r of [...(holders.get(lead) ?? [])]) {
+      const b = basis[r] as Sparse;
+      const f = b.get(lead) ?? 0;
+      for (const [j, x] of v) {
+        const y = mod((b.get(j) ?? 0) - f * x);
+        if (y === 0) {
+          b.delete(j);
+          holders.get(j)?.delete(r);
+        } else {
+          if (!b.has(j)) hold(j, r);
+          b.set(j, y);
+        }
+      }
     }
-    pivotRow[lead] = basis.length;
-    pivotCol.push(lead);
+    holders.delete(lead);
+    for (const j of v.keys()) if (j !== lead) hold(j, index);
+    pivotRow[lead] = index;
     basis.push(v);
   }
 
@@ -114,11 +137,9 @@ export function auditWithheld(
     const k: [number, number][] = [];
     if (r < 0) k.push([c, 1]);
     else {
-      const b = basis[r] as Float64Array;
-      for (let j = c + 1; j < width; j++) {
-        const bj = b[j] ?? 0;
-        if (bj !== 0 && (pivotRow[j] ?? -1) < 0) k.push([j, mod(-bj)]);
-      }
+      // A reduced row is zero before its pivot and at every other pivot: its other entries are free columns after c.
+      for (const [j, x] of basis[r] as Sparse) if (j !== c) k.push([j, mod(-x)]);
+      k.sort((x, y) => x[0] - y[0]);
     }
     kernelRow.set(c, k);
     for (const [free] of k) {
@@ -227,10 +248,9 @@ export function auditWithheld(
   return {
     leaks,
     isDerivable(columns) {
-      const v = new Float64Array(width);
-      for (const c of columns) v[position[c] ?? 0] = 1;
+      const v: Sparse = new Map(columns.map((c) => [position[c] ?? 0, 1]));
       reduce(v);
-      return v.every((x) => x === 0);
+      return v.size === 0;
     },
   };
 }

@@ -66,14 +66,16 @@ export const MIN_GROUP_SIZE_FLOOR = 5;
 
 /**
  * members: one entry per person in the population, with a value for every dimension ('(none)' for
- * unknown). Plans over the full lattice of the dimensions (every subset of dimensions, every combination
- * of values present) so separate requests (by department; by department x level) stay consistent with
- * each other.
+ * unknown), or, with `peopleOf`, one entry per combination standing for that many people (the plan is
+ * the same either way: it only ever counts people per combination). Plans over the full lattice of the
+ * dimensions (every subset of dimensions, every combination of values present) so separate requests
+ * (by department; by department x level) stay consistent with each other.
  */
-export function planSuppression(
-  members: readonly Readonly<Record<string, string>>[],
+export function planSuppression<M extends Readonly<Record<string, string>>>(
+  members: readonly M[],
   dimensions: readonly string[],
   minGroupSize: number,
+  peopleOf: (member: M) => number = () => 1,
 ): PrivacyPlan {
   if (!Number.isInteger(minGroupSize) || minGroupSize < MIN_GROUP_SIZE_FLOOR) {
     throw new ConfigError(
@@ -83,19 +85,26 @@ export function planSuppression(
   }
   if (new Set(dimensions).size !== dimensions.length)
     throw new Error('planSuppression: a dimension is listed twice');
+  const k = dimensions.length;
 
-  // Cell number: a mixed-radix number with one digit per dimension, 0 for "all", 1.. for a value.
-  const values = dimensions.map((d) => {
-    const seen = new Set<string>();
-    members.forEach((m, i) => {
-      const v = m[d];
+  // Each member's values as codes in order of first sight, then renumbered in sorted order below.
+  const seen = dimensions.map(() => new Map<string, number>());
+  const firstSight = new Int32Array(members.length * k);
+  members.forEach((m, i) => {
+    for (let d = 0; d < k; d++) {
+      const v = m[dimensions[d] as string];
       if (typeof v !== 'string')
-        throw new Error(`planSuppression: member ${i} has no value for dimension "${d}"`);
-      seen.add(v);
-    });
-    return [...seen].sort();
+        throw new Error(`planSuppression: member ${i} has no value for dimension "${dimensions[d]}"`);
+      const codes = seen[d] as Map<string, number>;
+      let code = codes.get(v);
+      if (code === undefined) codes.set(v, (code = codes.size));
+      firstSight[i * k + d] = code;
+    }
   });
+  // Cell number: a mixed-radix number with one digit per dimension, 0 for "all", 1.. for a value.
+  const values = seen.map((codes) => [...codes.keys()].sort());
   const valueCode = values.map((vs) => new Map(vs.map((v, i) => [v, i + 1])));
+  const renumber = seen.map((codes, d) => [...codes.keys()].map((v) => valueCode[d]?.get(v) ?? 0));
   const stride: number[] = [];
   let span = 1;
   for (const vs of values) {
@@ -103,23 +112,31 @@ export function planSuppression(
     span *= vs.length + 1;
   }
   if (!Number.isSafeInteger(span)) throw new Error('planSuppression: too many dimension values to plan over');
-  const k = dimensions.length;
   const full = (1 << k) - 1;
   const digit = (id: number, d: number) => Math.floor(id / (stride[d] ?? 1)) % ((values[d]?.length ?? 0) + 1);
 
+  // People per atom, then per cell: every cell is the sum of the atoms under it, so the lattice is
+  // counted once per atom (a few thousand), not once per person.
+  const atomPeople = new Map<number, number>();
+  members.forEach((m, i) => {
+    const n = peopleOf(m);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(
+        `planSuppression: member ${i} stands for ${n} people, not a whole number of at least 1`,
+      );
+    let id = 0;
+    for (let d = 0; d < k; d++) id += (renumber[d]?.[firstSight[i * k + d] ?? 0] ?? 0) * (stride[d] ?? 0);
+    atomPeople.set(id, (atomPeople.get(id) ?? 0) + n);
+  });
   const count = new Map<number, number>();
-  const codes = new Array<number>(k);
-  for (const m of members) {
-    for (let d = 0; d < k; d++)
-      codes[d] = (valueCode[d]?.get(m[dimensions[d] as string] as string) ?? 0) * (stride[d] ?? 0);
+  for (const [atom, n] of atomPeople) {
     for (let mask = 0; mask <= full; mask++) {
       let id = 0;
-      for (let d = 0; d < k; d++) if (mask & (1 << d)) id += codes[d] ?? 0;
-      count.set(id, (count.get(id) ?? 0) + 1);
+      for (let d = 0; d < k; d++) if (mask & (1 << d)) id += digit(atom, d) * (stride[d] ?? 0);
+      count.set(id, (count.get(id) ?? 0) + n);
     }
   }
   const size = (id: number) => count.get(id) ?? 0;
-  const isAtom = (id: number) => dimensions.every((_, d) => digit(id, d) !== 0);
   /** Every cell strictly above this one: it with one or more of its fixed dimensions opened to "all". */
   const ancestors = (id: number): number[] => {
     const fixed = dimensions.map((_, d) => d).filter((d) => digit(id, d) !== 0);
@@ -132,6 +149,22 @@ export function planSuppression(
       out.push(up);
     }
     return out;
+  };
+  /** The cells present under a cell that fix one more dimension, d (it must be open): memoised, as settle and the audit ask often. */
+  const childLists = new Map<number, number[][]>();
+  const childrenOf = (parent: number, d: number): number[] => {
+    let lists = childLists.get(parent);
+    if (!lists) childLists.set(parent, (lists = []));
+    let children = lists[d];
+    if (!children) {
+      children = [];
+      for (let v = 1; v <= (values[d]?.length ?? 0); v++) {
+        const child = parent + v * (stride[d] ?? 0);
+        if (count.has(child)) children.push(child);
+      }
+      lists[d] = children;
+    }
+    return children;
   };
 
   const withheld = new Map<number, Reason>();
@@ -152,19 +185,16 @@ export function planSuppression(
     for (; done < queue.length; done++) {
       const [parent, d] = queue[done] as [number, number];
       if (withheld.has(parent)) continue;
-      const children: number[] = [];
-      for (let v = 1; v <= (values[d]?.length ?? 0); v++) {
-        const child = parent + v * (stride[d] ?? 0);
-        if (count.has(child)) children.push(child);
+      let hidden = 0;
+      let hiddenSize = 0;
+      let cheapest: number | undefined; // the first smallest published sibling
+      for (const c of childrenOf(parent, d)) {
+        if (withheld.has(c)) {
+          hidden++;
+          hiddenSize += size(c);
+        } else if (cheapest === undefined || size(c) < size(cheapest)) cheapest = c;
       }
-      const hidden = children.filter((c) => withheld.has(c));
-      const hiddenSize = hidden.reduce((s, c) => s + size(c), 0);
-      if (hidden.length === 0 || (hidden.length >= 2 && hiddenSize >= minGroupSize)) continue;
-      const spare = children.filter((c) => !withheld.has(c));
-      const cheapest = spare.reduce<number | undefined>(
-        (best, c) => (best === undefined || size(c) < size(best) ? c : best),
-        undefined,
-      );
+      if (hidden === 0 || (hidden >= 2 && hiddenSize >= minGroupSize)) continue;
       withhold(cheapest ?? parent, 'complementary');
     }
   };
@@ -183,46 +213,48 @@ export function planSuppression(
       Array.from({ length: values[d]?.length ?? 0 }, (_, i) => i + 1).filter((v) => v !== digit(atom, d)),
     );
     const subsets = Array.from({ length: full }, (_, i) => i + 1).sort((x, y) => bits(y) - bits(x) || x - y);
-    const choice = new Array<number>(k).fill(0);
+    // A corner moves each dimension of the box from the atom's value to the chosen one: by shift[d].
+    const shift = new Array<number>(k).fill(0);
+    const cells: number[] = []; // the box being weighed; copied only when it is the best so far
     let best: Box | undefined;
     let tried = 0;
     for (const box of subsets) {
       const inBox = dimensions.map((_, d) => d).filter((d) => box & (1 << d));
-      const outside = dimensions.map((_, d) => d).filter((d) => !(box & (1 << d)));
-      const walk = (i: number): void => {
-        if (tried > BOX_TRIES) return;
-        if (i < inBox.length) {
-          const d = inBox[i] as number;
-          for (const v of alternatives[d] ?? []) {
-            choice[d] = v;
-            walk(i + 1);
-          }
-          return;
-        }
+      // The cells above a corner that open dimensions outside the box, as offsets from the corner.
+      let opened = [0];
+      for (let d = 0; d < k; d++) {
+        if (box & (1 << d)) continue;
+        const up = digit(atom, d) * (stride[d] ?? 0);
+        opened = opened.concat(opened.map((o) => o - up));
+      }
+      const weigh = (): void => {
         tried++;
-        const cells: number[] = [];
+        cells.length = 0;
         let cost = 0;
         let universal = true;
         for (let corner = 0; corner < 1 << inBox.length; corner++) {
           let id = atom;
-          inBox.forEach((d, j) => {
-            if (corner & (1 << j)) id += ((choice[d] ?? 0) - digit(atom, d)) * (stride[d] ?? 0);
-          });
+          for (let j = 0; j < inBox.length; j++) if (corner & (1 << j)) id += shift[inBox[j] as number] ?? 0;
           if (corner > 0 && (!count.has(id) || avoid.has(id))) return;
           if (corner > 0 && size(id) < minGroupSize) universal = false;
-          for (let open = 0; open < 1 << outside.length; open++) {
-            let up = id;
-            outside.forEach((d, j) => {
-              if (open & (1 << j)) up -= digit(atom, d) * (stride[d] ?? 0);
-            });
-            cells.push(up);
-            if (!withheld.has(up)) cost += size(up);
+          for (const o of opened) {
+            cells.push(id + o);
+            if (!withheld.has(id + o)) cost += size(id + o);
           }
           // No better than the best so far: stop adding up this one.
           if (best && (best.universal || !universal) && cost >= best.cost) return;
         }
         if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost)) {
-          best = { cells, cost, universal };
+          best = { cells: [...cells], cost, universal };
+        }
+      };
+      const walk = (i: number): void => {
+        if (tried > BOX_TRIES) return;
+        if (i === inBox.length) return weigh();
+        const d = inBox[i] as number;
+        for (const v of alternatives[d] ?? []) {
+          shift[d] = (v - digit(atom, d)) * (stride[d] ?? 0);
+          walk(i + 1);
         }
       };
       walk(0);
@@ -233,7 +265,7 @@ export function planSuppression(
   let audit: ReturnType<typeof auditWithheld>;
   let columnsUnder: Map<number, number[]>;
   for (;;) {
-    const atoms = ids.filter((id) => withheld.has(id) && isAtom(id));
+    const atoms = ids.filter((id) => withheld.has(id) && atomPeople.has(id));
     columnsUnder = new Map(atoms.map((a, c) => [a, [c]]));
     atoms.forEach((atom, c) => {
       for (const up of ancestors(atom)) {
@@ -242,8 +274,16 @@ export function planSuppression(
         else columnsUnder.set(up, [c]);
       }
     });
+    // A published cell whose children along some dimension are all published adds nothing: its row is
+    // the sum of theirs (each withheld atom under it is under exactly one of them), and so on down, each
+    // step fixing one more dimension, to rows that are kept. The row space, so the audit, is the same;
+    // the sums, most of them long (the company, each department), are the costly rows to eliminate.
+    const isSum = (id: number) =>
+      dimensions.some(
+        (_, d) => digit(id, d) === 0 && childrenOf(id, d).every((child) => !withheld.has(child)),
+      );
     const rows = ids
-      .filter((id) => !withheld.has(id) && columnsUnder.has(id))
+      .filter((id) => !withheld.has(id) && columnsUnder.has(id) && !isSum(id))
       .map((id) => columnsUnder.get(id) ?? []);
     audit = auditWithheld(
       atoms.map((a) => size(a)),
