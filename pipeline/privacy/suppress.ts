@@ -97,7 +97,10 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
         throw new Error(`planSuppression: member ${i} has no value for dimension "${dimensions[d]}"`);
       const codes = seen[d] as Map<string, number>;
       let code = codes.get(v);
-      if (code === undefined) codes.set(v, (code = codes.size));
+      if (code === undefined) {
+        code = codes.size;
+        codes.set(v, code);
+      }
       firstSight[i * k + d] = code;
     }
   });
@@ -154,7 +157,10 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
   const childLists = new Map<number, number[][]>();
   const childrenOf = (parent: number, d: number): number[] => {
     let lists = childLists.get(parent);
-    if (!lists) childLists.set(parent, (lists = []));
+    if (!lists) {
+      lists = [];
+      childLists.set(parent, lists);
+    }
     let children = lists[d];
     if (!children) {
       children = [];
