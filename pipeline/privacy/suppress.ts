@@ -256,7 +256,10 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
       };
       const walk = (i: number): void => {
         if (tried > BOX_TRIES) return;
-        if (i === inBox.length) return weigh();
+        if (i === inBox.length) {
+          weigh();
+          return;
+        }
         const d = inBox[i] as number;
         for (const v of alternatives[d] ?? []) {
           shift[d] = (v - digit(atom, d)) * (stride[d] ?? 0);
