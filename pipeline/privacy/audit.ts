@@ -23,9 +23,6 @@ function scramble(column: number): number {
   return ((h ^ (h >>> 16)) >>> 0) % P;
 }
 
-/** A sparse vector: column -> non-zero value mod P. */
-type Sparse = Map<number, number>;
-
 export interface Audit {
   /** Sets of withheld atoms (column numbers) whose total is derivable and below the minimum, or that could not be proven safe. */
   readonly leaks: readonly (readonly number[])[];
@@ -73,59 +70,81 @@ export function auditWithheld(
   const rows = atomRows.map((row) => row.map((c) => position[c] ?? 0)).sort((a, b) => a.length - b.length);
   const width = weights.length;
   // The reduced row echelon form of the published rows, which is unique: any order of elimination gives
-  // the same rows, so the same kernel and the same search below. Rows are sparse (most published cells
-  // hold two or three withheld atoms, and so do the reduced rows), so they are maps column -> value.
+  // the same rows, so the same kernel and the same search below. Rows are dense (a few hundred columns)
+  // but sparse in fact (most published cells hold two or three withheld atoms, and so do the reduced
+  // rows), so each keeps the list of columns where it may be non-zero and the work follows those.
   const pivotRow = new Int32Array(width).fill(-1);
-  const basis: Sparse[] = [];
-  // The basis rows with a non-zero in each column that is not a pivot: a new pivot is cleared from them.
-  const holders = new Map<number, Set<number>>();
-  const hold = (column: number, row: number) => {
-    const set = holders.get(column);
-    if (set) set.add(row);
-    else holders.set(column, new Set([row]));
-  };
+  // Row r of the basis is basis[r * width ...]; at most one per column.
+  const basis = new Float64Array(Math.min(rows.length, width) * width);
+  const listed = new Uint8Array(basis.length); // whether the column is in the row's support
+  const support: number[][] = [];
+  // The rows with each column in their support: a new pivot is cleared from those still non-zero there.
+  const holders: number[][] = Array.from({ length: width }, () => []);
+  const scratch = new Float64Array(width);
 
-  /** Subtracts the basis rows of v's pivot columns (each is 0 in every other pivot column): v is left on free columns. */
-  const reduce = (v: Sparse): void => {
-    for (const c of [...v.keys()]) {
+  /**
+   * The 0/1 row of these columns less the basis rows of its pivot columns (each 0 in every other pivot
+   * column, so only the row's own columns can be pivots): what is left is on free columns, returned as
+   * columns and values; empty when the row is in the row space.
+   */
+  const reduce = (columns: readonly number[]): [number[], number[]] => {
+    const touched: number[] = [];
+    for (const c of columns) {
+      if (scratch[c] === 0) touched.push(c);
+      scratch[c] = 1;
+    }
+    for (const c of columns) {
       const r = pivotRow[c] ?? -1;
-      const f = v.get(c);
-      if (r < 0 || f === undefined) continue;
-      for (const [j, x] of basis[r] as Sparse) {
-        const y = mod((v.get(j) ?? 0) - f * x);
-        if (y === 0) v.delete(j);
-        else v.set(j, y);
+      const f = scratch[c] ?? 0;
+      if (r < 0 || f === 0) continue;
+      for (const j of support[r] as number[]) {
+        const x = basis[r * width + j] ?? 0;
+        if (x === 0) continue;
+        const y = scratch[j] ?? 0;
+        if (y === 0) touched.push(j);
+        scratch[j] = mod(y - f * x);
       }
     }
+    const cols: number[] = [];
+    const vals: number[] = [];
+    for (const j of touched) {
+      const y = scratch[j] ?? 0;
+      if (y === 0) continue;
+      cols.push(j);
+      vals.push(y);
+      scratch[j] = 0;
+    }
+    return [cols, vals];
   };
 
   for (const row of rows) {
-    const v: Sparse = new Map(row.map((c) => [c, 1]));
-    reduce(v);
-    if (v.size === 0) continue;
-    const lead = Math.min(...v.keys());
-    const inv = inverse(v.get(lead) ?? 1);
-    if (inv !== 1) for (const [j, x] of v) v.set(j, mod(x * inv));
+    const [cols, vals] = reduce(row);
+    if (cols.length === 0) continue;
+    const lead = Math.min(...cols);
+    const inv = inverse(vals[cols.indexOf(lead)] ?? 1);
+    const index = support.length;
+    const at = index * width;
+    cols.forEach((j, i) => {
+      basis[at + j] = mod((vals[i] ?? 0) * inv);
+      listed[at + j] = 1;
+      (holders[j] as number[]).push(index);
+    });
     // Keep the basis fully reduced, so a pivot column is non-zero in its own row only.
-    const index = basis.length;
-    for (const r of [...(holders.get(lead) ?? [])]) {
-      const b = basis[r] as Sparse;
-      const f = b.get(lead) ?? 0;
-      for (const [j, x] of v) {
-        const y = mod((b.get(j) ?? 0) - f * x);
-        if (y === 0) {
-          b.delete(j);
-          holders.get(j)?.delete(r);
-        } else {
-          if (!b.has(j)) hold(j, r);
-          b.set(j, y);
+    for (const r of holders[lead] as number[]) {
+      const base = r * width;
+      const f = basis[base + lead] ?? 0;
+      if (r === index || f === 0) continue;
+      for (const j of cols) {
+        basis[base + j] = mod((basis[base + j] ?? 0) - f * (basis[at + j] ?? 0));
+        if (!listed[base + j]) {
+          listed[base + j] = 1;
+          (support[r] as number[]).push(j);
+          (holders[j] as number[]).push(r);
         }
       }
     }
-    holders.delete(lead);
-    for (const j of v.keys()) if (j !== lead) hold(j, index);
     pivotRow[lead] = index;
-    basis.push(v);
+    support.push(cols);
   }
 
   // Kernel coordinates are the free columns: a set is derivable iff its atoms' kernel rows sum to zero.
@@ -138,7 +157,10 @@ export function auditWithheld(
     if (r < 0) k.push([c, 1]);
     else {
       // A reduced row is zero before its pivot and at every other pivot: its other entries are free columns after c.
-      for (const [j, x] of basis[r] as Sparse) if (j !== c) k.push([j, mod(-x)]);
+      for (const j of support[r] as number[]) {
+        const x = basis[r * width + j] ?? 0;
+        if (j !== c && x !== 0) k.push([j, mod(-x)]);
+      }
       k.sort((x, y) => x[0] - y[0]);
     }
     kernelRow.set(c, k);
@@ -248,9 +270,7 @@ export function auditWithheld(
   return {
     leaks,
     isDerivable(columns) {
-      const v: Sparse = new Map(columns.map((c) => [position[c] ?? 0, 1]));
-      reduce(v);
-      return v.size === 0;
+      return reduce(columns.map((c) => position[c] ?? 0))[0].length === 0;
     },
   };
 }

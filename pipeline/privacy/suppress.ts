@@ -219,8 +219,6 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
       Array.from({ length: values[d]?.length ?? 0 }, (_, i) => i + 1).filter((v) => v !== digit(atom, d)),
     );
     const subsets = Array.from({ length: full }, (_, i) => i + 1).sort((x, y) => bits(y) - bits(x) || x - y);
-    // A corner moves each dimension of the box from the atom's value to the chosen one: by shift[d].
-    const shift = new Array<number>(k).fill(0);
     const cells: number[] = []; // the box being weighed; copied only when it is the best so far
     let best: Box | undefined;
     let tried = 0;
@@ -233,15 +231,16 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
         const up = digit(atom, d) * (stride[d] ?? 0);
         opened = opened.concat(opened.map((o) => o - up));
       }
-      const weigh = (): void => {
+      // Boxes below a choice of values for inBox[i..]: tried counts every box, even one passed over.
+      const below = inBox.map((_, i) =>
+        inBox.slice(i).reduce((n, d) => n * (alternatives[d]?.length ?? 0), 1),
+      );
+      const weigh = (corners: readonly number[]): void => {
         tried++;
         cells.length = 0;
         let cost = 0;
         let universal = true;
-        for (let corner = 0; corner < 1 << inBox.length; corner++) {
-          let id = atom;
-          for (let j = 0; j < inBox.length; j++) if (corner & (1 << j)) id += shift[inBox[j] as number] ?? 0;
-          if (corner > 0 && (!count.has(id) || avoid.has(id))) return;
+        for (const [corner, id] of corners.entries()) {
           if (corner > 0 && size(id) < minGroupSize) universal = false;
           for (const o of opened) {
             cells.push(id + o);
@@ -254,19 +253,24 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
           best = { cells: [...cells], cost, universal };
         }
       };
-      const walk = (i: number): void => {
+      // corners: the box's corners over inBox[0..i-1], numbered by bits as those dimensions move off the
+      // atom's value. A choice that puts a corner on an absent or avoided atom fails every box below it,
+      // so those are counted as tried and skipped at once.
+      const walk = (i: number, corners: readonly number[]): void => {
         if (tried > BOX_TRIES) return;
         if (i === inBox.length) {
-          weigh();
+          weigh(corners);
           return;
         }
         const d = inBox[i] as number;
         for (const v of alternatives[d] ?? []) {
-          shift[d] = (v - digit(atom, d)) * (stride[d] ?? 0);
-          walk(i + 1);
+          const shift = (v - digit(atom, d)) * (stride[d] ?? 0);
+          const moved = corners.map((id) => id + shift);
+          if (moved.every((id) => count.has(id) && !avoid.has(id))) walk(i + 1, corners.concat(moved));
+          else if (tried <= BOX_TRIES) tried += below[i + 1] ?? 1;
         }
       };
-      walk(0);
+      walk(0, [atom]);
     }
     return best;
   };
