@@ -190,12 +190,18 @@ export function auditWithheld(
     if (list) list.push(atoms);
     else ending.set(h, [atoms]);
   };
-  light.forEach((x, i) => {
+  // Only atoms light enough to leave room for another can be in a pair (in the same order as `light`).
+  const pairable = light.filter((x) => (weights[x] ?? 0) <= minGroupSize - 3);
+  let next = 0;
+  for (const x of light) {
     addEnding([x]);
-    if (!pairs) return;
-    for (const y of light.slice(i + 1))
+    if (!pairs || pairable[next] !== x) continue;
+    next++;
+    for (let i = next; i < pairable.length; i++) {
+      const y = pairable[i] as number;
       if ((weights[x] ?? 0) + (weights[y] ?? 0) <= minGroupSize - 2) addEnding([x, y]);
-  });
+    }
+  }
   const lookedUp = pairs ? 2 : 1;
 
   const leaks: number[][] = [];

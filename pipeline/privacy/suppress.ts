@@ -87,10 +87,15 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
     throw new Error('planSuppression: a dimension is listed twice');
   const k = dimensions.length;
 
-  // Each member's values as codes in order of first sight, then renumbered in sorted order below.
+  // Each member's values as codes in order of first sight, then renumbered in sorted order below. A
+  // member repeated by reference (one entry per person of a combination) is looked up once.
   const seen = dimensions.map(() => new Map<string, number>());
   const firstSight = new Int32Array(members.length * k);
   members.forEach((m, i) => {
+    if (i > 0 && m === members[i - 1]) {
+      firstSight.copyWithin(i * k, (i - 1) * k, i * k);
+      return;
+    }
     for (let d = 0; d < k; d++) {
       const v = m[dimensions[d] as string];
       if (typeof v !== 'string')
@@ -121,37 +126,39 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
   // People per atom, then per cell: every cell is the sum of the atoms under it, so the lattice is
   // counted once per atom (a few thousand), not once per person.
   const atomPeople = new Map<number, number>();
+  let atomId = 0;
   members.forEach((m, i) => {
     const n = peopleOf(m);
     if (!Number.isInteger(n) || n < 1)
       throw new Error(
         `planSuppression: member ${i} stands for ${n} people, not a whole number of at least 1`,
       );
-    let id = 0;
-    for (let d = 0; d < k; d++) id += (renumber[d]?.[firstSight[i * k + d] ?? 0] ?? 0) * (stride[d] ?? 0);
-    atomPeople.set(id, (atomPeople.get(id) ?? 0) + n);
+    if (i === 0 || m !== members[i - 1]) {
+      atomId = 0;
+      for (let d = 0; d < k; d++) atomId += (renumber[d]?.[firstSight[i * k + d] ?? 0] ?? 0) * (stride[d] ?? 0);
+    }
+    atomPeople.set(atomId, (atomPeople.get(atomId) ?? 0) + n);
   });
   const count = new Map<number, number>();
+  const offsets = new Array<number>(k);
   for (const [atom, n] of atomPeople) {
+    for (let d = 0; d < k; d++) offsets[d] = digit(atom, d) * (stride[d] ?? 0);
     for (let mask = 0; mask <= full; mask++) {
-      let id = 0;
-      for (let d = 0; d < k; d++) if (mask & (1 << d)) id += digit(atom, d) * (stride[d] ?? 0);
-      count.set(id, (count.get(id) ?? 0) + n);
+      let cell = 0;
+      for (let d = 0; d < k; d++) if (mask & (1 << d)) cell += offsets[d] ?? 0;
+      count.set(cell, (count.get(cell) ?? 0) + n);
     }
   }
   const size = (id: number) => count.get(id) ?? 0;
   /** Every cell strictly above this one: it with one or more of its fixed dimensions opened to "all". */
   const ancestors = (id: number): number[] => {
-    const fixed = dimensions.map((_, d) => d).filter((d) => digit(id, d) !== 0);
-    const out: number[] = [];
-    for (let mask = 1; mask < 1 << fixed.length; mask++) {
-      let up = id;
-      fixed.forEach((d, i) => {
-        if (mask & (1 << i)) up -= digit(id, d) * (stride[d] ?? 0);
-      });
-      out.push(up);
+    // Numbered like bit masks over its fixed dimensions, mask 0 (the cell itself) dropped at the end.
+    let out = [id];
+    for (let d = 0; d < k; d++) {
+      const up = digit(id, d) * (stride[d] ?? 0);
+      if (up !== 0) out = out.concat(out.map((o) => o - up));
     }
-    return out;
+    return out.slice(1);
   };
   /** The cells present under a cell that fix one more dimension, d (it must be open): memoised, as settle and the audit ask often. */
   const childLists = new Map<number, number[][]>();
