@@ -135,7 +135,8 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
       );
     if (i === 0 || m !== members[i - 1]) {
       atomId = 0;
-      for (let d = 0; d < k; d++) atomId += (renumber[d]?.[firstSight[i * k + d] ?? 0] ?? 0) * (stride[d] ?? 0);
+      for (let d = 0; d < k; d++)
+        atomId += (renumber[d]?.[firstSight[i * k + d] ?? 0] ?? 0) * (stride[d] ?? 0);
     }
     atomPeople.set(atomId, (atomPeople.get(atomId) ?? 0) + n);
   });
@@ -226,7 +227,6 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
       Array.from({ length: values[d]?.length ?? 0 }, (_, i) => i + 1).filter((v) => v !== digit(atom, d)),
     );
     const subsets = Array.from({ length: full }, (_, i) => i + 1).sort((x, y) => bits(y) - bits(x) || x - y);
-    const cells: number[] = []; // the box being weighed; copied only when it is the best so far
     let best: Box | undefined;
     let tried = 0;
     for (const box of subsets) {
@@ -242,42 +242,48 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
       const below = inBox.map((_, i) =>
         inBox.slice(i).reduce((n, d) => n * (alternatives[d]?.length ?? 0), 1),
       );
-      const weigh = (corners: readonly number[]): void => {
-        tried++;
-        cells.length = 0;
-        let cost = 0;
-        let universal = true;
-        for (const [corner, id] of corners.entries()) {
-          if (corner > 0 && size(id) < minGroupSize) universal = false;
-          for (const o of opened) {
-            cells.push(id + o);
-            if (!withheld.has(id + o)) cost += size(id + o);
-          }
-          // No better than the best so far: stop adding up this one.
-          if (best && (best.universal || !universal) && cost >= best.cost) return;
-        }
-        if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost)) {
-          best = { cells: [...cells], cost, universal };
-        }
+      /** People not withheld yet in a corner's cells (it and the cells above it opening dimensions outside the box). */
+      const costOf = (corner: number) => {
+        let n = 0;
+        for (const o of opened) if (!withheld.has(corner + o)) n += size(corner + o);
+        return n;
       };
-      // corners: the box's corners over inBox[0..i-1], numbered by bits as those dimensions move off the
-      // atom's value. A choice that puts a corner on an absent or avoided atom fails every box below it,
-      // so those are counted as tried and skipped at once.
-      const walk = (i: number, corners: readonly number[]): void => {
+      /** No better than the best so far, whatever is added: a box is weighed corner by corner, and cost only grows. */
+      const beaten = (cost: number, universal: boolean) =>
+        best !== undefined && (best.universal || !universal) && cost >= best.cost;
+      // corners: the box's corners over inBox[0..i-1] (numbered by bits as those dimensions move off the
+      // atom's value), with their cost and whether every corner but the atom has the minimum. They are the
+      // first corners of every box below, so a choice that puts one on an absent or avoided atom, or that
+      // is beaten already, rules out every box below it (still counted as tried): the best box is the same
+      // as weighing each box in full, in the same order.
+      const walk = (i: number, corners: readonly number[], cost: number, universal: boolean): void => {
         if (tried > BOX_TRIES) return;
         if (i === inBox.length) {
-          weigh(corners);
+          tried++;
+          if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost))
+            best = { cells: corners.flatMap((id) => opened.map((o) => id + o)), cost, universal };
           return;
         }
         const d = inBox[i] as number;
         for (const v of alternatives[d] ?? []) {
           const shift = (v - digit(atom, d)) * (stride[d] ?? 0);
           const moved = corners.map((id) => id + shift);
-          if (moved.every((id) => count.has(id) && !avoid.has(id))) walk(i + 1, corners.concat(moved));
+          let more = cost;
+          let all = universal;
+          let fits = true;
+          for (const id of moved) {
+            if (!count.has(id) || avoid.has(id)) {
+              fits = false;
+              break;
+            }
+            if (size(id) < minGroupSize) all = false;
+            more += costOf(id);
+          }
+          if (fits && !beaten(more, all)) walk(i + 1, corners.concat(moved), more, all);
           else if (tried <= BOX_TRIES) tried += below[i + 1] ?? 1;
         }
       };
-      walk(0, [atom]);
+      walk(0, [atom], costOf(atom), true);
     }
     return best;
   };
