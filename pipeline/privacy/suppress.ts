@@ -161,37 +161,30 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
     }
     return out.slice(1);
   };
-  /** The cells present under a cell that fix one more dimension, d (it must be open): memoised, as settle and the audit ask often. */
-  const childLists = new Map<number, number[][]>();
-  const childrenOf = (parent: number, d: number): number[] => {
-    let lists = childLists.get(parent);
-    if (!lists) {
-      lists = [];
-      childLists.set(parent, lists);
-    }
-    let children = lists[d];
-    if (!children) {
-      children = [];
-      for (let v = 1; v <= (values[d]?.length ?? 0); v++) {
-        const child = parent + v * (stride[d] ?? 0);
-        if (count.has(child)) children.push(child);
-      }
-      lists[d] = children;
-    }
-    return children;
-  };
 
   const withheld = new Map<number, Reason>();
+  // Per cell, for each dimension it leaves open: how many of its children along it are withheld, and
+  // their people (cells are only ever added to `withheld` until the plan is final).
+  const hiddenBelow = new Map<number, { count: number[]; people: number[] }>();
   const queue: [number, number][] = [];
   const withhold = (id: number, reason: Reason) => {
     withheld.set(id, reason);
-    // The constraints this cell is a child of may now need another withheld sibling.
     for (let d = 0; d < k; d++) {
       const v = digit(id, d);
-      if (v !== 0) queue.push([id - v * (stride[d] ?? 0), d]);
+      if (v === 0) continue;
+      const parent = id - v * (stride[d] ?? 0);
+      let hidden = hiddenBelow.get(parent);
+      if (!hidden) {
+        hidden = { count: new Array<number>(k).fill(0), people: new Array<number>(k).fill(0) };
+        hiddenBelow.set(parent, hidden);
+      }
+      hidden.count[d] = (hidden.count[d] ?? 0) + 1;
+      hidden.people[d] = (hidden.people[d] ?? 0) + size(id);
+      // The constraints this cell is a child of may now need another withheld sibling.
+      queue.push([parent, d]);
     }
   };
-  const ids = [...count.keys()].sort((a, b) => a - b);
+  const ids = Array.from(Float64Array.from(count.keys()).sort());
   for (const id of ids) if (size(id) < minGroupSize) withhold(id, 'small');
 
   let done = 0;
@@ -199,16 +192,15 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
     for (; done < queue.length; done++) {
       const [parent, d] = queue[done] as [number, number];
       if (withheld.has(parent)) continue;
-      let hidden = 0;
-      let hiddenSize = 0;
+      const hidden = hiddenBelow.get(parent);
+      const n = hidden?.count[d] ?? 0;
+      if (n === 0 || (n >= 2 && (hidden?.people[d] ?? 0) >= minGroupSize)) continue;
       let cheapest: number | undefined; // the first smallest published sibling
-      for (const c of childrenOf(parent, d)) {
-        if (withheld.has(c)) {
-          hidden++;
-          hiddenSize += size(c);
-        } else if (cheapest === undefined || size(c) < size(cheapest)) cheapest = c;
+      for (let v = 1; v <= (values[d]?.length ?? 0); v++) {
+        const c = parent + v * (stride[d] ?? 0);
+        if (count.has(c) && !withheld.has(c) && (cheapest === undefined || size(c) < size(cheapest)))
+          cheapest = c;
       }
-      if (hidden === 0 || (hidden >= 2 && hiddenSize >= minGroupSize)) continue;
       withhold(cheapest ?? parent, 'complementary');
     }
   };
@@ -305,9 +297,7 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
     // step fixing one more dimension, to rows that are kept. The row space, so the audit, is the same;
     // the sums, most of them long (the company, each department), are the costly rows to eliminate.
     const isSum = (id: number) =>
-      dimensions.some(
-        (_, d) => digit(id, d) === 0 && childrenOf(id, d).every((child) => !withheld.has(child)),
-      );
+      dimensions.some((_, d) => digit(id, d) === 0 && !hiddenBelow.get(id)?.count[d]);
     const rows = ids
       .filter((id) => !withheld.has(id) && columnsUnder.has(id) && !isSum(id))
       .map((id) => columnsUnder.get(id) ?? []);
