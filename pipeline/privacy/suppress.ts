@@ -243,13 +243,16 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
       /** No better than the best so far, whatever is added: a box is weighed corner by corner, and cost only grows. */
       const beaten = (cost: number, universal: boolean) =>
         best !== undefined && (best.universal || !universal) && cost >= best.cost;
-      // corners: the box's corners over inBox[0..i-1] (numbered by bits as those dimensions move off the
-      // atom's value), with their cost and whether every corner but the atom has the minimum. They are the
-      // first corners of every box below, so a choice that puts one on an absent or avoided atom, or that
-      // is beaten already, rules out every box below it (still counted as tried): the best box is the same
-      // as weighing each box in full, in the same order.
-      const walk = (i: number, corners: readonly number[], cost: number, universal: boolean): void => {
+      // corners[0 .. 2^i - 1]: the box's corners over inBox[0..i-1] (numbered by bits as those dimensions
+      // move off the atom's value), with their cost and whether every corner but the atom has the minimum.
+      // They are the first corners of every box below, so a choice that puts one on an absent or avoided
+      // atom, or that is beaten already, rules out every box below it (still counted as tried): the best
+      // box is the same as weighing each box in full, in the same order. A choice writes its corners just
+      // after its parent's, so one array serves the whole walk.
+      const corners = new Array<number>(1 << inBox.length).fill(atom);
+      const walk = (i: number, cost: number, universal: boolean): void => {
         if (tried > BOX_TRIES) return;
+        const n = 1 << i;
         if (i === inBox.length) {
           tried++;
           if (!best || (universal && !best.universal) || (universal === best.universal && cost < best.cost))
@@ -259,23 +262,21 @@ export function planSuppression<M extends Readonly<Record<string, string>>>(
         const d = inBox[i] as number;
         for (const v of alternatives[d] ?? []) {
           const shift = (v - digit(atom, d)) * (stride[d] ?? 0);
-          const moved = corners.map((id) => id + shift);
           let more = cost;
           let all = universal;
           let fits = true;
-          for (const id of moved) {
-            if (!count.has(id) || avoid.has(id)) {
-              fits = false;
-              break;
-            }
+          for (let c = 0; c < n && fits; c++) {
+            const id = (corners[c] ?? 0) + shift;
+            fits = count.has(id) && !avoid.has(id);
+            corners[n + c] = id;
             if (size(id) < minGroupSize) all = false;
-            more += costOf(id);
+            if (fits) more += costOf(id);
           }
-          if (fits && !beaten(more, all)) walk(i + 1, corners.concat(moved), more, all);
+          if (fits && !beaten(more, all)) walk(i + 1, more, all);
           else if (tried <= BOX_TRIES) tried += below[i + 1] ?? 1;
         }
       };
-      walk(0, [atom], costOf(atom), true);
+      walk(0, costOf(atom), true);
     }
     return best;
   };
