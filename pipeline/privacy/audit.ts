@@ -69,40 +69,82 @@ export function auditWithheld(
   // Short rows first: the echelon form then fills in far less on the way (the result is the same).
   const rows = atomRows.map((row) => row.map((c) => position[c] ?? 0)).sort((a, b) => a.length - b.length);
   const width = weights.length;
+  // The reduced row echelon form of the published rows, which is unique: any order of elimination gives
+  // the same rows, so the same kernel and the same search below. Rows are dense (a few hundred columns)
+  // but sparse in fact (most published cells hold two or three withheld atoms, and so do the reduced
+  // rows), so each keeps the list of columns where it may be non-zero and the work follows those.
   const pivotRow = new Int32Array(width).fill(-1);
-  const basis: Float64Array[] = [];
-  const pivotCol: number[] = [];
+  // Row r of the basis is basis[r * width ...]; at most one per column.
+  const basis = new Float64Array(Math.min(rows.length, width) * width);
+  const listed = new Uint8Array(basis.length); // whether the column is in the row's support
+  const support: number[][] = [];
+  // The rows with each column in their support: a new pivot is cleared from those still non-zero there.
+  const holders: number[][] = Array.from({ length: width }, () => []);
+  const scratch = new Float64Array(width);
 
-  const reduce = (v: Float64Array): void => {
-    for (let c = 0; c < width; c++) {
-      const f = v[c] ?? 0;
+  /**
+   * The 0/1 row of these columns less the basis rows of its pivot columns (each 0 in every other pivot
+   * column, so only the row's own columns can be pivots): what is left is on free columns, returned as
+   * columns and values; empty when the row is in the row space.
+   */
+  const reduce = (columns: readonly number[]): [number[], number[]] => {
+    const touched: number[] = [];
+    for (const c of columns) {
+      if (scratch[c] === 0) touched.push(c);
+      scratch[c] = 1;
+    }
+    for (const c of columns) {
       const r = pivotRow[c] ?? -1;
-      if (f === 0 || r < 0) continue;
-      const b = basis[r] as Float64Array;
-      for (let j = c; j < width; j++) {
-        const bj = b[j] ?? 0;
-        if (bj !== 0) v[j] = mod((v[j] ?? 0) - f * bj);
+      const f = scratch[c] ?? 0;
+      if (r < 0 || f === 0) continue;
+      for (const j of support[r] as number[]) {
+        const x = basis[r * width + j] ?? 0;
+        if (x === 0) continue;
+        const y = scratch[j] ?? 0;
+        if (y === 0) touched.push(j);
+        scratch[j] = mod(y - f * x);
       }
     }
+    const cols: number[] = [];
+    const vals: number[] = [];
+    for (const j of touched) {
+      const y = scratch[j] ?? 0;
+      if (y === 0) continue;
+      cols.push(j);
+      vals.push(y);
+      scratch[j] = 0;
+    }
+    return [cols, vals];
   };
 
   for (const row of rows) {
-    const v = new Float64Array(width);
-    for (const c of row) v[c] = 1;
-    reduce(v);
-    const lead = v.findIndex((x) => x !== 0);
-    if (lead < 0) continue;
-    const inv = inverse(v[lead] ?? 1);
-    for (let j = lead; j < width; j++) if (v[j] !== 0) v[j] = mod((v[j] ?? 0) * inv);
+    const [cols, vals] = reduce(row);
+    if (cols.length === 0) continue;
+    const lead = Math.min(...cols);
+    const inv = inverse(vals[cols.indexOf(lead)] ?? 1);
+    const index = support.length;
+    const at = index * width;
+    cols.forEach((j, i) => {
+      basis[at + j] = mod((vals[i] ?? 0) * inv);
+      listed[at + j] = 1;
+      (holders[j] as number[]).push(index);
+    });
     // Keep the basis fully reduced, so a pivot column is non-zero in its own row only.
-    for (const b of basis) {
-      const f = b[lead] ?? 0;
-      if (f === 0) continue;
-      for (let j = lead; j < width; j++) if (v[j] !== 0) b[j] = mod((b[j] ?? 0) - f * (v[j] ?? 0));
+    for (const r of holders[lead] as number[]) {
+      const base = r * width;
+      const f = basis[base + lead] ?? 0;
+      if (r === index || f === 0) continue;
+      for (const j of cols) {
+        basis[base + j] = mod((basis[base + j] ?? 0) - f * (basis[at + j] ?? 0));
+        if (!listed[base + j]) {
+          listed[base + j] = 1;
+          (support[r] as number[]).push(j);
+          (holders[j] as number[]).push(r);
+        }
+      }
     }
-    pivotRow[lead] = basis.length;
-    pivotCol.push(lead);
-    basis.push(v);
+    pivotRow[lead] = index;
+    support.push(cols);
   }
 
   // Kernel coordinates are the free columns: a set is derivable iff its atoms' kernel rows sum to zero.
@@ -114,11 +156,12 @@ export function auditWithheld(
     const k: [number, number][] = [];
     if (r < 0) k.push([c, 1]);
     else {
-      const b = basis[r] as Float64Array;
-      for (let j = c + 1; j < width; j++) {
-        const bj = b[j] ?? 0;
-        if (bj !== 0 && (pivotRow[j] ?? -1) < 0) k.push([j, mod(-bj)]);
+      // A reduced row is zero before its pivot and at every other pivot: its other entries are free columns after c.
+      for (const j of support[r] as number[]) {
+        const x = basis[r * width + j] ?? 0;
+        if (j !== c && x !== 0) k.push([j, mod(-x)]);
       }
+      k.sort((x, y) => x[0] - y[0]);
     }
     kernelRow.set(c, k);
     for (const [free] of k) {
@@ -147,12 +190,18 @@ export function auditWithheld(
     if (list) list.push(atoms);
     else ending.set(h, [atoms]);
   };
-  light.forEach((x, i) => {
+  // Only atoms light enough to leave room for another can be in a pair (in the same order as `light`).
+  const pairable = light.filter((x) => (weights[x] ?? 0) <= minGroupSize - 3);
+  let next = 0;
+  for (const x of light) {
     addEnding([x]);
-    if (!pairs) return;
-    for (const y of light.slice(i + 1))
+    if (!pairs || pairable[next] !== x) continue;
+    next++;
+    for (let i = next; i < pairable.length; i++) {
+      const y = pairable[i] as number;
       if ((weights[x] ?? 0) + (weights[y] ?? 0) <= minGroupSize - 2) addEnding([x, y]);
-  });
+    }
+  }
   const lookedUp = pairs ? 2 : 1;
 
   const leaks: number[][] = [];
@@ -227,10 +276,7 @@ export function auditWithheld(
   return {
     leaks,
     isDerivable(columns) {
-      const v = new Float64Array(width);
-      for (const c of columns) v[position[c] ?? 0] = 1;
-      reduce(v);
-      return v.every((x) => x === 0);
+      return reduce(columns.map((c) => position[c] ?? 0))[0].length === 0;
     },
   };
 }

@@ -1,4 +1,5 @@
 /** Synthetic organisations for the privacy tests and benchmark: skewed, so many groups are tiny. */
+import type { GroupKey } from '../../pipeline/privacy/suppress.js';
 import { seededRandom as random } from '../../pipeline/random.js';
 
 export interface OrgShape {
@@ -19,4 +20,21 @@ export function makeOrg(shape: OrgShape): Record<string, string>[] {
   return Array.from({ length: shape.people }, () =>
     Object.fromEntries(shape.sizes.map((n, i) => [`d${i}`, `v${Math.floor(n * next() ** shape.skew)}`])),
   );
+}
+
+/** Every cell present in the members (every combination of values over every subset of dimensions), with its size. */
+export function cellsOf(members: readonly Readonly<Record<string, string>>[], dimensions: readonly string[]) {
+  const cells = new Map<string, { key: GroupKey; size: number }>();
+  for (const m of members) {
+    for (let mask = 0; mask < 1 << dimensions.length; mask++) {
+      const key = Object.fromEntries(
+        dimensions.filter((_, i) => mask & (1 << i)).map((d) => [d, m[d] as string]),
+      );
+      const id = JSON.stringify(dimensions.map((d) => key[d] ?? null));
+      const cell = cells.get(id) ?? { key, size: 0 };
+      cell.size++;
+      cells.set(id, cell);
+    }
+  }
+  return [...cells.values()];
 }

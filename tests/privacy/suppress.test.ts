@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type GroupKey, planSuppression } from '../../pipeline/privacy/suppress.js';
 import { seededRandom as random } from '../../pipeline/random.js';
-import { dimensionsOf, makeOrg, type OrgShape } from './org.js';
+import { cellsOf, dimensionsOf, makeOrg, type OrgShape } from './org.js';
 import { findLeaks } from './verify.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -10,23 +10,6 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 /** People with these values, `n` times. */
 function people(n: number, values: Record<string, string>): Record<string, string>[] {
   return Array.from({ length: n }, () => ({ ...values }));
-}
-
-/** Every cell present in the members, as keys. */
-function cellsOf(members: readonly Record<string, string>[], dimensions: readonly string[]) {
-  const cells = new Map<string, { key: GroupKey; size: number }>();
-  for (const m of members) {
-    for (let mask = 0; mask < 1 << dimensions.length; mask++) {
-      const key = Object.fromEntries(
-        dimensions.filter((_, i) => mask & (1 << i)).map((d) => [d, m[d] as string]),
-      );
-      const id = JSON.stringify(dimensions.map((d) => key[d] ?? null));
-      const cell = cells.get(id) ?? { key, size: 0 };
-      cell.size++;
-      cells.set(id, cell);
-    }
-  }
-  return [...cells.values()];
 }
 
 const shapes: fc.Arbitrary<OrgShape & { min: number }> = fc.record({

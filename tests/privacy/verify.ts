@@ -36,7 +36,7 @@ function normalise(row: bigint[]): bigint[] {
 }
 
 /** Reduced row echelon form over the integers: each pivot column is non-zero only in its own row. */
-class Echelon {
+export class Echelon {
   readonly rows: bigint[][] = [];
   readonly pivots: number[] = [];
   constructor(readonly width: number) {}
