@@ -192,18 +192,23 @@ export async function openPopulation(
   const db: Db = { query: async (sql) => plainRows(await conn.runAndReadAll(sql)) };
   try {
     await conn.run(`CREATE TEMP TABLE w_people AS SELECT * FROM ${eligibleSql(window.start, window.end)}`);
-    const rows = await db.query('SELECT department, location, level, leader FROM w_people');
+    // One entry per combination of groups with its head count (the plan does not depend on order).
+    const rows = await db.query(
+      'SELECT department, location, level, leader, count(*) AS n FROM w_people GROUP BY ALL',
+    );
     const members = rows.map((r) => ({
       department: String(r.department),
       location: String(r.location),
       level: String(r.level),
       leader: String(r.leader),
+      n: String(r.n),
     }));
     const plan =
       audience === 'analyst'
         ? PUBLISH_ALL
-        : memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize));
-    return { window, audience, plan, size: members.length, db, close: () => conn.closeSync() };
+        : memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize, (m) => Number(m.n)));
+    const size = members.reduce((sum, m) => sum + Number(m.n), 0);
+    return { window, audience, plan, size, db, close: () => conn.closeSync() };
   } catch (err) {
     conn.closeSync();
     throw err;

@@ -143,13 +143,18 @@ export async function spanPlans(pop: Population): Promise<(span: string) => Priv
   const plans = new Map<string, PrivacyPlan>();
   for (const { weeks, fewest } of shapes.values()) {
     if (grownFrom(window, fewest)) continue;
-    // planSuppression counts people one by one: an atom's entry stands in for each of its n people.
-    const list = [...fewest].flatMap(([atom, n]) => {
+    // One entry per atom with its head count.
+    const list = [...fewest].map(([atom, n]) => {
       const values = JSON.parse(atom) as string[];
-      const person = Object.fromEntries(PLANNED_DIMENSIONS.map((d, i) => [d, String(values[i])]));
-      return Array.from({ length: n }, () => person);
+      return {
+        ...Object.fromEntries(PLANNED_DIMENSIONS.map((d, i) => [d, String(values[i])])),
+        n: String(n),
+      };
     });
-    const plan = bothPlans(pop.plan, planSuppression(list, PLANNED_DIMENSIONS, min));
+    const plan = bothPlans(
+      pop.plan,
+      planSuppression(list, PLANNED_DIMENSIONS, min, (m) => Number(m.n)),
+    );
     for (const week of weeks) plans.set(week, plan);
   }
   return (span) => plans.get(span) ?? pop.plan;
