@@ -239,7 +239,7 @@ export async function sources(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', true)})
      GROUP BY source ORDER BY mentions DESC, source`,
-    { ...(await rollupParams(store, tz, q.from, q.to, true)), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   const total = rows.reduce((s, r) => s + num(r.mentions), 0);
   return {
