@@ -243,31 +243,30 @@ function leader(r: Row) {
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  // Only the authors shown need their first day; "new" only needs to know nobody wrote before.
+  // An author's first day of the topic is the earliest of the window's and the earlier rows, both
+  // read for "new" anyway: the topic's history is scanned once, and only for the window's authors.
   const rows = await store.query(
     `WITH recent AS (
        SELECT source, author_id, sum(mentions) AS mentions, sum(engagement) AS engagement,
-         coalesce(max(followers), 0) AS reach
+         coalesce(max(followers), 0) AS reach, min(day) AS first_day
        FROM rollup_authors_daily
        WHERE topic_id = $topic AND day >= timezone($tz, $from)::DATE
          AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
        GROUP BY ALL),
      earlier AS (
-       SELECT DISTINCT source, author_id FROM rollup_authors_daily a SEMI JOIN recent r USING (source, author_id)
-       WHERE a.topic_id = $topic AND a.day < timezone($tz, $from)::DATE),
+       SELECT source, author_id, min(day) AS first_day
+       FROM rollup_authors_daily a SEMI JOIN recent r USING (source, author_id)
+       WHERE a.topic_id = $topic AND a.day < timezone($tz, $from)::DATE GROUP BY ALL),
      ranked AS (
-       SELECT r.*, e.author_id IS NULL AS is_new, ln(1 + r.reach) + ln(1 + r.engagement) AS impact
+       SELECT r.* EXCLUDE (first_day), coalesce(e.first_day, r.first_day) AS first_day,
+         e.author_id IS NULL AS is_new, ln(1 + r.reach) + ln(1 + r.engagement) AS impact
        FROM recent r LEFT JOIN earlier e USING (source, author_id)),
      shown AS (
        (SELECT * FROM ranked ORDER BY impact DESC, source, author_id LIMIT ${q.limit})
        UNION
-       (SELECT * FROM ranked WHERE is_new ORDER BY impact DESC, source, author_id LIMIT ${q.limit})),
-     firsts AS (
-       SELECT source, author_id, min(day) AS first_day
-       FROM rollup_authors_daily a SEMI JOIN shown s USING (source, author_id)
-       WHERE a.topic_id = $topic GROUP BY ALL)
-     SELECT s.*, f.first_day, a.handle, a.name
-     FROM shown s JOIN firsts f USING (source, author_id) LEFT JOIN authors a USING (source, author_id)
+       (SELECT * FROM ranked WHERE is_new ORDER BY impact DESC, source, author_id LIMIT ${q.limit}))
+     SELECT s.*, a.handle, a.name
+     FROM shown s LEFT JOIN authors a USING (source, author_id)
      ORDER BY s.impact DESC, s.source, s.author_id`,
     { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
