@@ -181,21 +181,24 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
     `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', true)})
      UNION ALL BY NAME
      SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', true, 'b')})`;
-  const [totals] = await store.query(
-    `SELECT sum(mentions) FILTER (WHERE recent) AS recent, sum(mentions) FILTER (WHERE NOT recent) AS baseline
-     FROM (${both('rollup_hourly')})`,
-    params,
-  );
-  const c = num(totals?.recent);
-  const d = num(totals?.baseline);
+  // The topic's totals and the terms' counts in one query: one row per term, each carrying the
+  // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.query(
-    `SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0) AS recent,
-            coalesce(sum(mentions) FILTER (WHERE NOT recent), 0) AS baseline
-     FROM (${both('rollup_terms_hourly')})
-     GROUP BY term HAVING recent >= ${MIN_RECENT}`,
+    `WITH totals AS (
+       SELECT sum(mentions) FILTER (WHERE recent) AS c, sum(mentions) FILTER (WHERE NOT recent) AS d
+       FROM (${both('rollup_hourly')})),
+     terms AS (
+       SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0) AS recent,
+         coalesce(sum(mentions) FILTER (WHERE NOT recent), 0) AS baseline
+       FROM (${both('rollup_terms_hourly')})
+       GROUP BY term HAVING recent >= ${MIN_RECENT})
+     SELECT totals.c, totals.d, terms.* FROM totals LEFT JOIN terms ON true`,
     params,
   );
+  const c = num(rows[0]?.c);
+  const d = num(rows[0]?.d);
   const terms = rows
+    .filter((r) => r.term !== null)
     .map((r) => {
       const a = num(r.recent);
       const b = num(r.baseline);
