@@ -246,24 +246,21 @@ function leader(r: Row) {
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  // An author's first day of the topic is the earliest of the window's and the earlier rows, both
-  // read for "new" anyway: the topic's history is scanned once, and only for the window's authors.
+  // One pass over the topic's rows up to the window's end: an author's sums in the window, and the
+  // first day of the topic (new: nothing before the window), with no join back to the history.
+  const d0 = 'timezone($tz, $from)::DATE';
   const rows = await store.query(
-    `WITH recent AS (
-       SELECT source, author_id, sum(mentions) AS mentions, sum(engagement) AS engagement,
-         coalesce(max(followers), 0) AS reach, min(day) AS first_day
-       FROM rollup_authors_daily
-       WHERE topic_id = $topic AND day >= timezone($tz, $from)::DATE
-         AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
-       GROUP BY ALL),
-     earlier AS (
-       SELECT source, author_id, min(day) AS first_day
-       FROM rollup_authors_daily a SEMI JOIN recent r USING (source, author_id)
-       WHERE a.topic_id = $topic AND a.day < timezone($tz, $from)::DATE GROUP BY ALL),
-     ranked AS (
-       SELECT r.* EXCLUDE (first_day), coalesce(e.first_day, r.first_day) AS first_day,
-         e.author_id IS NULL AS is_new, ln(1 + r.reach) + ln(1 + r.engagement) AS impact
-       FROM recent r LEFT JOIN earlier e USING (source, author_id)),
+    `WITH ranked AS (
+       SELECT source, author_id, mentions, engagement, reach, first_day, first_day >= ${d0} AS is_new,
+         ln(1 + reach) + ln(1 + engagement) AS impact
+       FROM (
+         SELECT source, author_id,
+           sum(mentions) FILTER (WHERE day >= ${d0}) AS mentions,
+           sum(engagement) FILTER (WHERE day >= ${d0}) AS engagement,
+           coalesce(max(followers) FILTER (WHERE day >= ${d0}), 0) AS reach, min(day) AS first_day
+         FROM rollup_authors_daily
+         WHERE topic_id = $topic AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
+         GROUP BY ALL HAVING count(*) FILTER (WHERE day >= ${d0}) > 0)),
      shown AS (
        (SELECT * FROM ranked ORDER BY impact DESC, source, author_id LIMIT ${q.limit})
        UNION
