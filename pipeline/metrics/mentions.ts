@@ -6,7 +6,7 @@
  */
 import { UserError } from '../errors.js';
 import type { Row, Store } from '../store.js';
-import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, window } from './query.js';
+import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, topicList } from './query.js';
 import { mentionItem, searchPage, searchTerms, sources, stream } from './stream.js';
 
 export { parseMetricQuery } from './query.js';
@@ -40,7 +40,7 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), `${key} AS key`, ['mentions', 'reposts', 'copies', 'engagement', 'reach'], q.grain)})
      GROUP BY ALL ORDER BY start, key`,
-    { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   return {
     topic: q.topic,
@@ -66,24 +66,22 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
 /** Each topic's volume over its comparison set's volume, in total and per bucket. */
 export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
   if (q.set === null) throw new UserError('set: name the comparison set, e.g. ?set=phones', 400);
-  const topics = await store.query('SELECT id, name FROM topics WHERE comparison_set = $1 ORDER BY id', [
-    q.set,
-  ]);
+  const topics = (await topicList(store)).filter((t) => t.comparison_set === q.set);
   if (topics.length === 0) throw new UserError(`set: no topic belongs to the comparison set "${q.set}"`, 404);
-  // One equality per topic, read topic by topic: the rollups are ordered by (topic, time), so each
-  // reads its own row groups (an IN list or a list function would be tested on every row).
+  // One query over the whole set: DuckDB tests the IN list against each row group's min/max, so
+  // the rollups (ordered by topic, time) are read only for the set's topics.
   const ids: Record<string, string> = {};
   topics.forEach((t, i) => {
     ids[`t${i}`] = String(t.id);
   });
-  const perTopic = Object.keys(ids)
-    .map((k) => `(${rollupRows('rollup_hourly', `topic_id = $${k}`, q.grain === 'day')})`)
-    .join(' UNION ALL ');
+  const list = Object.keys(ids)
+    .map((k) => `$${k}`)
+    .join(', ');
   const rows = await store.query(
     `SELECT start, label, r.topic_id, sum(r.mentions) AS mentions
-     FROM (${perHour(perTopic, 'topic_id', ['mentions'], q.grain)}) r
+     FROM (${perHour(rollupRows('rollup_hourly', `topic_id IN (${list})`, q.grain === 'day'), 'topic_id', ['mentions'], q.grain)}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
-    { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), ...ids },
+    { ...rollupParams(tz, q.from, q.to), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
@@ -127,7 +125,7 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
        sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
      FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), 'sentiment', ['mentions'], q.grain)})
      GROUP BY ALL ORDER BY start`,
-    { ...(await rollupParams(store, tz, q.from, q.to, q.grain === 'day')), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   const points = rows.map((r) => ({
     start: iso(r.start),
@@ -174,8 +172,8 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
   const params = {
-    ...(await rollupParams(store, tz, q.from, q.to, true)),
-    ...(await rollupParams(store, tz, baseFrom, q.from, true, 'b')),
+    ...rollupParams(tz, q.from, q.to),
+    ...rollupParams(tz, baseFrom, q.from, 'b'),
     topic: q.topic,
   };
   // The recent window and the baseline, each read as whole days plus ragged hours.
@@ -183,21 +181,24 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
     `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', true)})
      UNION ALL BY NAME
      SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', true, 'b')})`;
-  const [totals] = await store.query(
-    `SELECT sum(mentions) FILTER (WHERE recent) AS recent, sum(mentions) FILTER (WHERE NOT recent) AS baseline
-     FROM (${both('rollup_hourly')})`,
-    params,
-  );
-  const c = num(totals?.recent);
-  const d = num(totals?.baseline);
+  // The topic's totals and the terms' counts in one query: one row per term, each carrying the
+  // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.query(
-    `SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0) AS recent,
-            coalesce(sum(mentions) FILTER (WHERE NOT recent), 0) AS baseline
-     FROM (${both('rollup_terms_hourly')})
-     GROUP BY term HAVING recent >= ${MIN_RECENT}`,
+    `WITH totals AS (
+       SELECT sum(mentions) FILTER (WHERE recent) AS c, sum(mentions) FILTER (WHERE NOT recent) AS d
+       FROM (${both('rollup_hourly')})),
+     terms AS (
+       SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0) AS recent,
+         coalesce(sum(mentions) FILTER (WHERE NOT recent), 0) AS baseline
+       FROM (${both('rollup_terms_hourly')})
+       GROUP BY term HAVING recent >= ${MIN_RECENT})
+     SELECT totals.c, totals.d, terms.* FROM totals LEFT JOIN terms ON true`,
     params,
   );
+  const c = num(rows[0]?.c);
+  const d = num(rows[0]?.d);
   const terms = rows
+    .filter((r) => r.term !== null)
     .map((r) => {
       const a = num(r.recent);
       const b = num(r.baseline);
@@ -245,33 +246,29 @@ function leader(r: Row) {
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  // Only the authors shown need their first day; "new" only needs to know nobody wrote before.
+  // One pass over the topic's rows up to the window's end: an author's sums in the window, and the
+  // first day of the topic (new: nothing before the window), with no join back to the history.
+  const d0 = 'timezone($tz, $from)::DATE';
   const rows = await store.query(
-    `WITH recent AS (
-       SELECT source, author_id, sum(mentions) AS mentions, sum(engagement) AS engagement,
-         coalesce(max(followers), 0) AS reach
-       FROM rollup_authors_daily
-       WHERE topic_id = $topic AND day >= timezone($tz, $from)::DATE
-         AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
-       GROUP BY ALL),
-     earlier AS (
-       SELECT DISTINCT source, author_id FROM rollup_authors_daily a SEMI JOIN recent r USING (source, author_id)
-       WHERE a.topic_id = $topic AND a.day < timezone($tz, $from)::DATE),
-     ranked AS (
-       SELECT r.*, e.author_id IS NULL AS is_new, ln(1 + r.reach) + ln(1 + r.engagement) AS impact
-       FROM recent r LEFT JOIN earlier e USING (source, author_id)),
+    `WITH ranked AS (
+       SELECT source, author_id, mentions, engagement, reach, first_day, first_day >= ${d0} AS is_new,
+         ln(1 + reach) + ln(1 + engagement) AS impact
+       FROM (
+         SELECT source, author_id,
+           sum(mentions) FILTER (WHERE day >= ${d0}) AS mentions,
+           sum(engagement) FILTER (WHERE day >= ${d0}) AS engagement,
+           coalesce(max(followers) FILTER (WHERE day >= ${d0}), 0) AS reach, min(day) AS first_day
+         FROM rollup_authors_daily
+         WHERE topic_id = $topic AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
+         GROUP BY ALL HAVING count(*) FILTER (WHERE day >= ${d0}) > 0)),
      shown AS (
        (SELECT * FROM ranked ORDER BY impact DESC, source, author_id LIMIT ${q.limit})
        UNION
-       (SELECT * FROM ranked WHERE is_new ORDER BY impact DESC, source, author_id LIMIT ${q.limit})),
-     firsts AS (
-       SELECT source, author_id, min(day) AS first_day
-       FROM rollup_authors_daily a SEMI JOIN shown s USING (source, author_id)
-       WHERE a.topic_id = $topic GROUP BY ALL)
-     SELECT s.*, f.first_day, a.handle, a.name
-     FROM shown s JOIN firsts f USING (source, author_id) LEFT JOIN authors a USING (source, author_id)
+       (SELECT * FROM ranked WHERE is_new ORDER BY impact DESC, source, author_id LIMIT ${q.limit}))
+     SELECT s.*, a.handle, a.name
+     FROM shown s LEFT JOIN authors a USING (source, author_id)
      ORDER BY s.impact DESC, s.source, s.author_id`,
-    { ...window(q, tz), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   return {
     topic: q.topic,

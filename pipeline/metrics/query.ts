@@ -124,46 +124,53 @@ export function parseMetricQuery(raw: Record<string, unknown>, now: Date): Metri
 export const num = (v: unknown) => Number(v ?? 0);
 export const iso = (v: unknown) => (v as Date).toISOString();
 
-export function window(q: MetricQuery, tz: string) {
-  return { tz, from: timestamptz(q.from), to: timestamptz(q.to) };
+/** The topics of a store, read again only once a write has committed (topics change only in writes). */
+const topicLists = new WeakMap<Store, { version: number; rows: Promise<Row[]> }>();
+
+/** Every topic (id, name, comparison_set) by id; a chart request reads no table for it. */
+export function topicList(store: Store): Promise<Row[]> {
+  const cached = topicLists.get(store);
+  if (cached?.version === store.version) return cached.rows;
+  const entry = {
+    version: store.version,
+    rows: store.query('SELECT id, name, comparison_set FROM topics ORDER BY id'),
+  };
+  topicLists.set(store, entry);
+  entry.rows.catch(() => {
+    if (topicLists.get(store) === entry) topicLists.delete(store);
+  });
+  return entry.rows;
 }
 
 export async function topicExists(store: Store, topic: string): Promise<void> {
   if (topic === '*') return;
-  const rows = await store.query('SELECT 1 FROM topics WHERE id = $1', [topic]);
-  if (rows.length === 0) throw new UserError(`topic: no topic "${topic}"`, 404);
+  if (!(await topicList(store)).some((t) => t.id === topic))
+    throw new UserError(`topic: no topic "${topic}"`, 404);
 }
 
 /**
- * The whole local days inside [from, to): days d0 <= day < d1, which begin at lo and end at hi.
- * When the window holds no whole day, d0 >= d1 and the hourly part covers it all. The ragged
- * edges are [from, ahi) and [blo, to): two tight ranges, so DuckDB skips the row groups between
- * them by their min/max (one "outside [lo, hi)" test would read the whole window's hours).
+ * SQL expressions for [$from, $to) (parameters named with prefix `p`): the whole local days
+ * d0 <= day < d1, and the ragged edges' bounds: [from, ahi) and [blo, to). When the window holds no
+ * whole day, d0 >= d1 and the hourly part covers it all. Functions of parameters only, so DuckDB
+ * folds them to constants when it plans the chart's query (no call of their own) and uses them to
+ * skip row groups by their min/max.
  */
-async function daySpan(store: Store, tz: string, from: Date, to: Date): Promise<Record<string, DuckDBValue>> {
-  const [r] = await store.query(
-    `WITH d AS (SELECT timezone($tz, $from)::DATE + CASE
-         WHEN timezone($tz, date_trunc('day', timezone($tz, $from))) = $from THEN 0 ELSE 1 END AS d0,
-       timezone($tz, $to)::DATE AS d1),
-     b AS (SELECT d0, d1, timezone($tz, d0::TIMESTAMP) AS lo, timezone($tz, d1::TIMESTAMP) AS hi FROM d)
-     SELECT d0::VARCHAR AS d0, d1::VARCHAR AS d1, least(lo, $to) AS ahi, greatest(hi, lo) AS blo FROM b`,
-    { tz, from: timestamptz(from), to: timestamptz(to) },
-  );
-  const row = r as Row;
-  return {
-    d0: String(row.d0),
-    d1: String(row.d1),
-    ahi: timestamptz(row.ahi as Date),
-    blo: timestamptz(row.blo as Date),
-  };
+function span(p: string) {
+  const from = `$${p}from`;
+  const d0 = `(timezone($tz, ${from})::DATE + CASE
+      WHEN timezone($tz, date_trunc('day', timezone($tz, ${from}))) = ${from} THEN 0 ELSE 1 END)`;
+  const d1 = `timezone($tz, $${p}to)::DATE`;
+  const lo = `timezone($tz, ${d0}::TIMESTAMP)`;
+  return { d0, d1, ahi: `least(${lo}, $${p}to)`, blo: `greatest(timezone($tz, ${d1}::TIMESTAMP), ${lo})` };
 }
 
 /**
  * SQL rows of a rollup over [$from, $to) with the columns of `hourly` (hour_start included): the
  * hourly rows of the ragged edges and, when `days` is set, one row per whole local day from the
  * daily table, its hour_start the instant the day begins (converted once per day, not per row).
- * `where` filters both tables. Parameters (named with prefix `p`): $tz, $from, $to and, with days,
- * the daySpan values $d0, $d1, $ahi, $blo.
+ * The edges are two tight ranges, so DuckDB skips the row groups between them by their min/max
+ * (one "outside [lo, hi)" test would read the whole window's hours). `where` filters both tables.
+ * Parameters (named with prefix `p`): $tz, $from, $to (see rollupParams).
  */
 export function rollupRows(
   hourly: 'rollup_hourly' | 'rollup_terms_hourly',
@@ -173,32 +180,19 @@ export function rollupRows(
 ): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
   const hours = (lo: string, hi: string) =>
-    `SELECT * FROM ${hourly} WHERE ${where} AND hour_start >= $${p}${lo} AND hour_start < $${p}${hi}`;
-  if (!days) return hours('from', 'to');
-  return `${hours('from', 'ahi')}
-    UNION ALL ${hours('blo', 'to')}
+    `SELECT * FROM ${hourly} WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
+  if (!days) return hours(`$${p}from`, `$${p}to`);
+  const { d0, d1, ahi, blo } = span(p);
+  return `${hours(`$${p}from`, ahi)}
+    UNION ALL ${hours(blo, `$${p}to`)}
     UNION ALL BY NAME
     SELECT r.* EXCLUDE (day), s.hour_start FROM ${daily} r
     JOIN (SELECT d.day::DATE AS day, timezone($tz, d.day::TIMESTAMP) AS hour_start
-          FROM range($${p}d0::DATE, $${p}d1::DATE, INTERVAL 1 DAY) d(day)) s USING (day)
-    WHERE ${where} AND r.day >= $${p}d0::DATE AND r.day < $${p}d1::DATE`;
+          FROM range(${d0}, ${d1}, INTERVAL 1 DAY) d(day)) s USING (day)
+    WHERE ${where} AND r.day >= ${d0} AND r.day < ${d1}`;
 }
 
 /** The parameters rollupRows needs for [from, to), named with prefix `p`. */
-export async function rollupParams(
-  store: Store,
-  tz: string,
-  from: Date,
-  to: Date,
-  days: boolean,
-  p = '',
-): Promise<Record<string, DuckDBValue>> {
-  const span = days ? await daySpan(store, tz, from, to) : {};
-  const out: Record<string, DuckDBValue> = {
-    tz,
-    [`${p}from`]: timestamptz(from),
-    [`${p}to`]: timestamptz(to),
-  };
-  for (const [k, v] of Object.entries(span)) out[`${p}${k}`] = v;
-  return out;
+export function rollupParams(tz: string, from: Date, to: Date, p = ''): Record<string, DuckDBValue> {
+  return { tz, [`${p}from`]: timestamptz(from), [`${p}to`]: timestamptz(to) };
 }

@@ -106,16 +106,44 @@ async function newest(
   return rows;
 }
 
-/** The mentions of `keys` (rows of newest) with ITEM_COLUMNS and `extra`, in `order`. */
-async function items(store: Store, keys: Row[], extra: string, order: string): Promise<Row[]> {
+/**
+ * The mentions of `keys` (rows of newest) with ITEM_COLUMNS and `extra`, in `order`. With `counts`,
+ * each also carries its reposts and syndicated copies (columns reposts, copies), counted in the
+ * same query. A repost is made after its original, so only mentions from the oldest key's time on
+ * are read for reposts; a copy can carry an earlier date than the mention it copies but is always
+ * scored after it (see SKEW).
+ */
+async function items(
+  store: Store,
+  keys: Row[],
+  extra: string,
+  order: string,
+  counts = false,
+): Promise<Row[]> {
   if (keys.length === 0) return [];
   const times = keys.map((k) => (k.created_at as Date).getTime());
+  const groups = counts
+    ? `, reposts AS (
+         SELECT r.source, r.repost_of AS native_id, count(*) AS n
+         FROM mentions r SEMI JOIN page p ON r.source = p.s AND r.repost_of = p.n
+         WHERE r.is_repost AND r.created_at >= $lo GROUP BY ALL),
+       copies AS (
+         SELECT k.copy_of_source AS source, k.copy_of_id AS native_id, count(*) AS n
+         FROM mention_scores k SEMI JOIN page p ON k.copy_of_source = p.s AND k.copy_of_id = p.n
+         WHERE k.scored_at >= $lo - ${SKEW} GROUP BY ALL)`
+    : '';
   return store.query(
-    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))
-     SELECT ${ITEM_COLUMNS}${extra}
+    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))${groups}
+     SELECT ${ITEM_COLUMNS}${extra}${counts ? ', coalesce(g.n, 0) AS reposts, coalesce(h.n, 0) AS copies' : ''}
      FROM mentions m SEMI JOIN page p ON m.source = p.s AND m.native_id = p.n
      JOIN mention_scores s USING (source, native_id)
      LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
+     ${
+       counts
+         ? `LEFT JOIN reposts g ON g.source = m.source AND g.native_id = m.native_id
+     LEFT JOIN copies h ON h.source = m.source AND h.native_id = m.native_id`
+         : ''
+     }
      WHERE m.created_at >= $lo AND m.created_at <= $hi AND s.scored_at >= $lo - ${SKEW}
      ORDER BY ${order}`,
     {
@@ -174,21 +202,13 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
   }
   const order = 'created_at DESC, source DESC, native_id DESC';
   const keys = await newest(store, q, end, { where, params, terms }, q.limit + 1, `r.${order}`);
-  const shown = await items(store, keys.slice(0, q.limit), '', `m.${order}`);
-  const counts = await groupCounts(store, shown);
+  const shown = await items(store, keys.slice(0, q.limit), '', `m.${order}`, true);
   const last = shown.at(-1);
   return {
     topic: q.topic,
     from: q.from.toISOString(),
     to: q.to.toISOString(),
-    results: shown.map((r) => {
-      const key = `${r.source}\u0000${r.native_id}`;
-      return {
-        ...mentionItem(r),
-        copies: counts.copies.get(key) ?? 0,
-        reposts: counts.reposts.get(key) ?? 0,
-      };
-    }),
+    results: shown.map((r) => ({ ...mentionItem(r), copies: num(r.copies), reposts: num(r.reposts) })),
     next:
       keys.length > q.limit && last !== undefined
         ? encodeCursor({
@@ -200,37 +220,6 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
   };
 }
 
-/**
- * Reposts and syndicated copies of the given originals. A repost is made after its original, so
- * only mentions from the oldest original's time on are read for reposts; a copy can carry an
- * earlier date than the mention it copies but is always scored after it (see SKEW).
- */
-async function groupCounts(store: Store, originals: Row[]) {
-  const reposts = new Map<string, number>();
-  const copies = new Map<string, number>();
-  if (originals.length === 0) return { reposts, copies };
-  const keys = JSON.stringify(originals.map((r) => ({ s: String(r.source), n: String(r.native_id) })));
-  const oldest = originals.reduce(
-    (a, r) => Math.min(a, (r.created_at as Date).getTime()),
-    Number.POSITIVE_INFINITY,
-  );
-  const rows = await store.query(
-    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))
-     SELECT 'repost' AS kind, r.source, r.repost_of AS native_id, count(*) AS n
-     FROM mentions r SEMI JOIN page p ON r.source = p.s AND r.repost_of = p.n
-     WHERE r.is_repost AND r.created_at >= $oldest GROUP BY ALL
-     UNION ALL
-     SELECT 'copy', k.copy_of_source, k.copy_of_id, count(*)
-     FROM mention_scores k SEMI JOIN page p ON k.copy_of_source = p.s AND k.copy_of_id = p.n
-     WHERE k.scored_at >= $oldest - ${SKEW} GROUP BY ALL`,
-    { keys, oldest: timestamptz(new Date(oldest)) },
-  );
-  for (const r of rows) {
-    (r.kind === 'repost' ? reposts : copies).set(`${r.source}\u0000${r.native_id}`, num(r.n));
-  }
-  return { reposts, copies };
-}
-
 /** Volume per source in the window (originals, reposts, copies, engagement, reach), largest first. */
 export async function sources(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
@@ -239,7 +228,7 @@ export async function sources(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', true)})
      GROUP BY source ORDER BY mentions DESC, source`,
-    { ...(await rollupParams(store, tz, q.from, q.to, true)), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   const total = rows.reduce((s, r) => s + num(r.mentions), 0);
   return {

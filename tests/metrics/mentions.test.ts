@@ -90,6 +90,21 @@ describe('mention metric API (golden payloads)', () => {
     expect((await get('/api/mentions/search?q=the')).status).toBe(400);
     expect((await get('/api/mentions/volume?topic=nope')).status).toBe(404);
   });
+
+  it('sees a topic written after a chart was served, and not one deleted since', async () => {
+    const path = `/api/mentions/volume?topic=later&${window}`;
+    const sov = `/api/mentions/share-of-voice?set=later&${window}`;
+    expect((await get(path)).status).toBe(404);
+    expect((await get(sov)).status).toBe(404);
+    await store.write((c) =>
+      c.run(`INSERT INTO topics VALUES ('later', 'Later', ['later'], NULL, 'later', 'config', now())`),
+    );
+    expect((await get(path)).status).toBe(200);
+    expect(((await get(sov)).body.topics as Array<{ topic: string }>).map((t) => t.topic)).toEqual(['later']);
+    await store.write((c) => c.run(`DELETE FROM topics WHERE id = 'later'`));
+    expect((await get(path)).status).toBe(404);
+    expect((await get(sov)).status).toBe(404);
+  });
 });
 
 describe('logLikelihood', () => {
