@@ -70,27 +70,20 @@ export function reportCsv(report: AdoptionReport, lang: Lang): string {
           add('trend', groupName(t.key), w.week, name, f);
     }
     const daily = { grain: 'daily', source: 'activity_daily' } as const;
-    if (t.fit)
-      add('trend', groupName(t.key), '', 'slope_per_week', { value: t.fit.slope_per_week, ...daily });
-    if (t.active_rate_fit)
-      add('trend', groupName(t.key), '', 'active_rate_slope_per_week', {
-        value: t.active_rate_fit.slope_per_week,
-        ...daily,
-      });
-    for (const p of t.forecast ?? [])
-      add('forecast', groupName(t.key), p.week, 'participation_rate', {
-        value: p.participation_rate,
-        low: p.low,
-        high: p.high,
-        ...daily,
-      });
-    for (const p of t.active_rate_forecast ?? [])
-      add('forecast', groupName(t.key), p.week, 'active_rate', {
-        value: p.active_rate,
-        low: p.low,
-        high: p.high,
-        ...daily,
-      });
+    const lines = [
+      ['participation_rate', 'slope_per_week', t.fit, t.forecast],
+      ['active_rate', 'active_rate_slope_per_week', t.active_rate_fit, t.active_rate_forecast],
+    ] as const;
+    for (const [metric, slope, fit, forecast] of lines) {
+      if (fit) add('trend', groupName(t.key), '', slope, { value: fit.slope_per_week, ...daily });
+      for (const p of forecast ?? [])
+        add('forecast', groupName(t.key), p.week, metric, {
+          value: (p as unknown as Record<string, number>)[metric] ?? null,
+          low: p.low,
+          high: p.high,
+          ...daily,
+        });
+    }
   }
   for (const e of report.emailMeetings) {
     if (e.withheld) {
