@@ -1,3 +1,4 @@
+import { wholeFile } from './bytes.js';
 import { hasColumns, type Importer, type InteractionRow, type Lined, type ThreadRow } from './contract.js';
 import { readCsv } from './csv.js';
 
@@ -24,8 +25,10 @@ export const vivaEngageMessages: Importer = {
   kind: 'viva-engage-messages',
   description: 'Viva Engage "export network data" Messages.csv (threads and replies)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'sender_email', 'group_name']),
-  parse(file) {
-    const table = readCsv(file);
+  async parse(file) {
+    // Replies point at messages anywhere in the file and a thread's first reply needs all of them:
+    // read whole (see the report's known gaps).
+    const table = readCsv(await wholeFile(file));
     table.require(REQUIRED);
     const messages: Message[] = [];
     for (const r of table.records) {

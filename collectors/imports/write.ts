@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { type DuckDBConnection, DuckDBDateValue, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../../pipeline/errors.js';
 import { appendRows } from '../../pipeline/ingest.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
-import type { Importer, ParsedRows } from './contract.js';
-import { CsvTable, ImportError, type ImportFile, readCsvSlices, readHeader } from './csv.js';
-import { sniffHeader } from './formats.js';
+import { contentHash, wholeFile } from './bytes.js';
+import type { Importer, ParsedRows, SliceMapper } from './contract.js';
+import { CsvTable, ImportError, type ImportFile } from './csv.js';
+import { readSlices, sniffHeader } from './formats.js';
 import { detectImporter, importerOf, importers, importKinds } from './registry.js';
 
 export interface FileOutcome {
@@ -203,10 +203,7 @@ async function plan(kind: string, files: readonly ImportFile[]): Promise<Planned
       if (!importer)
         throw new UserError(`unknown import kind "${kind}"; known: auto, ${importKinds.join(', ')}`);
     }
-    // A one-day API report is that day's: the same bytes for another day are not a repeat.
-    const hash = createHash('sha256').update(file.content);
-    if (file.reportDay) hash.update(`\0${file.reportDay}`);
-    planned.push({ file, importer, hash: hash.digest('hex') });
+    planned.push({ file, importer, hash: await contentHash(importer.kind, file) });
   }
   // The directory first, so the activity files of the same import match it.
   return planned.sort((a, b) => importers.indexOf(a.importer) - importers.indexOf(b.importer));
@@ -233,14 +230,21 @@ async function resolve(conn: DuckDBConnection, target: string, table: Table): Pr
   }
 }
 
-async function writeEmployees(
+/** Employee ids and emails seen so far in one directory file, to name the first line of a repeat. */
+interface DirectorySeen {
+  ids: Map<string, number>;
+  emails: Map<string, number>;
+}
+
+/** Checks a slice of a directory file and appends it to stage_directory (made at the file's first). */
+async function stageEmployees(
   conn: DuckDBConnection,
   rows: NonNullable<ParsedRows['employees']>,
   file: string,
   today: DuckDBDateValue,
-): Promise<number> {
-  const emails = new Map<string, number>();
-  const ids = new Map<string, number>();
+  seen: DirectorySeen | undefined,
+): Promise<DirectorySeen> {
+  const { ids, emails } = seen ?? { ids: new Map<string, number>(), emails: new Map<string, number>() };
   for (const r of rows) {
     const dupId = ids.get(r.employee_id);
     if (dupId !== undefined)
@@ -258,10 +262,11 @@ async function writeEmployees(
       emails.set(r.email, r.line);
     }
   }
-  await conn.run(`CREATE OR REPLACE TEMP TABLE stage_directory (
-    employee_id VARCHAR, email VARCHAR, display_name VARCHAR, department VARCHAR, location VARCHAR,
-    level VARCHAR, is_manager BOOLEAN, is_executive BOOLEAN, manager_id VARCHAR, hire_date DATE,
-    term_date DATE, as_of DATE)`);
+  if (!seen)
+    await conn.run(`CREATE OR REPLACE TEMP TABLE stage_directory (
+      employee_id VARCHAR, email VARCHAR, display_name VARCHAR, department VARCHAR, location VARCHAR,
+      level VARCHAR, is_manager BOOLEAN, is_executive BOOLEAN, manager_id VARCHAR, hire_date DATE,
+      term_date DATE, as_of DATE)`);
   await appendRows(
     conn,
     'stage_directory',
@@ -280,6 +285,16 @@ async function writeEmployees(
       r.as_of ?? today,
     ]),
   );
+  return { ids, emails };
+}
+
+/** Writes a staged directory file: history where someone moved, the directory, its identities. */
+async function mergeEmployees(conn: DuckDBConnection): Promise<void> {
+  // A manager is whoever another row names as one, when the file does not say (Workplace): only
+  // known once every slice is staged.
+  await conn.run(`UPDATE stage_directory s SET is_manager = EXISTS
+      (SELECT 1 FROM stage_directory m WHERE m.manager_id = s.employee_id)
+    WHERE s.is_manager IS NULL`);
   const changed = `(h.department IS DISTINCT FROM s.department OR h.location IS DISTINCT FROM s.location
     OR h.level IS DISTINCT FROM s.level OR h.is_manager IS DISTINCT FROM s.is_manager
     OR h.is_executive IS DISTINCT FROM s.is_executive OR h.manager_id IS DISTINCT FROM s.manager_id)`;
@@ -308,7 +323,6 @@ async function writeEmployees(
     SELECT '*', email, employee_id, 'directory' FROM stage_directory
     WHERE email IS NOT NULL AND lower(email) <> lower(employee_id)`);
   await conn.run('DROP TABLE stage_directory');
-  return rows.length;
 }
 
 /**
@@ -378,22 +392,22 @@ async function mergeStaged(conn: DuckDBConnection, table: Table, file: string): 
 
 /**
  * An import parsed and checked, nothing written yet: what `writeImport` puts in a transaction. A
- * file with `rows: null` is a CSV to be read a slice at a time while it is written (`sliceRows`).
+ * file with `rows: null` is read a slice at a time while it is written (`sliceRows`), by `mapper`.
  */
 export interface ParsedImport {
-  files: (Planned & { rows: ParsedRows | null; set: Planned[] | null })[];
+  files: (Planned & { rows: ParsedRows | null; set: Planned[] | null; mapper?: SliceMapper })[];
   now: Date;
   sliceRows?: number;
 }
 
-/** Records per slice when `earshot import` streams a CSV: bounded memory, whatever the file's size. */
+/** Records per slice when `earshot import` streams a file: bounded memory, whatever the file's size. */
 export const SLICE_ROWS = 10_000;
 
 /**
  * Reads and checks every file of one import, touching no database: a bad line anywhere is an
- * ImportError here, before any transaction starts. With `sliceRows`, CSV files of formats that map
- * record by record are only planned here: writeImport reads them in slices inside its transaction,
- * where a bad line rolls everything back instead.
+ * ImportError here, before any transaction starts. With `sliceRows`, files of formats read in
+ * slices (Importer.slices) are only planned here: writeImport reads them in slices inside its
+ * transaction, where a bad line rolls everything back instead.
  */
 export async function parseImport(args: {
   kind: string;
@@ -410,18 +424,17 @@ export async function parseImport(args: {
       // The set is parsed once, at its first file; its other files take their share from there.
       if (parsed.some((q) => q.importer === p.importer)) continue;
       const set = planned.filter((q) => q.importer === p.importer);
-      const rows = p.importer.parseSet(
-        set.map((q) => q.file),
-        context,
-      );
+      const files = [];
+      for (const q of set) files.push(await wholeFile(q.file));
+      const rows = p.importer.parseSet(files, context);
       set.forEach((q, i) => {
         parsed.push({ ...q, rows: rows[i] ?? {}, set });
       });
-    } else if (args.sliceRows !== undefined && p.importer.parseTable) {
-      // Its header is checked now (missing columns, a renamed Slack file), before any transaction,
-      // and even when the same bytes were imported before under another kind.
-      p.importer.parseTable(new CsvTable(p.file.name, readHeader(p.file) ?? []), p.file);
-      parsed.push({ ...p, rows: null, set: null });
+    } else if (args.sliceRows !== undefined && p.importer.slices) {
+      // Its header is checked now (missing columns, a renamed Slack file), before any transaction.
+      const mapper = await p.importer.slices(p.file, context);
+      mapper(new CsvTable(p.file.name, (await sniffHeader(p.file)) ?? []));
+      parsed.push({ ...p, rows: null, set: null, mapper });
     } else {
       parsed.push({ ...p, rows: await p.importer.parse(p.file, context), set: null });
     }
@@ -440,17 +453,17 @@ export async function parseImport(args: {
   };
 }
 
-/** A file's rows: as parsed, or a slice at a time for a streamed CSV (checked across slices). */
+/** A file's rows: as parsed, or a slice at a time for a streamed file (checked across slices). */
 async function* piecesOf(p: ParsedImport['files'][number], sliceRows: number): AsyncGenerator<ParsedRows> {
   if (p.rows) {
     yield p.rows;
     return;
   }
-  const parseTable = p.importer.parseTable;
-  if (!parseTable) throw new Error(`${p.importer.kind} cannot be read in slices`);
+  const { mapper } = p;
+  if (!mapper) throw new Error(`${p.importer.kind} cannot be read in slices`);
   const seen = new Map<Table, Map<string, number>>(TABLES.map((t) => [t, new Map()]));
-  for await (const table of readCsvSlices(p.file, sliceRows)) {
-    const rows = parseTable(table, p.file);
+  for await (const table of readSlices(p.file, sliceRows)) {
+    const rows = mapper(table);
     for (const t of TABLES) {
       const list = rows[t] as unknown as LinedRows | undefined;
       if (list) checkUnique(p.file.name, t, list, seen.get(t));
@@ -481,6 +494,7 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
   const today = new DuckDBDateValue(Math.floor(imp.now.getTime() / 86_400_000));
   const files: FileOutcome[] = [];
   const seenHashes = new Set<string>();
+  let identified = false;
   await conn.run(
     'CREATE OR REPLACE TEMP TABLE import_unmatched (platform VARCHAR, user_key VARCHAR, rows BIGINT, file VARCHAR)',
   );
@@ -505,18 +519,31 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
       previous === undefined ? await conn.runAndReadAll("SELECT nextval('imports_id')") : undefined;
     const importId = previous ?? Number(idReader?.getRows()[0]?.[0]);
     const counts: Record<string, number> = {};
+    const add = (table: string, n: number) => {
+      counts[table] = (counts[table] ?? 0) + n;
+    };
     const staged = new Set<Table>();
+    let directory: DirectorySeen | undefined;
     for await (const rows of piecesOf(p, imp.sliceRows ?? SLICE_ROWS)) {
-      if (rows.employees) counts.employees = await writeEmployees(conn, rows.employees, p.file.name, today);
-      if (rows.identities)
-        counts.identity_map = await writeIdentities(conn, rows.identities, p.importer.kind, p.file.name);
+      if (rows.employees) {
+        directory = await stageEmployees(conn, rows.employees, p.file.name, today, directory);
+        add('employees', rows.employees.length);
+      }
+      if (rows.identities) {
+        identified = true;
+        add('identity_map', await writeIdentities(conn, rows.identities, p.importer.kind, p.file.name));
+      }
       for (const t of TABLES) {
         const list = rows[t] as unknown as LinedRows | undefined;
         if (!list) continue;
         if (!staged.has(t)) await stage(conn, t);
         staged.add(t);
-        counts[t] = (counts[t] ?? 0) + (await appendStaged(conn, t, list, importId));
+        add(t, await appendStaged(conn, t, list, importId));
       }
+    }
+    if (directory) {
+      identified = true;
+      await mergeEmployees(conn);
     }
     for (const t of TABLES) if (staged.has(t)) await mergeStaged(conn, t, p.file.name);
     if (previous !== undefined)
@@ -537,7 +564,7 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
     files.push({ file: p.file.name, kind: p.importer.kind, rows: counts, duplicate: false });
   }
   // A directory (or platform identity) import may match keys that earlier imports could not.
-  if (parsed.some((p) => p.rows?.employees || p.rows?.identities)) {
+  if (identified) {
     for (const t of TABLES) if (IDENTITIES[t]) await resolve(conn, t, t);
   }
   const unmatched = (

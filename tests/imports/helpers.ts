@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ImportFile } from '../../collectors/imports/csv.js';
+import type { BufferFile, ImportFile } from '../../collectors/imports/csv.js';
 import { type ImportOutcome, importFiles } from '../../collectors/imports/write.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
@@ -9,12 +9,12 @@ import { openTestStore } from '../helpers/store.js';
 export const adoptionFixtures = join(projectRoot, 'tests', 'fixtures', 'adoption');
 
 /** A fixture file as an import would receive it. */
-export function fixture(path: string): ImportFile {
+export function fixture(path: string): BufferFile {
   return { name: basename(path), content: readFileSync(join(adoptionFixtures, path)) };
 }
 
 /** A made-up file, named like a fixture in messages. */
-export function textFile(name: string, text: string): ImportFile {
+export function textFile(name: string, text: string): BufferFile {
   return { name, content: Buffer.from(text, 'utf8') };
 }
 
