@@ -96,6 +96,8 @@ async function* ndjsonSlices(file: ImportFile, size: number): AsyncGenerator<Csv
 function xlsxText(v: ExcelJS.CellValue): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) {
+    // A date cell Excel cannot show (######): refused by the column's reader, on its row.
+    if (Number.isNaN(v.getTime())) return 'an invalid date';
     const iso = v.toISOString();
     // A date-only cell is midnight UTC; anything else keeps its time.
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
