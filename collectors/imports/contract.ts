@@ -122,8 +122,26 @@ export interface CommVolumeRow {
   meeting_hours: number | null;
 }
 
+/**
+ * One message of a threaded export (Viva Engage), staged in DuckDB while the file is read: replies
+ * point at messages anywhere in the file, and a thread's first reply needs all of them, so threads
+ * and reply interactions are derived in SQL once the whole file is staged (not in JS arrays).
+ */
+export interface MessageRow {
+  platform: string;
+  id: string;
+  replied_to: string | null;
+  thread_id: string;
+  group_name: string | null;
+  sender: string;
+  created_ts: Date;
+  /** Whether the message reads as a question, which matters for the message that starts a thread. */
+  question: boolean;
+}
+
 /** What one file yields, per table; every row also carries the line it came from, for messages. */
 export interface ParsedRows {
+  messages?: Lined<MessageRow>[];
   employees?: Lined<EmployeeRow>[];
   activity_daily?: Lined<ActivityDailyRow>[];
   activity_period?: Lined<ActivityPeriodRow>[];

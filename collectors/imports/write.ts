@@ -23,7 +23,7 @@ export interface ImportOutcome {
   unmatched: { platform: string; userKey: string; rows: number }[];
 }
 
-type Table = Exclude<keyof ParsedRows, 'employees' | 'identities'>;
+type Table = Exclude<keyof ParsedRows, 'employees' | 'identities' | 'messages'>;
 
 /** Columns of each keyed table in table order (002_adoption.sql), minus import_id which comes last. */
 const COLUMNS: Record<Table, string[]> = {
@@ -358,6 +358,98 @@ async function writeIdentities(
   return Number(written.getRows()[0]?.[0] ?? 0);
 }
 
+/** Appends a slice of a threaded export's messages to stage_messages (made at the file's first). */
+async function stageMessages(
+  conn: DuckDBConnection,
+  rows: NonNullable<ParsedRows['messages']>,
+  first: boolean,
+): Promise<void> {
+  if (first)
+    await conn.run(`CREATE OR REPLACE TEMP TABLE stage_messages (platform VARCHAR, id VARCHAR,
+      replied_to VARCHAR, thread_id VARCHAR, group_name VARCHAR, sender VARCHAR, created_ts TIMESTAMPTZ,
+      question BOOLEAN, line INTEGER)`);
+  await appendRows(
+    conn,
+    'stage_messages',
+    lazyMap(rows, (r) => [
+      r.platform,
+      r.id,
+      r.replied_to,
+      r.thread_id,
+      r.group_name,
+      r.sender,
+      timestamptz(r.created_ts),
+      r.question,
+      r.line,
+    ]),
+  );
+}
+
+/** Refuses a derived table's repeated key as checkUnique does: the first repeat, in file order. */
+async function checkUniqueSql(conn: DuckDBConnection, file: string, table: Table, derived: string) {
+  const key = KEYS[table].join(', ');
+  const repeat = (
+    await conn.runAndReadAll(
+      `SELECT line, first FROM (SELECT line, first_value(line) OVER w AS first, row_number() OVER w AS n
+       FROM ${derived} WINDOW w AS (PARTITION BY ${key} ORDER BY line)) WHERE n = 2 ORDER BY line LIMIT 1`,
+    )
+  ).getRows()[0];
+  if (repeat)
+    throw new ImportError(
+      file,
+      Number(repeat[0]),
+      null,
+      `repeats the ${table} row of line ${Number(repeat[1])} (same ${KEYS[table].join(', ')})`,
+    );
+}
+
+/**
+ * Threads and reply interactions of a file's staged messages, into stage_threads and
+ * stage_interactions (made by `stage`). A reply goes to the author of the message it answers (the
+ * last one with that id), never to oneself; a thread's first reply is the earliest message in it by
+ * someone other than its author. Returns the rows per table.
+ */
+async function deriveFromMessages(
+  conn: DuckDBConnection,
+  file: string,
+  importId: number,
+): Promise<Record<'interactions' | 'threads', number>> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE derived_interactions AS
+    WITH parent AS (SELECT id, sender FROM stage_messages
+      QUALIFY row_number() OVER (PARTITION BY id ORDER BY line DESC) = 1)
+    SELECT m.platform, m.created_ts AS event_ts, m.sender AS from_user, p.sender AS to_user,
+      'reply' AS interaction_type, m.thread_id, m.line
+    FROM stage_messages m JOIN parent p ON p.id = m.replied_to WHERE p.sender <> m.sender`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE derived_threads AS
+    WITH starts AS (SELECT * FROM stage_messages WHERE id = thread_id),
+    replies AS (SELECT s.line AS start_line, m.created_ts, m.sender,
+        row_number() OVER (PARTITION BY s.line ORDER BY m.created_ts, m.line) AS n
+      FROM starts s JOIN stage_messages m ON m.thread_id = s.thread_id AND m.id <> s.id AND m.sender <> s.sender)
+    SELECT s.platform, s.thread_id, s.group_name, s.sender AS author_user, s.created_ts,
+      s.question AS is_question, r.created_ts AS first_reply_ts, r.sender AS first_reply_user, s.line
+    FROM starts s LEFT JOIN replies r ON r.start_line = s.line AND r.n = 1`);
+  try {
+    // In the order checkUnique takes the tables, so the same file fails on the same line.
+    await checkUniqueSql(conn, file, 'interactions', 'derived_interactions');
+    await checkUniqueSql(conn, file, 'threads', 'derived_threads');
+    const written = async (sql: string) =>
+      Number((await conn.runAndReadAll(sql, [importId])).getRows()[0]?.[0]);
+    return {
+      interactions:
+        await written(`INSERT INTO stage_interactions SELECT platform, event_ts, from_user, to_user,
+        interaction_type, NULL, NULL, thread_id, $1 FROM derived_interactions`),
+      threads:
+        await written(`INSERT INTO stage_threads SELECT platform, thread_id, group_name, author_user, NULL,
+        created_ts, is_question, first_reply_ts, first_reply_user, NULL, $1 FROM derived_threads`),
+    };
+  } finally {
+    // Temp tables hold their rows until dropped, and an import refused here has nothing to keep.
+    await conn.run('DROP TABLE IF EXISTS derived_interactions');
+    await conn.run('DROP TABLE IF EXISTS derived_threads');
+    await conn.run('DROP TABLE IF EXISTS stage_messages');
+  }
+}
+
 type LinedRows = (Record<string, unknown> & { line: number })[];
 
 /** Appends rows of `table` to its staging table (created by `stage`), converted as they go. */
@@ -524,10 +616,15 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
     };
     const staged = new Set<Table>();
     let directory: DirectorySeen | undefined;
+    let messages = false;
     for await (const rows of piecesOf(p, imp.sliceRows ?? SLICE_ROWS)) {
       if (rows.employees) {
         directory = await stageEmployees(conn, rows.employees, p.file.name, today, directory);
         add('employees', rows.employees.length);
+      }
+      if (rows.messages) {
+        await stageMessages(conn, rows.messages, !messages);
+        messages = true;
       }
       if (rows.identities) {
         identified = true;
@@ -544,6 +641,13 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
     if (directory) {
       identified = true;
       await mergeEmployees(conn);
+    }
+    if (messages) {
+      for (const t of ['interactions', 'threads'] as const) if (!staged.has(t)) await stage(conn, t);
+      for (const [t, n] of Object.entries(await deriveFromMessages(conn, p.file.name, importId))) {
+        staged.add(t as Table);
+        add(t, n);
+      }
     }
     for (const t of TABLES) if (staged.has(t)) await mergeStaged(conn, t, p.file.name);
     if (previous !== undefined)

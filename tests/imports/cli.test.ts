@@ -60,7 +60,8 @@ describe('earshot import', () => {
     } finally {
       await served?.stop();
     }
-  });
+    // Five CLI processes and a server, each a Node start-up: slow on a loaded machine.
+  }, 60_000);
 
   it('exits non-zero with file:line on a bad file', async () => {
     const r = await runCli(

@@ -180,15 +180,64 @@ describe('the org directory, Chatter and Viva Engage read from disk', () => {
     expect(ends).toEqual([{ d: '2026-04-09' }]);
   });
 
-  it('Viva Engage Messages.csv (read whole: replies need every message) names a bad later line', async () => {
+  it('Viva Engage Messages.csv: threads and replies derived across slices, whatever the order', async () => {
+    const [header, ...rows] = fixture('exports/yammer_network_export_Messages.csv')
+      .content.toString('utf8')
+      .trimEnd()
+      .split('\n');
+    // Replies before the messages they answer, each in its own slice.
+    const outcome = await sliced('auto', [onDisk('Messages.csv', [header, ...rows.reverse()].join('\n'))]);
+    expect(outcome.files[0]).toMatchObject({ rows: { interactions: 2, threads: 2 } });
+    const threads = await store.query(
+      `SELECT thread_id, author_user, is_question, first_reply_user, first_reply_ts::VARCHAR AS at
+       FROM threads WHERE platform = 'viva_engage' AND thread_id IN ('1001', '1004') ORDER BY thread_id`,
+    );
+    expect(threads).toEqual([
+      {
+        thread_id: '1001',
+        author_user: 'user01@example.com',
+        is_question: true,
+        first_reply_user: 'user05@example.com',
+        at: '2026-04-01 09:40:00+00',
+      },
+      {
+        thread_id: '1004',
+        author_user: 'user08@example.com',
+        is_question: false,
+        first_reply_user: null,
+        at: null,
+      },
+    ]);
+    const ties = await store.query(
+      "SELECT from_user AS f, to_user AS t FROM interactions WHERE thread_id = '1001' ORDER BY event_ts",
+    );
+    expect(ties).toEqual([
+      { f: 'user05@example.com', t: 'user01@example.com' },
+      { f: 'user01@example.com', t: 'user05@example.com' },
+    ]);
+    // Staged messages and derived rows are dropped (on the writing connection, where they lived).
+    const temporary = await store.write(async (conn) =>
+      (await conn.runAndReadAll('SELECT table_name FROM duckdb_tables() WHERE temporary')).getRowObjectsJS(),
+    );
+    expect(temporary).toEqual([]);
+  });
+
+  it('Viva Engage Messages.csv: a bad line or a repeated reply in a later slice is named, nothing written', async () => {
     const messages = fixture('exports/yammer_network_export_Messages.csv').content.toString('utf8');
     const lines = messages.trimEnd().split('\n');
     const last = lines.length;
     const bad = [...lines.slice(0, -1), lines[last - 1]?.replace(/2026-04-\d\d \d\d:\d\d:\d\d UTC/, 'soon')];
     await refusesWritingNothing(
       'auto',
-      [onDisk('Messages.csv', bad.join('\n'))],
-      new RegExp(`^Messages\\.csv:${last} column "created_at": "soon" is not a date-time`),
+      [onDisk('Messages2.csv', bad.join('\n'))],
+      new RegExp(`^Messages2\\.csv:${last} column "created_at": "soon" is not a date-time`),
+    );
+    // Message 1002's reply again, under another id: the same tie at the same instant.
+    const again = `${messages.trimEnd()}\n${lines[2]?.replace(/^1002,/, '1009,')}\n`;
+    await refusesWritingNothing(
+      'viva-engage-messages',
+      [onDisk('Messages3.csv', again)],
+      new RegExp(`^Messages3\\.csv:${last + 1}: repeats the interactions row of line 3`),
     );
   });
 });
