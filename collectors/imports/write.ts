@@ -673,19 +673,20 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
   }
   const unmatched = (
     await conn.runAndReadAll(
-      `SELECT platform, user_key, sum(rows)::BIGINT AS rows, last(file) AS file FROM import_unmatched
+      `SELECT platform, user_key, sum(rows)::BIGINT AS rows FROM import_unmatched
        GROUP BY ALL ORDER BY platform, user_key`,
     )
   ).getRowObjectsJS();
+  // One statement for every key: one per key took seconds per thousand keys (a first import of
+  // activity, before the directory, has every key unmatched).
+  await conn.run(
+    `INSERT INTO unmatched_identities
+     SELECT platform, user_key, sum(rows)::BIGINT, $1, $1, last(file) FROM import_unmatched GROUP BY platform, user_key
+     ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
+       last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
+    [timestamptz(imp.now)],
+  );
   await conn.run('DROP TABLE import_unmatched');
-  for (const u of unmatched) {
-    await conn.run(
-      `INSERT INTO unmatched_identities VALUES ($1, $2, $3, $4, $4, $5)
-       ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
-         last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
-      [String(u.platform), String(u.user_key), BigInt(String(u.rows)), timestamptz(imp.now), String(u.file)],
-    );
-  }
   await conn.run(`DELETE FROM unmatched_identities u WHERE EXISTS (SELECT 1 FROM identity_map m
     WHERE m.user_key = lower(u.user_key) AND m.platform IN (u.platform, '*'))`);
   return {
