@@ -16,6 +16,7 @@ import { eventRoutes } from './events.js';
 import { opsRoutes } from './ops.js';
 import { pageRoutes } from './pages.js';
 import { currentUser } from './roles.js';
+import { saveUpload, uploadFolder } from './upload.js';
 
 export interface AppDeps {
   services: Services;
@@ -52,10 +53,10 @@ export function createApp(deps: AppDeps): express.Express {
   const auth = createAuth(services, deps.getLocalToken);
   app.use(auth.session);
   // Imports carry whole export files (base64) in the body; every other route, and anyone not signed
-  // in, keeps the small limit.
+  // in, keeps the small limit. A raw import body is not parsed here: the route streams it to a file.
   const smallJson = express.json({ limit: '1mb' });
   const importJson = express.json({ limit: '512mb' });
-  const importRaw = express.raw({ limit: '512mb', type: () => true });
+  const importRaw = (_req: Request, _res: Response, next: NextFunction) => next();
   app.use((req, res, next) =>
     (!res.locals.user
       ? smallJson
@@ -146,13 +147,20 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/api/import', allow('admin', 'analyst'), async (req, res) => {
     const query = (name: string) =>
       typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined;
-    const body = Buffer.isBuffer(req.body)
-      ? {
-          kind: query('kind') ?? 'auto',
-          files: [{ name: query('name') ?? 'upload', content: req.body.toString('base64') }],
-        }
-      : req.body;
-    const args = remoteVerbs.import.args.safeParse(body ?? {});
+    if (!req.is('application/json')) {
+      // One raw file: streamed to a private temp file and imported from there, never held whole.
+      const upload = await saveUpload(req, uploadFolder(services.config.databasePath));
+      const file = { name: query('name') ?? 'upload', path: upload.path };
+      let outcome: Awaited<ReturnType<typeof importVerb>>;
+      try {
+        outcome = await importVerb(services, { kind: query('kind') ?? 'auto', files: [file] });
+      } finally {
+        await upload.remove();
+      }
+      res.json(outcome);
+      return;
+    }
+    const args = remoteVerbs.import.args.safeParse(req.body ?? {});
     if (!args.success) throw new UserError(`bad import: ${args.error.issues[0]?.message}`, 400);
     res.json(await importVerb(services, args.data));
   });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
@@ -22,7 +22,7 @@ import { ConfigError, UserError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { defaultDemoPath, projectRoot } from './paths.js';
 import { progressDisplay } from './progress.js';
-import { callServer, findServer } from './remote.js';
+import { callServer, findServer, uploadImport } from './remote.js';
 import type { ScoreResult } from './scoring/score.js';
 import { redact } from './secrets.js';
 import type { CorrectionResult } from './sentiment/corrections.js';
@@ -548,16 +548,31 @@ program
   )
   .action(async (kind: string, paths: string[], opts: { json?: boolean }) => {
     const rt = runtime();
-    const files = paths.map((p) => {
-      let content: Buffer;
+    for (const p of paths) {
+      let file: boolean;
       try {
-        content = readFileSync(p);
+        file = statSync(p).isFile();
       } catch (err) {
         throw new UserError(`cannot read ${p}: ${(err as Error).message}`);
       }
-      return { name: basename(p), content: content.toString('base64') };
-    });
-    const outcome = await runVerb<ImportOutcome>(rt, 'import', { kind, files });
+      if (!file) throw new UserError(`cannot read ${p}: not a file`);
+    }
+    // One file to a running server goes as a raw body, a set as base64 JSON; without a server the
+    // files are read from disk as streams (paths are accepted in this process only).
+    const server = findServer(rt.config.databasePath);
+    const [only] = paths;
+    const uploaded =
+      server && only && paths.length === 1 ? await uploadImport(server, kind, only) : undefined;
+    const outcome =
+      (uploaded?.value as ImportOutcome | undefined) ??
+      (await runVerb<ImportOutcome>(rt, 'import', {
+        kind,
+        files: paths.map((p) =>
+          server
+            ? { name: basename(p), content: readFileSync(p).toString('base64') }
+            : { name: basename(p), path: p },
+        ),
+      }));
     if (opts.json) {
       out(JSON.stringify(outcome, null, 2));
       return;

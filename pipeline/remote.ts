@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
 import { UserError } from './errors.js';
 
 /** What a running server tells CLI processes: where it listens and the token they must present. */
@@ -106,4 +108,31 @@ export async function callServer(
   handle(buffer);
   if (!outcome) throw new UserError('the server closed the connection before answering (did it stop?)', 502);
   return outcome;
+}
+
+/**
+ * Sends one export file to the server that owns the database as a raw body to POST /api/import,
+ * streamed from disk (the server streams it to a temp file in turn): no base64 copy on either side.
+ * Returns undefined when the server cannot be reached (it just stopped): the caller opens the file.
+ */
+export async function uploadImport(
+  info: ServerInfo,
+  kind: string,
+  path: string,
+): Promise<{ value: unknown } | undefined> {
+  const query = new URLSearchParams({ kind, name: basename(path) });
+  let res: Response;
+  try {
+    res = await fetch(`${info.url}/api/import?${query}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/octet-stream' },
+      body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+      duplex: 'half',
+    } as RequestInit);
+  } catch {
+    return undefined;
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new UserError(body.error ?? `the server answered HTTP ${res.status}`, res.status);
+  return { value: body };
 }

@@ -299,15 +299,19 @@ export async function sql(svc: Services, args: { query: string }): Promise<Query
 
 /**
  * Imports adoption exports. File contents travel as base64 so the same call works in this process
- * and through the server's JSON API (where the server owns the database file).
+ * and through the server's JSON API (where the server owns the database file). Inside this process
+ * only (a local CLI import, an upload saved to a temp file) a file may be a `path` instead, read as
+ * a stream: the remote schema below takes no paths.
  */
 export async function importVerb(
   svc: Services,
-  args: { kind: string; files: { name: string; content: string }[] },
+  args: { kind: string; files: ({ name: string; content: string } | { name: string; path: string })[] },
 ): Promise<ImportOutcome> {
   return importFiles(svc.store, {
     kind: args.kind,
-    files: args.files.map((f) => ({ name: f.name, content: Buffer.from(f.content, 'base64') })),
+    files: args.files.map((f) =>
+      'path' in f ? f : { name: f.name, content: Buffer.from(f.content, 'base64') },
+    ),
     now: svc.now(),
   });
 }

@@ -1,5 +1,4 @@
-import { type EmployeeRow, hasColumns, type Importer, type Lined } from './contract.js';
-import { readCsv } from './csv.js';
+import { byRecord, type EmployeeRow, hasColumns, type Lined } from './contract.js';
 
 const REQUIRED = ['employee_id', 'email', 'department', 'location', 'level', 'is_manager', 'is_executive'];
 
@@ -7,12 +6,11 @@ const REQUIRED = ['employee_id', 'email', 'department', 'location', 'level', 'is
  * The org directory (canonical employees.csv). An optional `as_of` column says which day the
  * directory describes; without it the import day is used, so a department move shows from then on.
  */
-export const canonicalEmployees: Importer = {
+export const canonicalEmployees = byRecord({
   kind: 'employees',
   description: 'org directory CSV (employee_id, email, department, location, level, is_manager, ...)',
   detect: (header) => hasColumns(header, REQUIRED),
-  parse(file) {
-    const table = readCsv(file);
+  parseTable(table) {
     table.require(REQUIRED);
     const rows: Lined<EmployeeRow>[] = table.records.map((r) => ({
       line: r.line,
@@ -31,4 +29,4 @@ export const canonicalEmployees: Importer = {
     }));
     return { employees: rows };
   },
-};
+});

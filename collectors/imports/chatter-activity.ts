@@ -1,6 +1,6 @@
 import { DuckDBDateValue } from '@duckdb/node-api';
-import { hasColumns, type Importer } from './contract.js';
-import { readCsv } from './csv.js';
+import { bySlices, hasColumns } from './contract.js';
+import { readSlices } from './formats.js';
 
 const REQUIRED = ['ParentId', 'PostCount', 'CommentCount'];
 
@@ -12,39 +12,46 @@ const REQUIRED = ['ParentId', 'PostCount', 'CommentCount'];
  * SystemModstamp when exported, else the day of the import. Received comments and likes have no
  * column in activity_period (it counts what a user gives), so they are not kept.
  */
-export const chatterActivity: Importer = {
+export const chatterActivity = bySlices({
   kind: 'chatter-activity',
   description: 'Salesforce Chatter ChatterActivity SOQL export (per-user running totals)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'CommentReceivedCount']),
-  parse(file, context) {
-    const table = readCsv(file);
-    table.require(REQUIRED);
-    const stamps = table.records.map((r) => r.instant('SystemModstamp')?.getTime() ?? null);
-    const latest = Math.max(...stamps.map((t) => t ?? Number.NEGATIVE_INFINITY));
+  async slices(file, context) {
+    // The snapshot day is the whole file's latest stamp, known before any row: a first pass reads
+    // only the stamps, a slice at a time.
+    let latest = Number.NEGATIVE_INFINITY;
+    for await (const table of readSlices(file, 10_000)) {
+      table.require(REQUIRED);
+      for (const r of table.records)
+        latest = Math.max(latest, r.instant('SystemModstamp')?.getTime() ?? latest);
+    }
     const snapshot = Number.isFinite(latest) ? latest : context.now.getTime();
     const periodEnd = new DuckDBDateValue(Math.floor(snapshot / 86_400_000));
-    return {
-      activity_period: table.records.map((r) => ({
-        line: r.line,
-        platform: 'chatter',
-        period_days: 0,
-        period_end: periodEnd,
-        user_key: r.str('ParentId'),
-        last_activity_date: null,
-        active_days: null,
-        posts: r.int('PostCount'),
-        replies: r.int('CommentCount'),
-        reactions: null,
-        reads: null,
-        chat_messages: null,
-        channel_messages: null,
-        calls: null,
-        meetings: null,
-        meetings_attended: null,
-        is_licensed: null,
-        assigned_products: null,
-        user_state: null,
-      })),
+    return (table) => {
+      table.require(REQUIRED);
+      return {
+        activity_period: table.records.map((r) => ({
+          line: r.line,
+          platform: 'chatter',
+          period_days: 0,
+          period_end: periodEnd,
+          user_key: r.str('ParentId'),
+          last_activity_date: null,
+          active_days: null,
+          posts: r.int('PostCount'),
+          replies: r.int('CommentCount'),
+          reactions: null,
+          reads: null,
+          chat_messages: null,
+          channel_messages: null,
+          calls: null,
+          meetings: null,
+          meetings_attended: null,
+          is_licensed: null,
+          assigned_products: null,
+          user_state: null,
+        })),
+      };
     };
   },
-};
+});

@@ -1,5 +1,13 @@
 import { DuckDBDateValue } from '@duckdb/node-api';
-import { type CsvRecord, type CsvTable, ImportError, type ImportFile, parseDay, readCsv } from './csv.js';
+import {
+  type BufferFile,
+  type CsvRecord,
+  type CsvTable,
+  ImportError,
+  type ImportFile,
+  parseDay,
+} from './csv.js';
+import { readWhole } from './formats.js';
 
 export type Day = DuckDBDateValue;
 
@@ -11,7 +19,8 @@ export interface EmployeeRow {
   department: string | null;
   location: string | null;
   level: string | null;
-  is_manager: boolean;
+  /** NULL: a manager when another row of the same file names them as manager (Workplace). */
+  is_manager: boolean | null;
   is_executive: boolean;
   manager_id: string | null;
   hire_date: Day | null;
@@ -113,8 +122,26 @@ export interface CommVolumeRow {
   meeting_hours: number | null;
 }
 
+/**
+ * One message of a threaded export (Viva Engage), staged in DuckDB while the file is read: replies
+ * point at messages anywhere in the file, and a thread's first reply needs all of them, so threads
+ * and reply interactions are derived in SQL once the whole file is staged (not in JS arrays).
+ */
+export interface MessageRow {
+  platform: string;
+  id: string;
+  replied_to: string | null;
+  thread_id: string;
+  group_name: string | null;
+  sender: string;
+  created_ts: Date;
+  /** Whether the message reads as a question, which matters for the message that starts a thread. */
+  question: boolean;
+}
+
 /** What one file yields, per table; every row also carries the line it came from, for messages. */
 export interface ParsedRows {
+  messages?: Lined<MessageRow>[];
   employees?: Lined<EmployeeRow>[];
   activity_daily?: Lined<ActivityDailyRow>[];
   activity_period?: Lined<ActivityPeriodRow>[];
@@ -139,26 +166,46 @@ export interface Importer {
   description: string;
   /** True when a header (as written, any order, BOM removed) is this format's. */
   detect(header: readonly string[]): boolean;
-  /** Rows per table, or an ImportError naming the file, line and column. XLSX reading is async. */
+  /** Rows per table, or an ImportError naming the file, line and column: the whole file at once. */
   parse(file: ImportFile, context: ParseContext): ParsedRows | Promise<ParsedRows>;
   /**
    * For formats that come as a set (Chatter's FeedItem + FeedComment): every file of the import that
    * this kind took, parsed together, one ParsedRows per file in the same order. When present, the
    * import uses it instead of `parse`, and a set with any new file rewrites all its files' rows.
+   * Such a set is read whole (files in memory): see Importer.slices for the others.
    */
-  parseSet?(files: readonly ImportFile[], context: ParseContext): ParsedRows[];
+  parseSet?(files: readonly BufferFile[], context: ParseContext): ParsedRows[];
   /**
-   * For CSV formats whose rows each come from one record: the rows of any slice of the file's
-   * records (see byRecord). `earshot import` then reads a large file a slice at a time.
+   * For formats whose rows each come from one record (with at most a little state across records,
+   * kept by the mapper): a mapper made once per file, then given every slice of its records in turn
+   * (CSV, NDJSON or XLSX, see readSlices). `earshot import` then reads a large file a slice at a time
+   * in bounded memory. Making the mapper may read the file once first (a value the whole file
+   * decides, like Chatter's snapshot day).
    */
-  parseTable?(table: CsvTable, file: ImportFile): ParsedRows;
+  slices?(file: ImportFile, context: ParseContext): SliceMapper | Promise<SliceMapper>;
 }
 
-/** A CSV importer that maps record by record: `parse` reads the whole file, imports may stream it. */
-export function byRecord(
-  importer: Omit<Importer, 'parse' | 'parseTable'> & Required<Pick<Importer, 'parseTable'>>,
+/** The rows of one slice of a file's records (a CsvTable of some records under the file's header). */
+export type SliceMapper = (table: CsvTable) => ParsedRows;
+
+/** An importer read a slice at a time: `parse` is one slice holding the whole file. */
+export function bySlices(
+  importer: Omit<Importer, 'parse' | 'slices'> & Required<Pick<Importer, 'slices'>>,
 ): Importer {
-  return { ...importer, parse: (file) => importer.parseTable(readCsv(file), file) };
+  return {
+    ...importer,
+    parse: async (file, context) => (await importer.slices(file, context))(await readWhole(file)),
+  };
+}
+
+/** A CSV importer that maps record by record, with no state across records. */
+export function byRecord(
+  importer: Omit<Importer, 'parse' | 'slices'> & {
+    parseTable(table: CsvTable, file: ImportFile): ParsedRows;
+  },
+): Importer {
+  const { parseTable, ...rest } = importer;
+  return bySlices({ ...rest, slices: (file) => (table) => parseTable(table, file) });
 }
 
 /** True when every named column is in the header, whatever the case, order or extra columns. */

@@ -1,19 +1,25 @@
-import { Readable } from 'node:stream';
 import { DuckDBDateValue } from '@duckdb/node-api';
 import { type Info, parse as parseStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../../pipeline/errors.js';
+import { gzipError, plainStream } from './bytes.js';
 
-/** One file handed to an importer: its name (for messages) and its bytes. */
-export interface ImportFile {
+/**
+ * One file handed to an importer: its name (for messages) and its bytes, in memory (a collector's
+ * download) or in a file (an upload, a CLI import), which is read as a stream, never whole, by
+ * every format that can be read in slices.
+ */
+export type ImportFile = {
   name: string;
-  content: Buffer;
   /**
    * The one day (YYYY-MM-DD, UTC) an API report was asked for (Graph `date=`): its rows are that
    * day's, daily grain, whatever its refresh date column says. Absent for downloaded exports.
    */
   reportDay?: string;
-}
+} & ({ content: Buffer } | { path: string });
+
+/** An ImportFile whose bytes are in memory. */
+export type BufferFile = ImportFile & { content: Buffer };
 
 /** A bad file: the message names the file, the line and the column, so the analyst can fix it. */
 export class ImportError extends UserError {
@@ -182,20 +188,14 @@ export class CsvTable {
   }
 }
 
-/** The header of a file as written (BOM removed), for `auto` detection; null if unreadable. */
-export function readHeader(file: ImportFile): string[] | null {
-  try {
-    const [first] = parse(file.content, { bom: true, to_line: 1, relax_column_count: true }) as string[][];
-    return first ?? null;
-  } catch {
-    return null;
-  }
-}
-
 const CSV_OPTIONS = { bom: true, info: true, skip_empty_lines: true } as const;
 
-function notCsv(file: ImportFile, err: unknown): ImportError {
+function notCsv(file: ImportFile, err: unknown): unknown {
+  const gzip = gzipError(file, err);
+  if (gzip !== err) return gzip;
   const e = err as Error & { lines?: number };
+  // A file that vanished or cannot be read is no bad line.
+  if ('syscall' in e) return err;
   return new ImportError(file.name, e.lines ?? 1, null, `not a valid CSV file: ${e.message}`);
 }
 
@@ -219,7 +219,7 @@ function lineCounter(): (info: Info) => number {
  * BOM is dropped). A record with a different number of fields than the header is refused with its
  * line, since shifted columns would silently put values in the wrong place.
  */
-export function readCsv(file: ImportFile): CsvTable {
+export function readCsv(file: BufferFile): CsvTable {
   let parsed: { record: string[]; info: Info }[];
   try {
     parsed = parse(file.content, CSV_OPTIONS) as unknown as typeof parsed;
@@ -241,12 +241,11 @@ export function readCsv(file: ImportFile): CsvTable {
  * imported in bounded memory, its lines numbered as in the whole file.
  */
 export async function* readCsvSlices(file: ImportFile, size: number): AsyncGenerator<CsvTable> {
-  // Fed in 64 KiB pieces so the parser's backpressure holds: one write of the whole buffer would
-  // queue every record at once.
-  const pieces = function* () {
-    for (let at = 0; at < file.content.length; at += 65_536) yield file.content.subarray(at, at + 65_536);
-  };
-  const parser = Readable.from(pieces()).pipe(parseStream(CSV_OPTIONS));
+  const source = await plainStream(file);
+  const parser = parseStream(CSV_OPTIONS);
+  // pipe() forwards no errors: a broken gzip or a vanished file ends the parse with its error.
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
   const lineOf = lineCounter();
   let header: string[] | undefined;
   let table: CsvTable | undefined;
@@ -268,6 +267,8 @@ export async function* readCsvSlices(file: ImportFile, size: number): AsyncGener
   } catch (err) {
     if (err instanceof ImportError) throw err;
     throw notCsv(file, err);
+  } finally {
+    source.destroy();
   }
   if (header === undefined)
     throw new ImportError(file.name, 1, null, 'the file is empty; expected a header line');

@@ -1,21 +1,30 @@
-import { gunzipSync } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { gunzipSync, constants as zlib } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
-import { CsvRecord, CsvTable, ImportError, type ImportFile, readCsv, readHeader } from './csv.js';
+import { byteStream, gzipError, headBytes, isGzip, isZip, plainStream } from './bytes.js';
+import { CsvRecord, CsvTable, ImportError, type ImportFile, readCsvSlices } from './csv.js';
 
-// Decided by magic bytes, not by the name: analysts rename downloads, and Slack's getFile answers
-// with gzip whatever the name says.
-const isGzip = (b: Buffer) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
-const isZip = (b: Buffer) => b.length >= 4 && b.readUInt32LE(0) === 0x04034b50;
 const isNdjson = (b: Buffer) => /^(?:\uFEFF)?\s*\{/.test(b.subarray(0, 64).toString('utf8'));
 
-/** The file with gzip undone, so every reader sees plain bytes. */
-export function gunzipped(file: ImportFile): ImportFile {
-  if (!isGzip(file.content)) return file;
+/** The first bytes of the text, gzip undone as far as they go, for telling formats apart. */
+async function plainHead(file: ImportFile): Promise<Buffer> {
+  const head = await headBytes(file, 65_536);
+  if (!isGzip(head)) return head;
   try {
-    return { name: file.name, content: gunzipSync(file.content) };
+    // A gzip cut short inflates as far as it goes with a sync flush; the whole file is not needed.
+    return gunzipSync(head, { finishFlush: zlib.Z_SYNC_FLUSH });
   } catch (err) {
-    throw new ImportError(file.name, 1, null, `not a valid gzip file: ${(err as Error).message}`);
+    throw gzipError(file, err);
   }
+}
+
+type Format = 'xlsx' | 'ndjson' | 'csv';
+
+async function formatOf(file: ImportFile): Promise<Format> {
+  if (isZip(await headBytes(file, 4))) return 'xlsx';
+  return isNdjson(await plainHead(file)) ? 'ndjson' : 'csv';
 }
 
 const cellText = (v: unknown): string => {
@@ -26,47 +35,69 @@ const cellText = (v: unknown): string => {
 };
 
 /**
- * Newline-delimited JSON (gzip or plain) as a table, so the importers read it with the same
- * by-name accessors and line-numbered errors as a CSV. The header is every key seen, in order of
- * appearance: Slack adds fields over time and omits some per row.
+ * Newline-delimited JSON (gzip or plain) in tables of at most `size` objects, read line by line, so
+ * the importers read it with the same by-name accessors and line-numbered errors as a CSV. A slice's
+ * header is every key seen so far in the file, in order of appearance: Slack adds fields over time
+ * and omits some per row (the last slice's header is the whole file's).
  */
-export function readNdjson(input: ImportFile): CsvTable {
-  const file = gunzipped(input);
-  const lines = file.content
-    .toString('utf8')
-    .replace(/^\uFEFF/, '')
-    .split('\n');
-  const objects: { line: number; value: Record<string, unknown> }[] = [];
-  lines.forEach((text, i) => {
-    if (text.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      throw new ImportError(file.name, i + 1, null, `not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value))
-      throw new ImportError(file.name, i + 1, null, 'expected one JSON object per line');
-    objects.push({ line: i + 1, value: value as Record<string, unknown> });
-  });
+async function* ndjsonSlices(file: ImportFile, size: number): AsyncGenerator<CsvTable> {
+  const source = await plainStream(file);
   const header: string[] = [];
-  for (const o of objects) for (const k of Object.keys(o.value)) if (!header.includes(k)) header.push(k);
-  const table = new CsvTable(file.name, header);
-  for (const o of objects)
-    table.records.push(
-      new CsvRecord(
-        table,
-        header.map((h) => cellText(o.value[h])),
-        o.line,
-      ),
-    );
-  return table;
+  const known = new Set<string>();
+  let objects: { line: number; value: Record<string, unknown> }[] = [];
+  const table = () => {
+    const t = new CsvTable(file.name, [...header]);
+    for (const o of objects)
+      t.records.push(
+        new CsvRecord(
+          t,
+          header.map((h) => cellText(o.value[h])),
+          o.line,
+        ),
+      );
+    objects = [];
+    return t;
+  };
+  let line = 0;
+  let yielded = false;
+  try {
+    for await (const raw of createInterface({ input: source, crlfDelay: Number.POSITIVE_INFINITY })) {
+      line += 1;
+      const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new ImportError(file.name, line, null, `not valid JSON: ${(err as Error).message}`);
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new ImportError(file.name, line, null, 'expected one JSON object per line');
+      for (const k of Object.keys(value))
+        if (!known.has(k)) {
+          known.add(k);
+          header.push(k);
+        }
+      objects.push({ line, value: value as Record<string, unknown> });
+      if (objects.length === size) {
+        yielded = true;
+        yield table();
+      }
+    }
+  } catch (err) {
+    throw gzipError(file, err);
+  } finally {
+    source.destroy();
+  }
+  if (objects.length > 0 || !yielded) yield table();
 }
 
 /** An Excel cell as the text a CSV export of it would hold; dates as YYYY-MM-DD (UTC, as Excel stores them). */
 function xlsxText(v: ExcelJS.CellValue): string {
   if (v === null || v === undefined) return '';
   if (v instanceof Date) {
+    // A date cell Excel cannot show (######): refused by the column's reader, on its row.
+    if (Number.isNaN(v.getTime())) return 'an invalid date';
     const iso = v.toISOString();
     // A date-only cell is midnight UTC; anything else keeps its time.
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
@@ -80,51 +111,126 @@ function xlsxText(v: ExcelJS.CellValue): string {
   return String(v);
 }
 
-/** The first worksheet of an .xlsx as a table; "lines" are sheet rows (the header is row 1). */
-export async function readXlsx(file: ImportFile): Promise<CsvTable> {
-  const workbook = new ExcelJS.Workbook();
+/**
+ * exceljs's streaming reader loses unzip errors (a corrupt entry): they are emitted on the unzip
+ * stream it pipes the file into while it waits on the entry, forever (found by tests/fuzz). So the
+ * file's pipe destinations are watched, and every step of the reader races their first error.
+ */
+function pipeErrors(source: Readable): Promise<never> {
+  const failed = new Promise<never>((_, reject) => {
+    const pipe = source.pipe.bind(source);
+    source.pipe = <T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }) => {
+      dest.on('error', reject);
+      return pipe(dest, options);
+    };
+    source.on('error', reject);
+  });
+  // Raced at every step; an error after the last one has nobody left to tell.
+  failed.catch(() => {});
+  return failed;
+}
+
+async function* racing<T>(items: AsyncIterable<T>, failed: Promise<never>): AsyncGenerator<T> {
+  const it = items[Symbol.asyncIterator]();
   try {
-    // exceljs's Buffer type predates @types/node's generic Buffer.
-    await workbook.xlsx.load(file.content as unknown as ExcelJS.Buffer);
-  } catch (err) {
-    throw new ImportError(file.name, 1, null, `not a readable .xlsx workbook: ${(err as Error).message}`);
+    for (;;) {
+      const next = await Promise.race([it.next(), failed]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: after a lost error the reader never settles.
+    it.return?.().catch(() => {});
   }
-  const sheet = workbook.worksheets[0];
-  const head = sheet?.getRow(1);
-  if (!sheet || !head || head.cellCount === 0)
-    throw new ImportError(file.name, 1, null, 'the first worksheet is empty; expected a header row');
-  const width = head.cellCount;
+}
+
+/**
+ * The first worksheet of an .xlsx in tables of at most `size` rows, read with exceljs's streaming
+ * reader (shared strings and styles are kept, rows are not); "lines" are sheet rows (the header is
+ * row 1). Empty rows are skipped, as a CSV's blank lines are.
+ */
+async function* xlsxSlices(file: ImportFile, size: number): AsyncGenerator<CsvTable> {
+  const source = byteStream(file);
+  const failed = pipeErrors(source);
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
+    sharedStrings: 'cache',
+    styles: 'cache',
+    hyperlinks: 'ignore',
+    worksheets: 'emit',
+    entries: 'ignore',
+  });
+  let width = 0;
+  let table: CsvTable | undefined;
+  let header: string[] | undefined;
+  let yielded = false;
   const cells = (row: ExcelJS.Row) =>
     Array.from({ length: width }, (_, i) => xlsxText(row.getCell(i + 1).value).trim());
-  const header = cells(head).map((h) => h.replace(/^\uFEFF/, ''));
-  const table = new CsvTable(file.name, header);
-  sheet.eachRow({ includeEmpty: false }, (row, n) => {
-    if (n === 1) return;
-    const values = cells(row);
-    if (values.some((v) => v !== '')) table.records.push(new CsvRecord(table, values, n));
-  });
-  return table;
-}
-
-/** A CSV or an .xlsx (told apart by the zip signature), for formats a product gives either way. */
-export function readTable(file: ImportFile): Promise<CsvTable> {
-  return isZip(file.content) ? readXlsx(file) : Promise.resolve(readCsv(file));
-}
-
-/** The column names of any supported file (CSV, NDJSON, gzip of either, XLSX), for `auto`. */
-export async function sniffHeader(input: ImportFile): Promise<string[] | null> {
+  const unreadable = (err: unknown) =>
+    err instanceof ImportError
+      ? err
+      : new ImportError(file.name, 1, null, `not a readable .xlsx workbook: ${(err as Error).message}`);
   try {
-    if (isZip(input.content)) return (await readXlsx(input)).header;
-    const file = gunzipped(input);
-    if (isNdjson(file.content)) {
-      const first =
-        file.content
-          .toString('utf8')
-          .replace(/^\uFEFF/, '')
-          .split('\n', 1)[0] ?? '';
-      return Object.keys(JSON.parse(first) as Record<string, unknown>);
+    for await (const sheet of racing(reader, failed)) {
+      for await (const row of racing(sheet as AsyncIterable<ExcelJS.Row>, failed)) {
+        if (header === undefined) {
+          if (row.number !== 1 || row.cellCount === 0) break;
+          width = row.cellCount;
+          header = cells(row).map((h) => h.replace(/^\uFEFF/, ''));
+          continue;
+        }
+        const values = cells(row);
+        if (!values.some((v) => v !== '')) continue;
+        table ??= new CsvTable(file.name, header);
+        table.records.push(new CsvRecord(table, values, row.number));
+        if (table.records.length === size) {
+          yielded = true;
+          yield table;
+          table = undefined;
+        }
+      }
+      // The first worksheet only.
+      break;
     }
-    return readHeader(file);
+  } catch (err) {
+    throw unreadable(err);
+  } finally {
+    source.destroy();
+  }
+  if (header === undefined)
+    throw new ImportError(file.name, 1, null, 'the first worksheet is empty; expected a header row');
+  if (table || !yielded) yield table ?? new CsvTable(file.name, header);
+}
+
+/**
+ * Any supported table file (CSV, NDJSON, gzip of either, XLSX, told apart by their bytes) in tables
+ * of at most `size` records that share its header, at least one (maybe empty, so a header-only file
+ * is still checked), lines numbered as in the whole file.
+ */
+export async function* readSlices(file: ImportFile, size: number): AsyncGenerator<CsvTable> {
+  const format = await formatOf(file);
+  if (format === 'xlsx') yield* xlsxSlices(file, size);
+  else if (format === 'ndjson') yield* ndjsonSlices(file, size);
+  else yield* readCsvSlices(file, size);
+}
+
+/** The whole file as one table (see readSlices). */
+export async function readWhole(file: ImportFile): Promise<CsvTable> {
+  for await (const table of readSlices(file, Number.POSITIVE_INFINITY)) return table;
+  throw new Error('readSlices yields at least one table');
+}
+
+/** The column names of any supported file (CSV, NDJSON, gzip of either, XLSX), for `auto`; null if unreadable. */
+export async function sniffHeader(file: ImportFile): Promise<string[] | null> {
+  try {
+    const format = await formatOf(file);
+    if (format === 'xlsx') {
+      for await (const table of xlsxSlices(file, 1)) return table.header;
+      return null;
+    }
+    const head = (await plainHead(file)).toString('utf8').replace(/^\uFEFF/, '');
+    if (format === 'ndjson') return Object.keys(JSON.parse(head.split('\n', 1)[0] ?? '') as object);
+    const [first] = parse(head, { to_line: 1, relax_column_count: true }) as string[][];
+    return first ?? null;
   } catch {
     return null;
   }

@@ -1,5 +1,4 @@
-import { hasColumns, type Importer } from './contract.js';
-import { readNdjson } from './formats.js';
+import { byRecord, hasColumns } from './contract.js';
 
 const REQUIRED = ['date', 'user_id', 'messages_posted_count'];
 
@@ -8,12 +7,11 @@ const REQUIRED = ['date', 'user_id', 'messages_posted_count'];
  * gives it or plain. Daily grain, keyed (platform, date, user); members are keyed by email (what the
  * directory knows), else by Slack user id. Counts the file omits stay NULL, not zero.
  */
-export const slackMemberNdjson: Importer = {
+export const slackMemberNdjson = byRecord({
   kind: 'slack-member-ndjson',
   description: 'Slack admin.analytics.getFile member NDJSON, gzip or plain (daily per-member activity)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'is_active', 'channel_messages_posted_count']),
-  parse(file) {
-    const table = readNdjson(file);
+  parseTable(table) {
     table.require(REQUIRED);
     return {
       activity_daily: table.records.map((r) => ({
@@ -31,4 +29,4 @@ export const slackMemberNdjson: Importer = {
       })),
     };
   },
-};
+});

@@ -1,23 +1,21 @@
-import { type EmployeeRow, hasColumns, type Importer, type Lined } from './contract.js';
-import { readTable } from './formats.js';
+import { byRecord, type EmployeeRow, hasColumns, type Lined } from './contract.js';
 
 const REQUIRED = ['Full name', 'Email', 'Employee ID', 'Department', 'Location'];
 
 /**
  * Workplace (Meta) employee data export, as the product gives it (XLSX) or saved as CSV: the
  * directory. Workplace has no level or leadership flags: someone is a manager when another row
- * names them as "Manager employee ID"; nobody is marked executive (the canonical directory can).
+ * names them as "Manager employee ID" (is_manager NULL: decided in DuckDB once the whole file is
+ * staged, as the file is read in slices); nobody is marked executive (the canonical directory can).
  * "Job title" goes to level for lack of a better field. People without an employee id are keyed by
  * their email, which is what every platform export can match anyway.
  */
-export const workplaceEmployees: Importer = {
+export const workplaceEmployees = byRecord({
   kind: 'workplace-employees',
   description: 'Workplace employee data export, XLSX or CSV (the directory)',
   detect: (header) => hasColumns(header, [...REQUIRED, 'Manager employee ID']),
-  async parse(file) {
-    const table = await readTable(file);
+  parseTable(table) {
     table.require(REQUIRED);
-    const managers = new Set(table.records.map((r) => r.raw('Manager employee ID')).filter((m) => m !== ''));
     const rows: Lined<EmployeeRow>[] = table.records.map((r) => {
       const email = r.optStr('Email')?.toLowerCase() ?? null;
       const id = r.optStr('Employee ID') ?? email ?? r.fail('Employee ID', 'is empty and so is Email');
@@ -29,7 +27,7 @@ export const workplaceEmployees: Importer = {
         department: r.optStr('Department'),
         location: r.optStr('Location'),
         level: r.optStr('Job title'),
-        is_manager: managers.has(id),
+        is_manager: null,
         is_executive: false,
         manager_id: r.optStr('Manager employee ID'),
         hire_date: r.date('Start date'),
@@ -39,4 +37,4 @@ export const workplaceEmployees: Importer = {
     });
     return { employees: rows };
   },
-};
+});

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { type DuckDBConnection, DuckDBDateValue, type DuckDBValue } from '@duckdb/node-api';
 import { UserError } from '../../pipeline/errors.js';
 import { appendRows } from '../../pipeline/ingest.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
-import type { Importer, ParsedRows } from './contract.js';
-import { CsvTable, ImportError, type ImportFile, readCsvSlices, readHeader } from './csv.js';
-import { sniffHeader } from './formats.js';
+import { contentHash, wholeFile } from './bytes.js';
+import type { Importer, ParsedRows, SliceMapper } from './contract.js';
+import { CsvTable, ImportError, type ImportFile } from './csv.js';
+import { readSlices, sniffHeader } from './formats.js';
 import { detectImporter, importerOf, importers, importKinds } from './registry.js';
 
 export interface FileOutcome {
@@ -23,7 +23,7 @@ export interface ImportOutcome {
   unmatched: { platform: string; userKey: string; rows: number }[];
 }
 
-type Table = Exclude<keyof ParsedRows, 'employees' | 'identities'>;
+type Table = Exclude<keyof ParsedRows, 'employees' | 'identities' | 'messages'>;
 
 /** Columns of each keyed table in table order (002_adoption.sql), minus import_id which comes last. */
 const COLUMNS: Record<Table, string[]> = {
@@ -203,10 +203,7 @@ async function plan(kind: string, files: readonly ImportFile[]): Promise<Planned
       if (!importer)
         throw new UserError(`unknown import kind "${kind}"; known: auto, ${importKinds.join(', ')}`);
     }
-    // A one-day API report is that day's: the same bytes for another day are not a repeat.
-    const hash = createHash('sha256').update(file.content);
-    if (file.reportDay) hash.update(`\0${file.reportDay}`);
-    planned.push({ file, importer, hash: hash.digest('hex') });
+    planned.push({ file, importer, hash: await contentHash(importer.kind, file) });
   }
   // The directory first, so the activity files of the same import match it.
   return planned.sort((a, b) => importers.indexOf(a.importer) - importers.indexOf(b.importer));
@@ -233,14 +230,21 @@ async function resolve(conn: DuckDBConnection, target: string, table: Table): Pr
   }
 }
 
-async function writeEmployees(
+/** Employee ids and emails seen so far in one directory file, to name the first line of a repeat. */
+interface DirectorySeen {
+  ids: Map<string, number>;
+  emails: Map<string, number>;
+}
+
+/** Checks a slice of a directory file and appends it to stage_directory (made at the file's first). */
+async function stageEmployees(
   conn: DuckDBConnection,
   rows: NonNullable<ParsedRows['employees']>,
   file: string,
   today: DuckDBDateValue,
-): Promise<number> {
-  const emails = new Map<string, number>();
-  const ids = new Map<string, number>();
+  seen: DirectorySeen | undefined,
+): Promise<DirectorySeen> {
+  const { ids, emails } = seen ?? { ids: new Map<string, number>(), emails: new Map<string, number>() };
   for (const r of rows) {
     const dupId = ids.get(r.employee_id);
     if (dupId !== undefined)
@@ -258,10 +262,11 @@ async function writeEmployees(
       emails.set(r.email, r.line);
     }
   }
-  await conn.run(`CREATE OR REPLACE TEMP TABLE stage_directory (
-    employee_id VARCHAR, email VARCHAR, display_name VARCHAR, department VARCHAR, location VARCHAR,
-    level VARCHAR, is_manager BOOLEAN, is_executive BOOLEAN, manager_id VARCHAR, hire_date DATE,
-    term_date DATE, as_of DATE)`);
+  if (!seen)
+    await conn.run(`CREATE OR REPLACE TEMP TABLE stage_directory (
+      employee_id VARCHAR, email VARCHAR, display_name VARCHAR, department VARCHAR, location VARCHAR,
+      level VARCHAR, is_manager BOOLEAN, is_executive BOOLEAN, manager_id VARCHAR, hire_date DATE,
+      term_date DATE, as_of DATE)`);
   await appendRows(
     conn,
     'stage_directory',
@@ -280,6 +285,16 @@ async function writeEmployees(
       r.as_of ?? today,
     ]),
   );
+  return { ids, emails };
+}
+
+/** Writes a staged directory file: history where someone moved, the directory, its identities. */
+async function mergeEmployees(conn: DuckDBConnection): Promise<void> {
+  // A manager is whoever another row names as one, when the file does not say (Workplace): only
+  // known once every slice is staged.
+  await conn.run(`UPDATE stage_directory s SET is_manager = EXISTS
+      (SELECT 1 FROM stage_directory m WHERE m.manager_id = s.employee_id)
+    WHERE s.is_manager IS NULL`);
   const changed = `(h.department IS DISTINCT FROM s.department OR h.location IS DISTINCT FROM s.location
     OR h.level IS DISTINCT FROM s.level OR h.is_manager IS DISTINCT FROM s.is_manager
     OR h.is_executive IS DISTINCT FROM s.is_executive OR h.manager_id IS DISTINCT FROM s.manager_id)`;
@@ -308,7 +323,6 @@ async function writeEmployees(
     SELECT '*', email, employee_id, 'directory' FROM stage_directory
     WHERE email IS NOT NULL AND lower(email) <> lower(employee_id)`);
   await conn.run('DROP TABLE stage_directory');
-  return rows.length;
 }
 
 /**
@@ -342,6 +356,98 @@ async function writeIdentities(
   );
   await conn.run('DROP TABLE stage_identities');
   return Number(written.getRows()[0]?.[0] ?? 0);
+}
+
+/** Appends a slice of a threaded export's messages to stage_messages (made at the file's first). */
+async function stageMessages(
+  conn: DuckDBConnection,
+  rows: NonNullable<ParsedRows['messages']>,
+  first: boolean,
+): Promise<void> {
+  if (first)
+    await conn.run(`CREATE OR REPLACE TEMP TABLE stage_messages (platform VARCHAR, id VARCHAR,
+      replied_to VARCHAR, thread_id VARCHAR, group_name VARCHAR, sender VARCHAR, created_ts TIMESTAMPTZ,
+      question BOOLEAN, line INTEGER)`);
+  await appendRows(
+    conn,
+    'stage_messages',
+    lazyMap(rows, (r) => [
+      r.platform,
+      r.id,
+      r.replied_to,
+      r.thread_id,
+      r.group_name,
+      r.sender,
+      timestamptz(r.created_ts),
+      r.question,
+      r.line,
+    ]),
+  );
+}
+
+/** Refuses a derived table's repeated key as checkUnique does: the first repeat, in file order. */
+async function checkUniqueSql(conn: DuckDBConnection, file: string, table: Table, derived: string) {
+  const key = KEYS[table].join(', ');
+  const repeat = (
+    await conn.runAndReadAll(
+      `SELECT line, first FROM (SELECT line, first_value(line) OVER w AS first, row_number() OVER w AS n
+       FROM ${derived} WINDOW w AS (PARTITION BY ${key} ORDER BY line)) WHERE n = 2 ORDER BY line LIMIT 1`,
+    )
+  ).getRows()[0];
+  if (repeat)
+    throw new ImportError(
+      file,
+      Number(repeat[0]),
+      null,
+      `repeats the ${table} row of line ${Number(repeat[1])} (same ${KEYS[table].join(', ')})`,
+    );
+}
+
+/**
+ * Threads and reply interactions of a file's staged messages, into stage_threads and
+ * stage_interactions (made by `stage`). A reply goes to the author of the message it answers (the
+ * last one with that id), never to oneself; a thread's first reply is the earliest message in it by
+ * someone other than its author. Returns the rows per table.
+ */
+async function deriveFromMessages(
+  conn: DuckDBConnection,
+  file: string,
+  importId: number,
+): Promise<Record<'interactions' | 'threads', number>> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE derived_interactions AS
+    WITH parent AS (SELECT id, sender FROM stage_messages
+      QUALIFY row_number() OVER (PARTITION BY id ORDER BY line DESC) = 1)
+    SELECT m.platform, m.created_ts AS event_ts, m.sender AS from_user, p.sender AS to_user,
+      'reply' AS interaction_type, m.thread_id, m.line
+    FROM stage_messages m JOIN parent p ON p.id = m.replied_to WHERE p.sender <> m.sender`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE derived_threads AS
+    WITH starts AS (SELECT * FROM stage_messages WHERE id = thread_id),
+    replies AS (SELECT s.line AS start_line, m.created_ts, m.sender,
+        row_number() OVER (PARTITION BY s.line ORDER BY m.created_ts, m.line) AS n
+      FROM starts s JOIN stage_messages m ON m.thread_id = s.thread_id AND m.id <> s.id AND m.sender <> s.sender)
+    SELECT s.platform, s.thread_id, s.group_name, s.sender AS author_user, s.created_ts,
+      s.question AS is_question, r.created_ts AS first_reply_ts, r.sender AS first_reply_user, s.line
+    FROM starts s LEFT JOIN replies r ON r.start_line = s.line AND r.n = 1`);
+  try {
+    // In the order checkUnique takes the tables, so the same file fails on the same line.
+    await checkUniqueSql(conn, file, 'interactions', 'derived_interactions');
+    await checkUniqueSql(conn, file, 'threads', 'derived_threads');
+    const written = async (sql: string) =>
+      Number((await conn.runAndReadAll(sql, [importId])).getRows()[0]?.[0]);
+    return {
+      interactions:
+        await written(`INSERT INTO stage_interactions SELECT platform, event_ts, from_user, to_user,
+        interaction_type, NULL, NULL, thread_id, $1 FROM derived_interactions`),
+      threads:
+        await written(`INSERT INTO stage_threads SELECT platform, thread_id, group_name, author_user, NULL,
+        created_ts, is_question, first_reply_ts, first_reply_user, NULL, $1 FROM derived_threads`),
+    };
+  } finally {
+    // Temp tables hold their rows until dropped, and an import refused here has nothing to keep.
+    await conn.run('DROP TABLE IF EXISTS derived_interactions');
+    await conn.run('DROP TABLE IF EXISTS derived_threads');
+    await conn.run('DROP TABLE IF EXISTS stage_messages');
+  }
 }
 
 type LinedRows = (Record<string, unknown> & { line: number })[];
@@ -378,22 +484,22 @@ async function mergeStaged(conn: DuckDBConnection, table: Table, file: string): 
 
 /**
  * An import parsed and checked, nothing written yet: what `writeImport` puts in a transaction. A
- * file with `rows: null` is a CSV to be read a slice at a time while it is written (`sliceRows`).
+ * file with `rows: null` is read a slice at a time while it is written (`sliceRows`), by `mapper`.
  */
 export interface ParsedImport {
-  files: (Planned & { rows: ParsedRows | null; set: Planned[] | null })[];
+  files: (Planned & { rows: ParsedRows | null; set: Planned[] | null; mapper?: SliceMapper })[];
   now: Date;
   sliceRows?: number;
 }
 
-/** Records per slice when `earshot import` streams a CSV: bounded memory, whatever the file's size. */
+/** Records per slice when `earshot import` streams a file: bounded memory, whatever the file's size. */
 export const SLICE_ROWS = 10_000;
 
 /**
  * Reads and checks every file of one import, touching no database: a bad line anywhere is an
- * ImportError here, before any transaction starts. With `sliceRows`, CSV files of formats that map
- * record by record are only planned here: writeImport reads them in slices inside its transaction,
- * where a bad line rolls everything back instead.
+ * ImportError here, before any transaction starts. With `sliceRows`, files of formats read in
+ * slices (Importer.slices) are only planned here: writeImport reads them in slices inside its
+ * transaction, where a bad line rolls everything back instead.
  */
 export async function parseImport(args: {
   kind: string;
@@ -410,18 +516,17 @@ export async function parseImport(args: {
       // The set is parsed once, at its first file; its other files take their share from there.
       if (parsed.some((q) => q.importer === p.importer)) continue;
       const set = planned.filter((q) => q.importer === p.importer);
-      const rows = p.importer.parseSet(
-        set.map((q) => q.file),
-        context,
-      );
+      const files = [];
+      for (const q of set) files.push(await wholeFile(q.file));
+      const rows = p.importer.parseSet(files, context);
       set.forEach((q, i) => {
         parsed.push({ ...q, rows: rows[i] ?? {}, set });
       });
-    } else if (args.sliceRows !== undefined && p.importer.parseTable) {
-      // Its header is checked now (missing columns, a renamed Slack file), before any transaction,
-      // and even when the same bytes were imported before under another kind.
-      p.importer.parseTable(new CsvTable(p.file.name, readHeader(p.file) ?? []), p.file);
-      parsed.push({ ...p, rows: null, set: null });
+    } else if (args.sliceRows !== undefined && p.importer.slices) {
+      // Its header is checked now (missing columns, a renamed Slack file), before any transaction.
+      const mapper = await p.importer.slices(p.file, context);
+      mapper(new CsvTable(p.file.name, (await sniffHeader(p.file)) ?? []));
+      parsed.push({ ...p, rows: null, set: null, mapper });
     } else {
       parsed.push({ ...p, rows: await p.importer.parse(p.file, context), set: null });
     }
@@ -440,17 +545,17 @@ export async function parseImport(args: {
   };
 }
 
-/** A file's rows: as parsed, or a slice at a time for a streamed CSV (checked across slices). */
+/** A file's rows: as parsed, or a slice at a time for a streamed file (checked across slices). */
 async function* piecesOf(p: ParsedImport['files'][number], sliceRows: number): AsyncGenerator<ParsedRows> {
   if (p.rows) {
     yield p.rows;
     return;
   }
-  const parseTable = p.importer.parseTable;
-  if (!parseTable) throw new Error(`${p.importer.kind} cannot be read in slices`);
+  const { mapper } = p;
+  if (!mapper) throw new Error(`${p.importer.kind} cannot be read in slices`);
   const seen = new Map<Table, Map<string, number>>(TABLES.map((t) => [t, new Map()]));
-  for await (const table of readCsvSlices(p.file, sliceRows)) {
-    const rows = parseTable(table, p.file);
+  for await (const table of readSlices(p.file, sliceRows)) {
+    const rows = mapper(table);
     for (const t of TABLES) {
       const list = rows[t] as unknown as LinedRows | undefined;
       if (list) checkUnique(p.file.name, t, list, seen.get(t));
@@ -481,6 +586,7 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
   const today = new DuckDBDateValue(Math.floor(imp.now.getTime() / 86_400_000));
   const files: FileOutcome[] = [];
   const seenHashes = new Set<string>();
+  let identified = false;
   await conn.run(
     'CREATE OR REPLACE TEMP TABLE import_unmatched (platform VARCHAR, user_key VARCHAR, rows BIGINT, file VARCHAR)',
   );
@@ -505,17 +611,42 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
       previous === undefined ? await conn.runAndReadAll("SELECT nextval('imports_id')") : undefined;
     const importId = previous ?? Number(idReader?.getRows()[0]?.[0]);
     const counts: Record<string, number> = {};
+    const add = (table: string, n: number) => {
+      counts[table] = (counts[table] ?? 0) + n;
+    };
     const staged = new Set<Table>();
+    let directory: DirectorySeen | undefined;
+    let messages = false;
     for await (const rows of piecesOf(p, imp.sliceRows ?? SLICE_ROWS)) {
-      if (rows.employees) counts.employees = await writeEmployees(conn, rows.employees, p.file.name, today);
-      if (rows.identities)
-        counts.identity_map = await writeIdentities(conn, rows.identities, p.importer.kind, p.file.name);
+      if (rows.employees) {
+        directory = await stageEmployees(conn, rows.employees, p.file.name, today, directory);
+        add('employees', rows.employees.length);
+      }
+      if (rows.messages) {
+        await stageMessages(conn, rows.messages, !messages);
+        messages = true;
+      }
+      if (rows.identities) {
+        identified = true;
+        add('identity_map', await writeIdentities(conn, rows.identities, p.importer.kind, p.file.name));
+      }
       for (const t of TABLES) {
         const list = rows[t] as unknown as LinedRows | undefined;
         if (!list) continue;
         if (!staged.has(t)) await stage(conn, t);
         staged.add(t);
-        counts[t] = (counts[t] ?? 0) + (await appendStaged(conn, t, list, importId));
+        add(t, await appendStaged(conn, t, list, importId));
+      }
+    }
+    if (directory) {
+      identified = true;
+      await mergeEmployees(conn);
+    }
+    if (messages) {
+      for (const t of ['interactions', 'threads'] as const) if (!staged.has(t)) await stage(conn, t);
+      for (const [t, n] of Object.entries(await deriveFromMessages(conn, p.file.name, importId))) {
+        staged.add(t as Table);
+        add(t, n);
       }
     }
     for (const t of TABLES) if (staged.has(t)) await mergeStaged(conn, t, p.file.name);
@@ -537,24 +668,25 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
     files.push({ file: p.file.name, kind: p.importer.kind, rows: counts, duplicate: false });
   }
   // A directory (or platform identity) import may match keys that earlier imports could not.
-  if (parsed.some((p) => p.rows?.employees || p.rows?.identities)) {
+  if (identified) {
     for (const t of TABLES) if (IDENTITIES[t]) await resolve(conn, t, t);
   }
   const unmatched = (
     await conn.runAndReadAll(
-      `SELECT platform, user_key, sum(rows)::BIGINT AS rows, last(file) AS file FROM import_unmatched
+      `SELECT platform, user_key, sum(rows)::BIGINT AS rows FROM import_unmatched
        GROUP BY ALL ORDER BY platform, user_key`,
     )
   ).getRowObjectsJS();
+  // One statement for every key: one per key took seconds per thousand keys (a first import of
+  // activity, before the directory, has every key unmatched).
+  await conn.run(
+    `INSERT INTO unmatched_identities
+     SELECT platform, user_key, sum(rows)::BIGINT, $1, $1, last(file) FROM import_unmatched GROUP BY platform, user_key
+     ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
+       last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
+    [timestamptz(imp.now)],
+  );
   await conn.run('DROP TABLE import_unmatched');
-  for (const u of unmatched) {
-    await conn.run(
-      `INSERT INTO unmatched_identities VALUES ($1, $2, $3, $4, $4, $5)
-       ON CONFLICT (platform, user_key) DO UPDATE SET rows = EXCLUDED.rows,
-         last_seen_at = EXCLUDED.last_seen_at, last_file = EXCLUDED.last_file`,
-      [String(u.platform), String(u.user_key), BigInt(String(u.rows)), timestamptz(imp.now), String(u.file)],
-    );
-  }
   await conn.run(`DELETE FROM unmatched_identities u WHERE EXISTS (SELECT 1 FROM identity_map m
     WHERE m.user_key = lower(u.user_key) AND m.platform IN (u.platform, '*'))`);
   return {

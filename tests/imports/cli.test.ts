@@ -48,6 +48,10 @@ describe('earshot import', () => {
       expect(viaServer.stdout).toContain('skipped: already imported');
       expect(viaServer.stdout).toContain('employees 12');
       expect(viaServer.stdout).not.toContain('match no employee');
+      // One file goes to the server as a raw body (POST /api/import), not base64.
+      const raw = await runCli(['import', 'auto', teams], env);
+      expect(raw.code, raw.stderr).toBe(0);
+      expect(raw.stdout).toContain('skipped: already imported');
       const sql = await runCli(
         ['sql', 'SELECT count(*) AS n FROM unmatched_identities', '--format', 'csv'],
         env,
@@ -56,7 +60,8 @@ describe('earshot import', () => {
     } finally {
       await served?.stop();
     }
-  });
+    // Five CLI processes and a server, each a Node start-up: slow on a loaded machine.
+  }, 60_000);
 
   it('exits non-zero with file:line on a bad file', async () => {
     const r = await runCli(

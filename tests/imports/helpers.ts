@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ImportFile } from '../../collectors/imports/csv.js';
+import ExcelJS from 'exceljs';
+import { type BufferFile, type ImportFile, readCsv } from '../../collectors/imports/csv.js';
 import { type ImportOutcome, importFiles } from '../../collectors/imports/write.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
@@ -9,12 +10,12 @@ import { openTestStore } from '../helpers/store.js';
 export const adoptionFixtures = join(projectRoot, 'tests', 'fixtures', 'adoption');
 
 /** A fixture file as an import would receive it. */
-export function fixture(path: string): ImportFile {
+export function fixture(path: string): BufferFile {
   return { name: basename(path), content: readFileSync(join(adoptionFixtures, path)) };
 }
 
 /** A made-up file, named like a fixture in messages. */
-export function textFile(name: string, text: string): ImportFile {
+export function textFile(name: string, text: string): BufferFile {
   return { name, content: Buffer.from(text, 'utf8') };
 }
 
@@ -75,4 +76,21 @@ export async function openWithDirectory(): Promise<{ store: Store; cleanup: () =
   const opened = await openTestStore();
   await importAt(opened.store, 'employees', [fixture('canonical/employees.csv')]);
   return opened;
+}
+
+/** A CSV as the .xlsx a product gives (Workplace), with Start date as a real Excel date cell. */
+export async function xlsxOf(text: string): Promise<Buffer> {
+  const table = readCsv(textFile('x.csv', text));
+  const workbook = new ExcelJS.Workbook();
+  const sheet = workbook.addWorksheet('Employees');
+  sheet.addRow(table.header);
+  for (const r of table.records)
+    sheet.addRow(
+      table.header.map((h) =>
+        h === 'Start date' && /^\d{4}-\d{2}-\d{2}$/.test(r.raw(h))
+          ? new Date(`${r.raw(h)}T00:00:00Z`)
+          : r.raw(h),
+      ),
+    );
+  return Buffer.from(await workbook.xlsx.writeBuffer());
 }

@@ -1,9 +1,7 @@
-import ExcelJS from 'exceljs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readCsv } from '../../collectors/imports/csv.js';
 import type { Store } from '../../pipeline/store.js';
 import { openTestStore } from '../helpers/store.js';
-import { counts, fixture, importAt, isoDay, textFile } from './helpers.js';
+import { counts, fixture, importAt, isoDay, textFile, xlsxOf } from './helpers.js';
 
 let store: Store;
 let cleanup: () => void;
@@ -13,23 +11,6 @@ beforeEach(async () => {
 afterEach(() => cleanup());
 
 const CSV = 'exports/workplace_employee_data_export.csv';
-
-/** The CSV fixture as the .xlsx Workplace gives, with Start date as a real Excel date cell. */
-async function xlsxOf(text: string): Promise<Buffer> {
-  const table = readCsv(textFile('x.csv', text));
-  const workbook = new ExcelJS.Workbook();
-  const sheet = workbook.addWorksheet('Employees');
-  sheet.addRow(table.header);
-  for (const r of table.records)
-    sheet.addRow(
-      table.header.map((h) =>
-        h === 'Start date' && /^\d{4}-\d{2}-\d{2}$/.test(r.raw(h))
-          ? new Date(`${r.raw(h)}T00:00:00Z`)
-          : r.raw(h),
-      ),
-    );
-  return Buffer.from(await workbook.xlsx.writeBuffer());
-}
 
 describe('Workplace employee data export', () => {
   it("imports the CSV as the directory, managers being those named as someone's manager", async () => {
