@@ -248,7 +248,8 @@ export class FeatureScanner {
   /** VADER's own sum of valences (its booster, negation and "but" rules), and its capitals bonus apart. */
   private vaderSum = 0;
   private vaderCaps = 0;
-  private vaderBoost = 0;
+  /** The word before the current one (its hash), for VADER's boosters. */
+  private prevWord = 0;
   private capsWords = 0;
   private otherWords = 0;
   /** The current word lost an apostrophe: "i'll" reads "ill", "we'll" "well", which are not those words. */
@@ -300,8 +301,8 @@ export class FeatureScanner {
     const caps = this.upper >= 2 && this.lower === 0;
     if (caps) this.capsWords++;
     else this.otherWords++;
-    const boost = this.vaderBoost;
-    this.vaderBoost = BOOSTERS.get(tok);
+    const before = this.prevWord;
+    this.prevWord = tok;
     if (tok === BUT) {
       this.valPos *= 0.5;
       this.valNeg *= 0.5;
@@ -315,7 +316,8 @@ export class FeatureScanner {
     {
       const sign = v > 0 ? 1 : -1;
       const f = (this.negScope > 0 ? -0.74 : 1) * this.valBut;
-      this.vaderSum += (v + sign * boost) * f;
+      // A booster or dampener right before the word moves it away from or toward zero.
+      this.vaderSum += (v + sign * BOOSTERS.get(before)) * f;
       if (caps) this.vaderCaps += sign * 0.733 * f;
     }
     if (caps) v += v > 0 ? 0.733 : -0.733;
@@ -430,7 +432,7 @@ export class FeatureScanner {
     this.questions = 0;
     this.vaderSum = 0;
     this.vaderCaps = 0;
-    this.vaderBoost = 0;
+    this.prevWord = 0;
     this.capsWords = 0;
     this.otherWords = 0;
     this.apostrophe = false;
