@@ -71,14 +71,24 @@ export function reportCsv(report: AdoptionReport, lang: Lang): string {
     }
     const daily = { grain: 'daily', source: 'activity_daily' } as const;
     const lines = [
-      ['participation_rate', 'slope_per_week', t.fit, t.forecast],
-      ['active_rate', 'active_rate_slope_per_week', t.active_rate_fit, t.active_rate_forecast],
+      [
+        'participation_rate',
+        'slope_per_week',
+        t.fit,
+        (t.forecast ?? []).map((p) => ({ ...p, value: p.participation_rate })),
+      ],
+      [
+        'active_rate',
+        'active_rate_slope_per_week',
+        t.active_rate_fit,
+        (t.active_rate_forecast ?? []).map((p) => ({ ...p, value: p.active_rate })),
+      ],
     ] as const;
     for (const [metric, slope, fit, forecast] of lines) {
       if (fit) add('trend', groupName(t.key), '', slope, { value: fit.slope_per_week, ...daily });
-      for (const p of forecast ?? [])
+      for (const p of forecast)
         add('forecast', groupName(t.key), p.week, metric, {
-          value: (p as unknown as Record<string, number>)[metric] ?? null,
+          value: p.value,
           low: p.low,
           high: p.high,
           ...daily,
