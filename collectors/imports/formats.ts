@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { gunzipSync, constants as zlib } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
-import { byteStream, gzipError, headBytes, isGzip, isZip, plainStream } from './bytes.js';
+import { gzipError, headBytes, isGzip, isZip, plainStream, wholeFile } from './bytes.js';
 import { CsvRecord, CsvTable, ImportError, type ImportFile, readCsvSlices } from './csv.js';
 
 const isNdjson = (b: Buffer) => /^(?:\uFEFF)?\s*\{/.test(b.subarray(0, 64).toString('utf8'));
@@ -112,93 +111,41 @@ function xlsxText(v: ExcelJS.CellValue): string {
 }
 
 /**
- * exceljs's streaming reader loses unzip errors (a corrupt entry): they are emitted on the unzip
- * stream it pipes the file into while it waits on the entry, forever (found by tests/fuzz). So the
- * file's pipe destinations are watched, and every step of the reader races their first error.
- */
-function pipeErrors(source: Readable): Promise<never> {
-  const failed = new Promise<never>((_, reject) => {
-    const pipe = source.pipe.bind(source);
-    source.pipe = <T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }) => {
-      dest.on('error', reject);
-      return pipe(dest, options);
-    };
-    source.on('error', reject);
-  });
-  // Raced at every step; an error after the last one has nobody left to tell.
-  failed.catch(() => {});
-  return failed;
-}
-
-async function* racing<T>(items: AsyncIterable<T>, failed: Promise<never>): AsyncGenerator<T> {
-  const it = items[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = await Promise.race([it.next(), failed]);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    // Not awaited: after a lost error the reader never settles.
-    it.return?.().catch(() => {});
-  }
-}
-
-/**
- * The first worksheet of an .xlsx in tables of at most `size` rows, read with exceljs's streaming
- * reader (shared strings and styles are kept, rows are not); "lines" are sheet rows (the header is
- * row 1). Empty rows are skipped, as a CSV's blank lines are.
+ * The first worksheet of an .xlsx in tables of at most `size` rows; "lines" are sheet rows (the
+ * header is row 1); empty rows are skipped, as a CSV's blank lines are. The workbook is loaded whole:
+ * exceljs's streaming reader lost unzip errors (hanging on a corrupt entry) and, under load, misread
+ * the header now and then (a CI failure), and the exports that come as .xlsx (Workplace's employee
+ * list: one row per person) are small.
  */
 async function* xlsxSlices(file: ImportFile, size: number): AsyncGenerator<CsvTable> {
-  const source = byteStream(file);
-  const failed = pipeErrors(source);
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
-    sharedStrings: 'cache',
-    styles: 'cache',
-    hyperlinks: 'ignore',
-    worksheets: 'emit',
-    entries: 'ignore',
-  });
-  let width = 0;
-  let table: CsvTable | undefined;
-  let header: string[] | undefined;
-  let yielded = false;
+  const workbook = new ExcelJS.Workbook();
+  try {
+    // exceljs's Buffer type predates @types/node's generic Buffer.
+    await workbook.xlsx.load((await wholeFile(file)).content as unknown as ExcelJS.Buffer);
+  } catch (err) {
+    throw new ImportError(file.name, 1, null, `not a readable .xlsx workbook: ${(err as Error).message}`);
+  }
+  const sheet = workbook.worksheets[0];
+  const head = sheet?.getRow(1);
+  if (!sheet || !head || head.cellCount === 0)
+    throw new ImportError(file.name, 1, null, 'the first worksheet is empty; expected a header row');
+  const width = head.cellCount;
   const cells = (row: ExcelJS.Row) =>
     Array.from({ length: width }, (_, i) => xlsxText(row.getCell(i + 1).value).trim());
-  const unreadable = (err: unknown) =>
-    err instanceof ImportError
-      ? err
-      : new ImportError(file.name, 1, null, `not a readable .xlsx workbook: ${(err as Error).message}`);
-  try {
-    for await (const sheet of racing(reader, failed)) {
-      for await (const row of racing(sheet as AsyncIterable<ExcelJS.Row>, failed)) {
-        if (header === undefined) {
-          if (row.number !== 1 || row.cellCount === 0) break;
-          width = row.cellCount;
-          header = cells(row).map((h) => h.replace(/^\uFEFF/, ''));
-          continue;
-        }
-        const values = cells(row);
-        if (!values.some((v) => v !== '')) continue;
-        table ??= new CsvTable(file.name, header);
-        table.records.push(new CsvRecord(table, values, row.number));
-        if (table.records.length === size) {
-          yielded = true;
-          yield table;
-          table = undefined;
-        }
-      }
-      // The first worksheet only.
-      break;
+  const header = cells(head).map((h) => h.replace(/^\uFEFF/, ''));
+  let table = new CsvTable(file.name, header);
+  let yielded = false;
+  for (let n = 2; n <= sheet.rowCount; n++) {
+    const values = cells(sheet.getRow(n));
+    if (!values.some((v) => v !== '')) continue;
+    table.records.push(new CsvRecord(table, values, n));
+    if (table.records.length === size) {
+      yielded = true;
+      yield table;
+      table = new CsvTable(file.name, header);
     }
-  } catch (err) {
-    throw unreadable(err);
-  } finally {
-    source.destroy();
   }
-  if (header === undefined)
-    throw new ImportError(file.name, 1, null, 'the first worksheet is empty; expected a header row');
-  if (table || !yielded) yield table ?? new CsvTable(file.name, header);
+  if (table.records.length > 0 || !yielded) yield table;
 }
 
 /**
