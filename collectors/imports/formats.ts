@@ -166,6 +166,19 @@ export async function readWhole(file: ImportFile): Promise<CsvTable> {
   throw new Error('readSlices yields at least one table');
 }
 
+/**
+ * Every key of the objects on the head's lines, in order of appearance, as the slices' headers grow:
+ * a line may omit a field its neighbours have (the last line may be cut short by the head and is
+ * skipped unless it is the only one).
+ */
+function ndjsonKeys(head: string): string[] {
+  const lines = head.split('\n').filter((l) => l.trim() !== '');
+  const whole = lines.length > 1 && !head.endsWith('\n') ? lines.slice(0, -1) : lines;
+  const keys = new Set<string>();
+  for (const line of whole) for (const k of Object.keys(JSON.parse(line) as object)) keys.add(k);
+  return [...keys];
+}
+
 /** The column names of any supported file (CSV, NDJSON, gzip of either, XLSX), for `auto`; null if unreadable. */
 export async function sniffHeader(file: ImportFile): Promise<string[] | null> {
   try {
@@ -175,7 +188,7 @@ export async function sniffHeader(file: ImportFile): Promise<string[] | null> {
       return null;
     }
     const head = (await plainHead(file)).toString('utf8').replace(/^\uFEFF/, '');
-    if (format === 'ndjson') return Object.keys(JSON.parse(head.split('\n', 1)[0] ?? '') as object);
+    if (format === 'ndjson') return ndjsonKeys(head);
     const [first] = parse(head, { to_line: 1, relax_column_count: true }) as string[][];
     return first ?? null;
   } catch {

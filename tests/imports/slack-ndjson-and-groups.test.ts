@@ -61,6 +61,20 @@ describe('Slack admin.analytics.getFile member NDJSON', () => {
     const outcome = await importAt(store, 'auto', [textFile('n.ndjson', noEmail)]);
     expect(outcome.unmatched).toEqual([{ platform: 'slack', userKey: 'U9', rows: 1 }]);
   });
+
+  it('checks the columns of every line of the head, not the first line only', async () => {
+    // Slack omits fields per row: the first member lacks the count the second one has.
+    const first = '{"date":"2026-04-16","user_id":"U8","is_active":false}';
+    const second =
+      '{"date":"2026-04-16","user_id":"U9","messages_posted_count":2,"is_active":true,"channel_messages_posted_count":1}';
+    const outcome = await importAt(store, 'auto', [textFile('o.ndjson', `${first}\n${second}\n`)]);
+    expect(outcome.files[0]).toMatchObject({ kind: 'slack-member-ndjson', rows: { activity_daily: 2 } });
+    const rows = await store.query('SELECT user_key, posts FROM activity_daily ORDER BY user_key');
+    expect(rows).toEqual([
+      { user_key: 'U8', posts: null },
+      { user_key: 'U9', posts: 2 },
+    ]);
+  });
 });
 
 describe('group and channel period totals', () => {
