@@ -82,29 +82,21 @@ export function substringHash(s: string): number {
   return h;
 }
 
-/**
- * Open-addressing hash -> value table; 0 marks an empty slot, so key 0 is stored as 1. Sized to at
- * most half full, with each key beside its value (one cache line per probe): a scan looks up every
- * word and, in Korean, every char gram, so a table that stays in cache is most of the lookup's cost.
- */
+/** Open-addressing hash -> value table; 0 marks an empty slot, so key 0 is stored as 1. */
 export class HashTable {
-  /** Slot i: key at 2i, the value's float32 bits at 2i + 1. */
-  private readonly slots: Int32Array;
+  private readonly keys: Int32Array;
   private readonly values: Float32Array;
   private readonly mask: number;
-  constructor(entries: Iterable<[number, number]>) {
-    const list = [...entries];
-    let size = 16;
-    while (size < 2 * list.length) size *= 2;
-    this.slots = new Int32Array(2 * size);
-    this.values = new Float32Array(this.slots.buffer);
+  constructor(entries: Iterable<[number, number]>, size = 1 << 14) {
+    this.keys = new Int32Array(size);
+    this.values = new Float32Array(size);
     this.mask = size - 1;
-    for (const [key, value] of list) {
+    for (const [key, value] of entries) {
       const k = key || 1;
       let i = fmix(k) & this.mask;
-      while (this.slots[2 * i] !== 0 && this.slots[2 * i] !== k) i = (i + 1) & this.mask;
-      this.slots[2 * i] = k;
-      this.values[2 * i + 1] = value;
+      while (this.keys[i] !== 0 && this.keys[i] !== k) i = (i + 1) & this.mask;
+      this.keys[i] = k;
+      this.values[i] = value;
     }
   }
   /** The value, or 0 when absent. */
@@ -112,8 +104,8 @@ export class HashTable {
     const k = key || 1;
     let i = fmix(k) & this.mask;
     for (;;) {
-      const at = this.slots[2 * i] as number;
-      if (at === k) return this.values[2 * i + 1] as number;
+      const at = this.keys[i] as number;
+      if (at === k) return this.values[i] as number;
       if (at === 0) return 0;
       i = (i + 1) & this.mask;
     }
