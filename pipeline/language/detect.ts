@@ -115,7 +115,8 @@ function latinByWords(text: string, accented: boolean): Lang | null {
   let en = 0;
   let other = 0;
   for (const m of text.toLowerCase().matchAll(WORD)) {
-    const word = m[0].replace(/’/g, "'");
+    // Most words have no typographic apostrophe: test before building a new string.
+    const word = m[0].includes('’') ? m[0].replaceAll('’', "'") : m[0];
     if (ENGLISH.has(word)) en++;
     else if (NOT_ENGLISH.has(word)) other++;
   }
