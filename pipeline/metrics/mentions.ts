@@ -5,7 +5,7 @@
  * index and returns the matching mentions themselves.
  */
 import { UserError } from '../errors.js';
-import type { Row, Store } from '../store.js';
+import { type Row, type Store, timestamptz } from '../store.js';
 import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, topicList } from './query.js';
 import { mentionItem, searchPage, searchTerms, sources, stream } from './stream.js';
 
@@ -40,7 +40,7 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), `${key} AS key`, ['mentions', 'reposts', 'copies', 'engagement', 'reach'], q.grain)})
      GROUP BY ALL ORDER BY start, key`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, q.grain === 'day')), topic: q.topic },
   );
   return {
     topic: q.topic,
@@ -81,7 +81,7 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     `SELECT start, label, r.topic_id, sum(r.mentions) AS mentions
      FROM (${perHour(rollupRows('rollup_hourly', `topic_id IN (${list})`, q.grain === 'day'), 'topic_id', ['mentions'], q.grain)}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
-    { ...rollupParams(tz, q.from, q.to), ...ids },
+    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, q.grain === 'day')), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
@@ -125,7 +125,7 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
        sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
      FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), 'sentiment', ['mentions'], q.grain)})
      GROUP BY ALL ORDER BY start`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, q.grain === 'day')), topic: q.topic },
   );
   const points = rows.map((r) => ({
     start: iso(r.start),
@@ -172,15 +172,14 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
   const params = {
-    ...rollupParams(tz, q.from, q.to),
-    ...rollupParams(tz, baseFrom, q.from, 'b'),
+    ...(await rollupParams(store, tz, { '': [q.from, q.to], b: [baseFrom, q.from] }, 'sums')),
     topic: q.topic,
   };
   // The recent window and the baseline, each read as whole days plus ragged hours.
   const both = (table: 'rollup_hourly' | 'rollup_terms_hourly') =>
-    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', true)})
-     UNION ALL BY NAME
-     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', true, 'b')})`;
+    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums')})
+     UNION ALL
+     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums', 'b')})`;
   // The topic's totals and the terms' counts in one query: one row per term, each carrying the
   // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.query(
@@ -268,7 +267,7 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
      SELECT s.*, a.handle, a.name
      FROM shown s LEFT JOIN authors a USING (source, author_id)
      ORDER BY s.impact DESC, s.source, s.author_id`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    { tz, from: timestamptz(q.from), to: timestamptz(q.to), topic: q.topic },
   );
   return {
     topic: q.topic,
