@@ -5,7 +5,7 @@
  * index and returns the matching mentions themselves.
  */
 import { UserError } from '../errors.js';
-import { type Row, type Store, timestamptz } from '../store.js';
+import type { Row, Store } from '../store.js';
 import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, topicList } from './query.js';
 import { mentionItem, searchPage, searchTerms, sources, stream } from './stream.js';
 
@@ -40,7 +40,7 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), `${key} AS key`, ['mentions', 'reposts', 'copies', 'engagement', 'reach'], q.grain)})
      GROUP BY ALL ORDER BY start, key`,
-    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, q.grain === 'day')), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   return {
     topic: q.topic,
@@ -81,7 +81,7 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     `SELECT start, label, r.topic_id, sum(r.mentions) AS mentions
      FROM (${perHour(rollupRows('rollup_hourly', `topic_id IN (${list})`, q.grain === 'day'), 'topic_id', ['mentions'], q.grain)}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
-    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, q.grain === 'day')), ...ids },
+    { ...rollupParams(tz, q.from, q.to), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
@@ -125,7 +125,7 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
        sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
      FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), 'sentiment', ['mentions'], q.grain)})
      GROUP BY ALL ORDER BY start`,
-    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, q.grain === 'day')), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   const points = rows.map((r) => ({
     start: iso(r.start),
@@ -172,7 +172,8 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
   const params = {
-    ...(await rollupParams(store, tz, { '': [q.from, q.to], b: [baseFrom, q.from] }, 'sums')),
+    ...rollupParams(tz, q.from, q.to),
+    ...rollupParams(tz, baseFrom, q.from, 'b'),
     topic: q.topic,
   };
   // The recent window and the baseline, each read as whole days plus ragged hours.
@@ -267,7 +268,7 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
      SELECT s.*, a.handle, a.name
      FROM shown s LEFT JOIN authors a USING (source, author_id)
      ORDER BY s.impact DESC, s.source, s.author_id`,
-    { tz, from: timestamptz(q.from), to: timestamptz(q.to), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   return {
     topic: q.topic,

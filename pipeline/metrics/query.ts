@@ -149,14 +149,19 @@ export async function topicExists(store: Store, topic: string): Promise<void> {
 }
 
 /**
- * The bounds of [$from, $to) (parameters named with prefix `p`, see rollupParams): the whole local
- * days d0 <= day < d1, and the ragged edges' bounds: [from, ahi) and [blo, to). When the window
- * holds no whole day, d0 >= d1 and the hourly part covers it all. Plain parameters: DuckDB uses them
- * to skip row groups by their min/max, and a chart's plan carries no time zone arithmetic of its own
- * (folding those expressions cost more than the chart's reading).
+ * SQL expressions for [$from, $to) (parameters named with prefix `p`): the whole local days
+ * d0 <= day < d1, and the ragged edges' bounds: [from, ahi) and [blo, to). When the window holds no
+ * whole day, d0 >= d1 and the hourly part covers it all. Functions of parameters only, so DuckDB
+ * folds them to constants when it plans the chart's query (no call of their own) and uses them to
+ * skip row groups by their min/max.
  */
 function span(p: string) {
-  return { d0: `$${p}d0::DATE`, d1: `$${p}d1::DATE`, ahi: `$${p}ahi`, blo: `$${p}blo` };
+  const from = `$${p}from`;
+  const d0 = `(timezone($tz, ${from})::DATE + CASE
+      WHEN timezone($tz, date_trunc('day', timezone($tz, ${from}))) = ${from} THEN 0 ELSE 1 END)`;
+  const d1 = `timezone($tz, $${p}to)::DATE`;
+  const lo = `timezone($tz, ${d0}::TIMESTAMP)`;
+  return { d0, d1, ahi: `least(${lo}, $${p}to)`, blo: `greatest(timezone($tz, ${d1}::TIMESTAMP), ${lo})` };
 }
 
 /**
@@ -179,7 +184,7 @@ export function rollupRows(
   if (!days) return hours(`$${p}from`, `$${p}to`);
   const { d0, d1, ahi, blo } = span(p);
   if (days === 'sums') {
-    // No instants: the edges' hours and the whole days, with the columns both tables share.
+    // Sums need no instants: the edges' hours and the whole days, with the columns both share.
     const edge = (lo: string, hi: string) =>
       hours(lo, hi).replace('SELECT *', 'SELECT * EXCLUDE (hour_start)');
     return `${edge(`$${p}from`, ahi)}
@@ -195,39 +200,7 @@ export function rollupRows(
     WHERE ${where} AND r.day >= ${d0} AND r.day < ${d1}`;
 }
 
-/**
- * The parameters rollupRows(..., days, p) needs for each window (by prefix `p`: [from, to)); with
- * days, the bounds of span computed in one small query (the first whole local day starts at `from`
- * or at the next local midnight).
- */
-export async function rollupParams(
-  store: Store,
-  tz: string,
-  windows: Record<string, [Date, Date]>,
-  days: boolean | 'sums',
-): Promise<Record<string, DuckDBValue>> {
-  const params: Record<string, DuckDBValue> = { tz };
-  for (const [p, [from, to]] of Object.entries(windows)) {
-    params[`${p}from`] = timestamptz(from);
-    params[`${p}to`] = timestamptz(to);
-  }
-  if (!days) return params;
-  const selects = Object.keys(windows).map(
-    (p) => `SELECT '${p}' AS p, d0::VARCHAR AS d0, d1::VARCHAR AS d1, least(lo, $${p}to) AS ahi,
-        greatest(timezone($tz, d1::TIMESTAMP), lo) AS blo
-      FROM (SELECT d0, d1, timezone($tz, d0::TIMESTAMP) AS lo FROM (
-        SELECT timezone($tz, $${p}from)::DATE + CASE
-            WHEN timezone($tz, date_trunc('day', timezone($tz, $${p}from))) = $${p}from THEN 0 ELSE 1 END AS d0,
-          timezone($tz, $${p}to)::DATE AS d1))`,
-  );
-  for (const r of await store.query(selects.join(' UNION ALL '), params)) {
-    const p = String(r.p);
-    params[`${p}d0`] = String(r.d0);
-    params[`${p}d1`] = String(r.d1);
-    params[`${p}ahi`] = timestamptz(r.ahi as Date);
-    params[`${p}blo`] = timestamptz(r.blo as Date);
-  }
-  // Sums convert no instant: DuckDB refuses a parameter the statement does not use.
-  if (days === 'sums') delete params.tz;
-  return params;
+/** The parameters rollupRows needs for [from, to), named with prefix `p`. */
+export function rollupParams(tz: string, from: Date, to: Date, p = ''): Record<string, DuckDBValue> {
+  return { tz, [`${p}from`]: timestamptz(from), [`${p}to`]: timestamptz(to) };
 }

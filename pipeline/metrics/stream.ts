@@ -228,7 +228,7 @@ export async function sources(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', 'sums')})
      GROUP BY source ORDER BY mentions DESC, source`,
-    { ...(await rollupParams(store, tz, { '': [q.from, q.to] }, 'sums')), topic: q.topic },
+    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   const total = rows.reduce((s, r) => s + num(r.mentions), 0);
   return {
