@@ -178,9 +178,9 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   };
   // The recent window and the baseline, each read as whole days plus ragged hours.
   const both = (table: 'rollup_hourly' | 'rollup_terms_hourly') =>
-    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', true)})
-     UNION ALL BY NAME
-     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', true, 'b')})`;
+    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums')})
+     UNION ALL
+     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums', 'b')})`;
   // The topic's totals and the terms' counts in one query: one row per term, each carrying the
   // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.query(

@@ -175,7 +175,7 @@ function span(p: string) {
 export function rollupRows(
   hourly: 'rollup_hourly' | 'rollup_terms_hourly',
   where: string,
-  days: boolean,
+  days: boolean | 'sums',
   p = '',
 ): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
@@ -183,6 +183,14 @@ export function rollupRows(
     `SELECT * FROM ${hourly} WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
   if (!days) return hours(`$${p}from`, `$${p}to`);
   const { d0, d1, ahi, blo } = span(p);
+  if (days === 'sums') {
+    // Sums need no instants: the edges' hours and the whole days, with the columns both share.
+    const edge = (lo: string, hi: string) =>
+      hours(lo, hi).replace('SELECT *', 'SELECT * EXCLUDE (hour_start)');
+    return `${edge(`$${p}from`, ahi)}
+    UNION ALL ${edge(blo, `$${p}to`)}
+    UNION ALL SELECT * EXCLUDE (day) FROM ${daily} WHERE ${where} AND day >= ${d0} AND day < ${d1}`;
+  }
   return `${hours(`$${p}from`, ahi)}
     UNION ALL ${hours(blo, `$${p}to`)}
     UNION ALL BY NAME

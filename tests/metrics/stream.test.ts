@@ -118,7 +118,7 @@ describe('sources and daily rollups', () => {
     expect(body.total).toBe((v.body as unknown as { total: number }).total);
   });
 
-  it('a window with ragged edges sums the same from daily and hourly rollups', async () => {
+  it('a window with ragged edges sums the same from daily and hourly rollups, with or without instants', async () => {
     const ragged = 'topic=acme&from=2026-11-13T04:00:00Z&to=2026-11-21T02:00:00Z';
     const day = (await get(`/api/mentions/volume?grain=day&${ragged}`)).body as unknown as { total: number };
     const hour = (await get(`/api/mentions/volume?grain=hour&${ragged}`)).body as unknown as {
@@ -126,6 +126,9 @@ describe('sources and daily rollups', () => {
     };
     expect(day.total).toBeGreaterThan(0);
     expect(day.total).toBe(hour.total);
+    // Sources sum the same edges and days without their instants.
+    const sources = (await get(`/api/mentions/sources?${ragged}`)).body as unknown as { total: number };
+    expect(sources.total).toBe(hour.total);
   });
 
   it('each daily row is the sum of its local hours, and nothing else is in the daily tables', async () => {
