@@ -79,6 +79,23 @@ function bothPlans(a: PrivacyPlan, b: PrivacyPlan): PrivacyPlan {
   return { minGroupSize: a.minGroupSize, reason, isWithheld: (key) => reason(key) !== null };
 }
 
+/**
+ * A week's shape for privacy: which combinations have people, and which groups (every combination
+ * of planned dimensions, "all" included) have fewer than `min`.
+ */
+function shape(mine: Map<string, number>, min: number): string {
+  const cells = new Map<string, number>();
+  for (const [id, n] of mine) {
+    const values = JSON.parse(id) as string[];
+    for (let mask = 0; mask < 1 << values.length; mask++) {
+      const cell = values.map((v, d) => (mask & (1 << d) ? v : '*')).join('\u0000');
+      cells.set(cell, (cells.get(cell) ?? 0) + n);
+    }
+  }
+  const small = [...cells].filter(([, n]) => n < min).map(([cell]) => cell);
+  return JSON.stringify([[...mine.keys()].sort(), small.sort()]);
+}
+
 /** Every atom of `a` has at least as many people in `b`, and they have the same atoms. */
 const grownFrom = (a: Map<string, number>, b: Map<string, number>) =>
   a.size === b.size && [...a].every(([id, n]) => (b.get(id) ?? 0) >= n);
@@ -103,16 +120,6 @@ export async function spanPlans(pop: Population): Promise<(span: string) => Priv
   const dims = PLANNED_DIMENSIONS.join(', ');
   // People per span and atom: a few thousand rows, not one per person and week.
   const rows = await pop.db.query(`SELECT span_id, ${dims}, count(*) AS n FROM s_people GROUP BY ALL`);
-  // A week's shape for privacy: which combinations have people (its atoms), and which groups (every
-  // combination of planned dimensions, "all" as NULL) have fewer than the minimum: counted by DuckDB.
-  const small = await pop.db.query(`SELECT span_id, ${dims} FROM s_people
-    GROUP BY span_id, CUBE (${dims}) HAVING count(*) < ${min} ORDER BY ALL`);
-  const smallOf = new Map<string, unknown[][]>();
-  for (const r of small) {
-    const cells = smallOf.get(String(r.span_id)) ?? [];
-    cells.push(PLANNED_DIMENSIONS.map((d) => r[d]));
-    smallOf.set(String(r.span_id), cells);
-  }
   const bySpan = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
     const members = bySpan.get(String(r.span_id)) ?? [];
@@ -125,7 +132,7 @@ export async function spanPlans(pop: Population): Promise<(span: string) => Priv
   for (const [span, members] of bySpan) {
     if (span === WINDOW_SPAN) continue;
     const mine = atoms(members);
-    const id = JSON.stringify([[...mine.keys()].sort(), smallOf.get(span) ?? []]);
+    const id = shape(mine, min);
     const entry = shapes.get(id);
     if (!entry) shapes.set(id, { weeks: [span], fewest: mine });
     else {
