@@ -81,19 +81,34 @@ function bothPlans(a: PrivacyPlan, b: PrivacyPlan): PrivacyPlan {
 
 /**
  * A week's shape for privacy: which combinations have people, and which groups (every combination
- * of planned dimensions, "all" included) have fewer than `min`.
+ * of planned dimensions, "all" included) have fewer than `min`. Groups are numbered once per
+ * planning (`cellsOf`): a week adds its atoms' head counts to 16 numbers each, no strings built.
  */
-function shape(mine: Map<string, number>, min: number): string {
-  const cells = new Map<string, number>();
-  for (const [id, n] of mine) {
-    const values = JSON.parse(id) as string[];
-    for (let mask = 0; mask < 1 << values.length; mask++) {
-      const cell = values.map((v, d) => (mask & (1 << d) ? v : '*')).join('\u0000');
-      cells.set(cell, (cells.get(cell) ?? 0) + n);
+function shape(mine: Map<string, number>, min: number, cellsOf: (atom: string) => Int32Array): string {
+  const counts = new Map<number, number>();
+  for (const [id, n] of mine) for (const cell of cellsOf(id)) counts.set(cell, (counts.get(cell) ?? 0) + n);
+  const small = [...counts].filter(([, n]) => n < min).map(([cell]) => cell);
+  return JSON.stringify([[...mine.keys()].sort(), small.sort((a, b) => a - b)]);
+}
+
+/** Numbers every group (an atom's values, each kept or "all") the atoms given to it belong to. */
+function groupNumbering(): (atom: string) => Int32Array {
+  const groups = new Map<string, number>();
+  const byAtom = new Map<string, Int32Array>();
+  return (atom) => {
+    let cells = byAtom.get(atom);
+    if (!cells) {
+      const values = JSON.parse(atom) as string[];
+      cells = new Int32Array(1 << values.length);
+      for (let mask = 0; mask < cells.length; mask++) {
+        const group = values.map((v, d) => (mask & (1 << d) ? v : '*')).join('\u0000');
+        if (!groups.has(group)) groups.set(group, groups.size);
+        cells[mask] = groups.get(group) ?? 0;
+      }
+      byAtom.set(atom, cells);
     }
-  }
-  const small = [...cells].filter(([, n]) => n < min).map(([cell]) => cell);
-  return JSON.stringify([[...mine.keys()].sort(), small.sort()]);
+    return cells;
+  };
 }
 
 /** Every atom of `a` has at least as many people in `b`, and they have the same atoms. */
@@ -129,10 +144,11 @@ export async function spanPlans(pop: Population): Promise<(span: string) => Priv
   const window = atoms(bySpan.get(WINDOW_SPAN) ?? []);
   // shape -> the weeks of that shape, and the fewest people per atom among them
   const shapes = new Map<string, { weeks: string[]; fewest: Map<string, number> }>();
+  const cellsOf = groupNumbering();
   for (const [span, members] of bySpan) {
     if (span === WINDOW_SPAN) continue;
     const mine = atoms(members);
-    const id = shape(mine, min);
+    const id = shape(mine, min, cellsOf);
     const entry = shapes.get(id);
     if (!entry) shapes.set(id, { weeks: [span], fewest: mine });
     else {
