@@ -69,9 +69,13 @@ export async function emailMeetingChange(
         avg(meetings_attended) FILTER (WHERE week_start + 6 < ${r}) AS pre_m,
         avg(meetings_attended) FILTER (WHERE week_start >= ${r} AND week_start + 6 <= ${e}) AS post_m
       FROM comm_volume_weekly GROUP BY 1)
+    -- Each aggregate reads its people in one order: floating-point sums merged from parallel
+    -- threads in whatever order they finish differ in the last digits from run to run.
     SELECT ${select} adopter, count(*) AS n,
-      avg(post_e - pre_e) AS de, var_samp(post_e - pre_e) AS ve, avg(pre_e) AS pre_e,
-      avg(post_m - pre_m) AS dm, var_samp(post_m - pre_m) AS vm, avg(pre_m) AS pre_m
+      avg(post_e - pre_e ORDER BY employee_id) AS de, var_samp(post_e - pre_e ORDER BY employee_id) AS ve,
+      avg(pre_e ORDER BY employee_id) AS pre_e,
+      avg(post_m - pre_m ORDER BY employee_id) AS dm, var_samp(post_m - pre_m ORDER BY employee_id) AS vm,
+      avg(pre_m ORDER BY employee_id) AS pre_m
     FROM (SELECT p.*, a.employee_id IS NOT NULL AS adopter FROM w_people p LEFT JOIN adopters a USING (employee_id)) p
       JOIN per USING (employee_id)
     WHERE pre_e IS NOT NULL AND post_e IS NOT NULL AND pre_m IS NOT NULL AND post_m IS NOT NULL
