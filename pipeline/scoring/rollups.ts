@@ -151,8 +151,14 @@ const COMPACT_FLOOR = 500_000;
  * each refresh's rows in order but interleave refreshes (time order), so a topic's or a term's rows
  * spread over every row group written since; a rewrite puts them back together so min/max pruning
  * skips the rest. Doubling makes the rewrites cost at most about twice the table over its life.
+ * With `inOrder` (the caller knows the rows are already in that order) only the size is recorded.
  */
-async function compact(conn: DuckDBConnection, table: string, order: string): Promise<void> {
+async function compact(
+  conn: DuckDBConnection,
+  table: string,
+  order: string,
+  inOrder: boolean,
+): Promise<void> {
   const [row] = plainRows(
     await conn.runAndReadAll(
       `SELECT (SELECT count(*) FROM ${table}) AS n,
@@ -162,10 +168,13 @@ async function compact(conn: DuckDBConnection, table: string, order: string): Pr
   );
   const n = Number(row?.n ?? 0);
   if (n < COMPACT_FLOOR || n < 2 * Number(row?.last ?? 0)) return;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE compact_rows AS SELECT * FROM ${table} ORDER BY ${order}`);
-  await conn.run(`DELETE FROM ${table}`);
-  await conn.run(`INSERT INTO ${table} SELECT * FROM compact_rows ORDER BY ${order}`);
-  await conn.run('DROP TABLE compact_rows');
+  if (!inOrder) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE compact_rows AS SELECT * FROM ${table} ORDER BY ${order}`);
+    await conn.run(`DELETE FROM ${table}`);
+    // A scan keeps insertion order (DuckDB's preserve_insertion_order, on by default): no second sort.
+    await conn.run(`INSERT INTO ${table} SELECT * FROM compact_rows`);
+    await conn.run('DROP TABLE compact_rows');
+  }
   await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [`compacted:${table}`, String(n)]);
 }
 
@@ -283,7 +292,12 @@ export function refreshRollups(store: Store, tz: string): Promise<RollupResult> 
       ),
     ).map((r) => String(r.id));
     await refreshTopics(conn, tz, stale);
-    for (const [table, order] of LAYOUT) await compact(conn, table, order);
+    // After a rebuild each rollup table holds exactly one ordered INSERT of insertRollups (no stale
+    // topic is left to add a second): already in layout order, so rewriting it would only cost. The
+    // term index is written by the scoring batches in time order and always needs the rewrite.
+    for (const [table, order] of LAYOUT) {
+      await compact(conn, table, order, rebuilt && stale.length === 0 && ALL_ROLLUPS.includes(table));
+    }
     return { days, topics: stale, rebuilt };
   });
 }
