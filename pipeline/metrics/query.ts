@@ -170,6 +170,9 @@ function span(p: string) {
  * daily table, its hour_start the instant the day begins (converted once per day, not per row).
  * The edges are two tight ranges, so DuckDB skips the row groups between them by their min/max
  * (one "outside [lo, hi)" test would read the whole window's hours). `where` filters both tables.
+ * With `days` = 'sums' the rows carry no instant at all (hour_start and day left out), for charts
+ * that only add up: no per-day conversion, and a plain UNION ALL (both tables keep their shared
+ * columns in the same order).
  * Parameters (named with prefix `p`): $tz, $from, $to (see rollupParams).
  */
 export function rollupRows(
@@ -179,16 +182,14 @@ export function rollupRows(
   p = '',
 ): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
-  const hours = (lo: string, hi: string) =>
-    `SELECT * FROM ${hourly} WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
+  const hours = (lo: string, hi: string, columns = '*') =>
+    `SELECT ${columns} FROM ${hourly} WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
   if (!days) return hours(`$${p}from`, `$${p}to`);
   const { d0, d1, ahi, blo } = span(p);
   if (days === 'sums') {
-    // Sums need no instants: the edges' hours and the whole days, with the columns both share.
-    const edge = (lo: string, hi: string) =>
-      hours(lo, hi).replace('SELECT *', 'SELECT * EXCLUDE (hour_start)');
-    return `${edge(`$${p}from`, ahi)}
-    UNION ALL ${edge(blo, `$${p}to`)}
+    const shared = '* EXCLUDE (hour_start)';
+    return `${hours(`$${p}from`, ahi, shared)}
+    UNION ALL ${hours(blo, `$${p}to`, shared)}
     UNION ALL SELECT * EXCLUDE (day) FROM ${daily} WHERE ${where} AND day >= ${d0} AND day < ${d1}`;
   }
   return `${hours(`$${p}from`, ahi)}
