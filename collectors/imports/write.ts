@@ -1,4 +1,5 @@
 import { type DuckDBConnection, DuckDBDateValue, type DuckDBValue } from '@duckdb/node-api';
+import { bumpAdoptionData } from '../../pipeline/adoption/week-cache.js';
 import { UserError } from '../../pipeline/errors.js';
 import { appendRows } from '../../pipeline/ingest.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
@@ -689,6 +690,8 @@ export async function writeImport(conn: DuckDBConnection, imp: ParsedImport): Pr
   await conn.run('DROP TABLE import_unmatched');
   await conn.run(`DELETE FROM unmatched_identities u WHERE EXISTS (SELECT 1 FROM identity_map m
     WHERE m.user_key = lower(u.user_key) AND m.platform IN (u.platform, '*'))`);
+  // The report's kept weeks were computed from the data before: in this transaction, never stale.
+  if (files.some((f) => !f.duplicate)) await bumpAdoptionData(conn);
   return {
     files,
     unmatched: unmatched.map((u) => ({

@@ -368,41 +368,76 @@ function responsivenessFigures(plan: PrivacyPlan, r: Row | undefined, out: Recor
   out.p90_hours_to_reply = ev(r?.p90_hours === null || r === undefined ? null : num(r.p90_hours));
 }
 
+/** A span's rows before privacy: what spanMetrics turns into figures (and the week cache keeps). */
+export interface SpanRows {
+  participation: Row[];
+  ties: Row[];
+  responsiveness: Row[];
+}
+
+/**
+ * Every span's rows for the company (dims empty) or each group of `dims`: span id -> its rows, each
+ * row without the span's number (which only means something inside one prepareSpans).
+ */
+export async function spanRows(pop: Population, dims: readonly Dimension[]): Promise<Map<string, SpanRows>> {
+  const ids = new Map(
+    (await pop.db.query('SELECT span, span_id FROM s_spans')).map((r) => [r.span, r.span_id]),
+  );
+  const out = new Map<string, SpanRows>();
+  const of = (span: string) => {
+    let rows = out.get(span);
+    if (!rows) {
+      rows = { participation: [], ties: [], responsiveness: [] };
+      out.set(span, rows);
+    }
+    return rows;
+  };
+  // One connection runs one query at a time: in sequence, as cheap as in Promise.all.
+  const parts = {
+    participation: await participationRows(pop, dims),
+    ties: await tieRows(pop, dims),
+    responsiveness: await responsivenessRows(pop, dims),
+  };
+  for (const [part, rows] of Object.entries(parts) as [keyof SpanRows, Row[]][])
+    for (const { span, ...r } of rows) of(String(ids.get(span)))[part].push(r);
+  return out;
+}
+
 /**
  * Every figure of every span for the company (dims empty) or each group of `dims`, withheld where the
  * span's privacy plan says: span id -> its groups, sorted by their values.
  */
-export async function spanMetrics(
-  pop: Population,
+export function spanMetrics(
+  rows: ReadonlyMap<string, SpanRows>,
   dims: readonly Dimension[],
   planOf: (span: string) => PrivacyPlan,
-): Promise<Map<string, GroupMetrics[]>> {
-  // One connection runs one query at a time: in sequence, as cheap as in Promise.all.
-  const participation = await participationRows(pop, dims);
-  const ties = await tieRows(pop, dims);
-  const responsiveness = await responsivenessRows(pop, dims);
-  const id = (r: Row) => `${String(r.span)}|${keyId(keyOf(r, dims))}`;
-  const tieMap = new Map(ties.map((r) => [id(r), r]));
-  const respMap = new Map(responsiveness.map((r) => [id(r), r]));
+): Map<string, GroupMetrics[]> {
   const out = new Map<string, GroupMetrics[]>();
-  for (const r of participation) {
-    const span = String(r.span_id);
+  for (const [span, { participation, ties, responsiveness }] of rows) {
+    const id = (r: Row) => keyId(keyOf(r, dims));
+    const tieMap = new Map(ties.map((r) => [id(r), r]));
+    const respMap = new Map(responsiveness.map((r) => [id(r), r]));
     const plan = planOf(span);
-    const key = keyOf(r, dims);
-    const reason = plan.reason(key);
-    const groups = out.get(span) ?? [];
-    out.set(span, groups);
-    if (reason) {
-      groups.push({ key, withheld: reason });
-      continue;
+    const groups: GroupMetrics[] = [];
+    for (const r of participation) {
+      const key = keyOf(r, dims);
+      const reason = plan.reason(key);
+      if (reason) {
+        groups.push({ key, withheld: reason });
+        continue;
+      }
+      const figures: Record<string, Figure> = {};
+      participationFigures(plan, key, r, figures);
+      tieFigures(dims, tieMap.get(id(r)), figures);
+      responsivenessFigures(plan, respMap.get(id(r)), figures);
+      groups.push({ key, withheld: null, eligible: num(r.eligible), figures });
     }
-    const figures: Record<string, Figure> = {};
-    participationFigures(plan, key, r, figures);
-    tieFigures(dims, tieMap.get(id(r)), figures);
-    responsivenessFigures(plan, respMap.get(id(r)), figures);
-    groups.push({ key, withheld: null, eligible: num(r.eligible), figures });
+    if (groups.length)
+      out.set(
+        span,
+        groups.sort((a, b) => keyId(a.key).localeCompare(keyId(b.key))),
+      );
   }
-  for (const groups of out.values()) groups.sort((a, b) => keyId(a.key).localeCompare(keyId(b.key)));
   return out;
 }
 

@@ -1,14 +1,7 @@
 import type { Store } from '../store.js';
 import { defaultRollout, emailMeetingChange, type GroupEmailMeetings } from './email-meetings.js';
 import type { Figure, WithheldReason } from './figures.js';
-import {
-  type GroupMetrics,
-  prepareSpans,
-  spanMetrics,
-  type TieBetween,
-  tiesBetween,
-  WINDOW_SPAN,
-} from './metrics.js';
+import { type GroupMetrics, spanMetrics, type TieBetween, tiesBetween, WINDOW_SPAN } from './metrics.js';
 import { type PeriodRates, periodRates } from './period.js';
 import {
   type Audience,
@@ -21,6 +14,7 @@ import {
   type Window,
 } from './population.js';
 import { type GroupTrend, spanPlans, trendWeeks, weeklyTrend } from './trend.js';
+import { spansRows } from './week-cache.js';
 
 /** SWOOP's global average share of interactive users, and its recommended target. */
 export const BENCHMARK = { swoopAverage: 0.27, target: 0.38 } as const;
@@ -75,12 +69,16 @@ export async function adoptionReport(
     const rollout = args.rollout ? checkDay(args.rollout, 'rollout') : await defaultRollout(pop.db);
     // The window and the trend's weeks are spans of one computation, each with its own people and plan.
     const weeks = trendWeeks(window);
-    await prepareSpans(pop, [{ id: WINDOW_SPAN, start: window.start, end: window.end }, ...weeks]);
-    const planOf = await spanPlans(pop);
-    const perSpan = [
-      await spanMetrics(pop, [], planOf),
-      ...(by.length ? [await spanMetrics(pop, by, planOf)] : []),
-    ];
+    const breakdowns = by.length ? [[], by] : [[]];
+    // Complete weeks come from the week cache when it holds them; the window is always computed.
+    const { people, rows } = await spansRows(
+      pop,
+      [{ id: WINDOW_SPAN, start: window.start, end: window.end }],
+      weeks,
+      breakdowns,
+    );
+    const planOf = spanPlans(pop, people);
+    const perSpan = rows.map((r, i) => spanMetrics(r, breakdowns[i] ?? [], planOf));
     const metrics = perSpan.flatMap((m) => m.get(WINDOW_SPAN) ?? []);
     const between = await tiesBetween(pop, by);
     const trend = await weeklyTrend(pop, weeks, perSpan);

@@ -1,4 +1,5 @@
 import { type GroupKey, type PrivacyPlan, planSuppression } from '../privacy/suppress.js';
+import type { Row } from '../store.js';
 import type { Figure, WithheldReason } from './figures.js';
 import { type GroupMetrics, type Span, WINDOW_SPAN } from './metrics.js';
 import { addDays, keyId, PLANNED_DIMENSIONS, type Population, sqlDay, type Window } from './population.js';
@@ -61,6 +62,13 @@ export function trendWeeks(window: Window, weeks = 12): Span[] {
     const start = addDays(lastMonday, -7 * (weeks - 1 - i));
     return { id: start, start, end: addDays(start, 6) };
   });
+}
+
+/** People per span and atom (spanPlans' input): a few thousand rows, not one per person and week. */
+export async function spanPeople(pop: Population): Promise<Row[]> {
+  return pop.db.query(
+    `SELECT span_id, ${PLANNED_DIMENSIONS.join(', ')}, count(*) AS n FROM s_people GROUP BY ALL`,
+  );
 }
 
 /** People per atom (one value of each planned dimension), as JSON key -> count. */
@@ -128,13 +136,11 @@ const grownFrom = (a: Map<string, number>, b: Map<string, number>) =>
  * costs about as much as the rest of the report, so weeks of the same shape (the same combinations,
  * the same groups below the minimum) share one plan, made over the fewest people each combination
  * had in those weeks; and it is the window's own plan when the window is no larger anywhere.
+ * `rows` are spanPeople's: people per span and atom.
  */
-export async function spanPlans(pop: Population): Promise<(span: string) => PrivacyPlan> {
+export function spanPlans(pop: Population, rows: readonly Row[]): (span: string) => PrivacyPlan {
   if (pop.audience === 'analyst') return () => pop.plan;
   const min = pop.plan.minGroupSize;
-  const dims = PLANNED_DIMENSIONS.join(', ');
-  // People per span and atom: a few thousand rows, not one per person and week.
-  const rows = await pop.db.query(`SELECT span_id, ${dims}, count(*) AS n FROM s_people GROUP BY ALL`);
   const bySpan = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) {
     const members = bySpan.get(String(r.span_id)) ?? [];

@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { collectors } from '../../collectors/registry.js';
+import { bumpAdoptionData } from '../adoption/week-cache.js';
 import { appendAudit } from '../audit/log.js';
 import { UserError } from '../errors.js';
 import { refreshRollups } from '../scoring/rollups.js';
@@ -174,6 +175,8 @@ async function eraseEmployeeIn(conn: DuckDBConnection, ref: string) {
     }),
     employees: await changed(conn, 'DELETE FROM employees WHERE employee_id = $id', { id: p.id }),
   };
+  // The report's kept weeks hold aggregates over this person: dropped with them.
+  await bumpAdoptionData(conn);
   return Object.values(counts).some((n) => n > 0) ? counts : null;
 }
 

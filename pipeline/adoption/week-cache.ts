@@ -1,0 +1,169 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from '../logger.js';
+import type { Row, Store } from '../store.js';
+import { prepareSpans, type Span, type SpanRows, spanRows } from './metrics.js';
+import {
+  type Dimension,
+  openPopulation,
+  type Population,
+  resolveWindow,
+  sqlDay,
+  sqlText,
+} from './population.js';
+import { spanPeople, trendWeeks } from './trend.js';
+
+/**
+ * Figures of complete weeks change only when the adoption data does (migration 014). Every write to
+ * these tables bumps the data version in its own transaction (bumpAdoptionData); a test reads every
+ * writer's SQL and checks.
+ */
+export const ADOPTION_TABLES = [
+  'employees',
+  'employee_history',
+  'identity_map',
+  'activity_daily',
+  'activity_period',
+  'interactions',
+  'threads',
+  'comm_volume_weekly',
+] as const;
+
+/**
+ * The formula's version: raise it whenever what prepareSpans, spanRows or spanPeople compute
+ * changes, so rows kept by an older build are never read as this one's.
+ */
+const FORMULA = 1;
+
+/** Inside the writer's transaction: the data moved, so nothing computed from it before is kept. */
+export async function bumpAdoptionData(conn: DuckDBConnection): Promise<void> {
+  await conn.run('UPDATE adoption_data SET version = version + 1');
+  // Dropped rather than left unread: an erased person leaves no aggregate behind either.
+  await conn.run('DELETE FROM adoption_week_figures');
+}
+
+/** Rows of every span before privacy: people per atom (spanPlans) and each breakdown's rows (spanMetrics). */
+export interface SpansRows {
+  people: Row[];
+  /** One map per breakdown asked for, in the same order: span id -> its rows. */
+  rows: Map<string, SpanRows>[];
+}
+
+const PEOPLE = 'people';
+const partOf = (dims: readonly Dimension[]) => `by:${dims.join(',')}`;
+
+/**
+ * The rows of `fresh` spans (computed every time: the window) and of complete `weeks`, the weeks
+ * read from the cache when it holds them for this data version, time zone and licensing day (the
+ * window's last day: eligibility reads licences as of then), computed and kept otherwise. Privacy
+ * is applied after, the same way whether the rows were kept or not.
+ */
+export async function spansRows(
+  pop: Population,
+  fresh: readonly Span[],
+  weeks: readonly Span[],
+  breakdowns: readonly (readonly Dimension[])[],
+): Promise<SpansRows> {
+  // Read before anything is computed: rows kept under it are then never newer than their version.
+  const [current] = await pop.db.query('SELECT version FROM adoption_data');
+  const version = Number(current?.version);
+  const parts = [PEOPLE, ...breakdowns.map(partOf)];
+  const where = `data_version = ${version} AND formula = ${FORMULA}
+    AND time_zone = ${sqlText(pop.window.timeZone)} AND licensed_as_of = ${sqlDay(pop.window.end)}`;
+  const cached = new Map<string, Map<string, Row[]>>();
+  if (weeks.length) {
+    const kept =
+      await pop.db.query(`SELECT strftime(span_start, '%Y-%m-%d') AS week, strftime(span_end, '%Y-%m-%d') AS week_end, part, rows
+      FROM adoption_week_figures WHERE ${where}
+        AND span_start IN (${weeks.map((w) => sqlDay(w.start)).join(', ')})
+        AND part IN (${parts.map(sqlText).join(', ')})`);
+    for (const r of kept) {
+      const week = weeks.find((w) => w.start === r.week && w.end === r.week_end);
+      if (!week) continue;
+      const byPart = cached.get(week.id) ?? new Map<string, Row[]>();
+      byPart.set(String(r.part), JSON.parse(String(r.rows)) as Row[]);
+      cached.set(week.id, byPart);
+    }
+  }
+  const missing = weeks.filter((w) => parts.some((p) => !cached.get(w.id)?.has(p)));
+  for (const w of missing) cached.delete(w.id);
+
+  const spans = [...fresh, ...missing];
+  const people: Row[] = [];
+  const rows: Map<string, SpanRows>[] = [];
+  if (spans.length) {
+    await prepareSpans(pop, spans);
+    people.push(...(await spanPeople(pop)));
+    for (const dims of breakdowns) rows.push(await spanRows(pop, dims));
+  } else for (const _ of breakdowns) rows.push(new Map());
+  if (missing.length) {
+    const entries = missing.flatMap((w) => [
+      { week: w, part: PEOPLE, rows: people.filter((r) => r.span_id === w.id) },
+      ...breakdowns.map((dims, i) => ({
+        week: w,
+        part: partOf(dims),
+        rows: rows[i]?.get(w.id) ?? { participation: [], ties: [], responsiveness: [] },
+      })),
+    ]);
+    await keep(pop, version, entries);
+  }
+  for (const [week, byPart] of cached) {
+    people.push(...(byPart.get(PEOPLE) ?? []));
+    breakdowns.forEach((dims, i) => {
+      const kept = byPart.get(partOf(dims)) as unknown as SpanRows | undefined;
+      if (kept) rows[i]?.set(week, kept);
+    });
+  }
+  return { people, rows };
+}
+
+/**
+ * Keeps computed weeks on the report's own connection, not through store.write: a report must not
+ * queue behind a running import, nor count as a write (the dashboard recomputes after one). Two
+ * reports keeping the same week at once conflict; the loser's rows are the winner's, so that is fine.
+ */
+async function keep(
+  pop: Population,
+  version: number,
+  entries: readonly { week: Span; part: string; rows: unknown }[],
+): Promise<void> {
+  const values = entries
+    .map(
+      (e) =>
+        `(${version}, ${FORMULA}, ${sqlText(pop.window.timeZone)}, ${sqlDay(pop.window.end)}, ${sqlDay(e.week.start)}, ${sqlDay(e.week.end)}, ${sqlText(e.part)}, ${sqlText(JSON.stringify(e.rows))})`,
+    )
+    .join(',\n');
+  await pop.db.query('BEGIN TRANSACTION');
+  try {
+    // Only while the data is still that version: rows of data that has moved on are never read.
+    const [now] = await pop.db.query('SELECT version FROM adoption_data');
+    if (Number(now?.version) === version)
+      await pop.db.query(`INSERT OR REPLACE INTO adoption_week_figures VALUES ${values}`);
+    await pop.db.query('COMMIT');
+  } catch (err) {
+    await pop.db.query('ROLLBACK').catch(() => undefined);
+    if (!/conflict/i.test((err as Error).message)) throw err;
+  }
+}
+
+/** The breakdowns warmed after an import: the company and by department (the leadership report). */
+const WARMED: readonly (readonly Dimension[])[] = [[], ['department']];
+
+/**
+ * After an import has committed: computes and keeps the trend weeks of the default report (28 days
+ * to the latest data), so the first report after an import is as quick as a repeat. A failure is
+ * logged, never the import's: the report computes what is missing itself.
+ */
+export async function warmWeekFigures(store: Store, timeZone: string, logger?: Logger): Promise<void> {
+  try {
+    const window = await resolveWindow(store, { days: 28, timeZone });
+    // Rows are the same for every audience; the analyst's skips planning the window.
+    const pop = await openPopulation(store, window, 1, 'analyst');
+    try {
+      await spansRows(pop, [], trendWeeks(window), WARMED);
+    } finally {
+      pop.close();
+    }
+  } catch (err) {
+    logger?.warn({ err }, 'could not compute the adoption report weeks after the import');
+  }
+}
