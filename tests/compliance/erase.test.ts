@@ -257,6 +257,9 @@ describe('erase --employee', () => {
     await importAt(store, 'auto', CANONICAL.map(fixture));
     const before = await databaseText(store);
     expect(before).toContain('user01@example.com');
+    // A report first: the weeks it keeps (migration 014) must not outlive the erasure.
+    const analyst = { audience: 'analyst' as const, by: ['department'] };
+    const withE001 = await report(store, analyst);
 
     const result = await eraseEmployee(deps(store), 'User01@Example.com');
     expect(result.counts.employees).toBe(1);
@@ -272,8 +275,9 @@ describe('erase --employee', () => {
       'auto',
       CANONICAL.map(fixture).map((f) => textFile(f.name, withoutE001(f.name, f.content.toString('utf8')))),
     );
-    const analyst = { audience: 'analyst' as const, by: ['department'] };
-    expect(await report(store, analyst)).toEqual(await report(twin, analyst));
+    const erased = await report(store, analyst);
+    expect(erased).not.toEqual(withE001);
+    expect(erased).toEqual(await report(twin, analyst));
     expect(await store.query('SELECT action FROM audit_log')).toEqual([{ action: 'erase.employee' }]);
 
     await expect(eraseEmployee(deps(store), 'E001')).rejects.toThrow(/nothing is stored for "E001"/);

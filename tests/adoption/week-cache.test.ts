@@ -1,0 +1,124 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADOPTION_TABLES, warmWeekFigures } from '../../pipeline/adoption/week-cache.js';
+import { projectRoot } from '../../pipeline/paths.js';
+import type { Store } from '../../pipeline/store.js';
+import { importAt, textFile } from '../imports/helpers.js';
+import { openCanonical, report, TZ } from './helpers.js';
+
+const kept = async (store: Store) =>
+  Number((await store.query('SELECT count(*) AS n FROM adoption_week_figures'))[0]?.n);
+
+// Leadership and analyst, company and breakdowns: every part the cache keeps, privacy applied after.
+const CASES = [
+  {},
+  { by: ['department'] },
+  { by: ['department', 'level'], audience: 'analyst' as const },
+  { by: ['location'], days: 90 },
+];
+const all = async (store: Store) => {
+  const out: string[] = [];
+  for (const args of CASES) out.push(JSON.stringify(await report(store, args)));
+  return out;
+};
+
+describe('adoption report weeks kept between reports (migration 014)', () => {
+  let store: Store;
+  let cleanup: () => void;
+  let fresh: string[];
+  beforeAll(async () => {
+    ({ store, cleanup } = await openCanonical());
+    expect(await kept(store)).toBe(0);
+    fresh = await all(store);
+  });
+  afterAll(() => cleanup());
+
+  it('a repeat report reads the kept weeks and equals the first byte for byte', async () => {
+    // 12 weeks x (people + each breakdown asked for: company, department, department+level, location)
+    expect(await kept(store)).toBe(12 * 5);
+    expect(await all(store)).toEqual(fresh);
+    // Read, not recomputed: a kept row changed by hand shows in the trend.
+    const [row] = await store.query(
+      "SELECT strftime(span_start, '%Y-%m-%d') AS week, rows FROM adoption_week_figures WHERE part = 'by:' ORDER BY span_start DESC LIMIT 1",
+    );
+    const rows = JSON.parse(String(row?.rows));
+    rows.participation[0].participants = rows.participation[0].eligible;
+    await store.write((conn) =>
+      conn.run("UPDATE adoption_week_figures SET rows = $1 WHERE part = 'by:' AND span_start = $2", [
+        JSON.stringify(rows),
+        String(row?.week),
+      ]),
+    );
+    const tampered = await report(store, { audience: 'analyst' });
+    expect(tampered.trend[0]?.weeks?.at(-1)?.figures?.participation_rate?.value).toBe(1);
+  });
+
+  it('an import makes the kept weeks stale at once: the next report equals one on a fresh copy', async () => {
+    // Activity of a person quiet that week, in the window and in a week of the trend.
+    const more = textFile(
+      'more.csv',
+      'activity_date,platform,employee_id,posts,replies,reactions,reads,chat_messages,channel_messages,meetings_attended\n' +
+        '2026-03-25,viva_engage,E004,2,1,0,5,0,0,0\n',
+    );
+    await importAt(store, 'auto', [more]);
+    expect(await kept(store)).toBe(0);
+    const after = await all(store);
+    expect(after).not.toEqual(fresh);
+    const copy = await openCanonical();
+    try {
+      await importAt(copy.store, 'auto', [more]);
+      expect(await all(copy.store)).toEqual(after);
+    } finally {
+      copy.cleanup();
+    }
+  });
+
+  it('an import warms the default report weeks; a re-import of the same file keeps them', async () => {
+    const more = textFile(
+      'more-2.csv',
+      'activity_date,platform,employee_id,posts,replies,reactions,reads,chat_messages,channel_messages,meetings_attended\n' +
+        '2026-03-26,teams,E004,0,0,1,5,2,0,0\n',
+    );
+    await importAt(store, 'auto', [more]);
+    expect(await kept(store)).toBe(0);
+    await warmWeekFigures(store, TZ);
+    // company and by department
+    expect(await kept(store)).toBe(12 * 3);
+    const warm = JSON.stringify(await report(store, { by: ['department'] }));
+    expect(await kept(store)).toBe(12 * 3);
+    await importAt(store, 'auto', [more]);
+    expect(await kept(store)).toBe(12 * 3);
+    await store.write((conn) => conn.run('DELETE FROM adoption_week_figures'));
+    expect(JSON.stringify(await report(store, { by: ['department'] }))).toBe(warm);
+  });
+});
+
+/** Every .ts file under the code folders. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('every writer of the adoption tables bumps the data version', () => {
+  it('in the code that writes them', () => {
+    const verb = /\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|DELETE\s+FROM|UPDATE|TRUNCATE|COPY)\s+(\w+)/gi;
+    const appended = /appendRows\(\s*\w+,\s*'(\w+)'/g;
+    const writers = new Set<string>();
+    for (const path of ['collectors', 'pipeline', 'dashboard'].flatMap((d) =>
+      sources(join(projectRoot, d)),
+    )) {
+      const text = readFileSync(path, 'utf8');
+      const tables = [...text.matchAll(verb), ...text.matchAll(appended)].map((m) => m[1]?.toLowerCase());
+      if (tables.some((t) => (ADOPTION_TABLES as readonly (string | undefined)[]).includes(t)))
+        writers.add(relative(projectRoot, path));
+    }
+    // The test must see the writers it guards.
+    expect([...writers].sort()).toEqual(['collectors/imports/write.ts', 'pipeline/compliance/erase.ts']);
+    for (const w of writers)
+      expect(readFileSync(join(projectRoot, w), 'utf8'), w).toMatch(/bumpAdoptionData\(conn\)/);
+  });
+});
