@@ -9,6 +9,7 @@ import {
   type RunnerDeps,
 } from '../collectors/runner.js';
 import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
+import { warmWeekFigures } from './adoption/week-cache.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import { userVerbs } from './auth/verbs.js';
@@ -307,13 +308,17 @@ export async function importVerb(
   svc: Services,
   args: { kind: string; files: ({ name: string; content: string } | { name: string; path: string })[] },
 ): Promise<ImportOutcome> {
-  return importFiles(svc.store, {
+  const outcome = await importFiles(svc.store, {
     kind: args.kind,
     files: args.files.map((f) =>
       'path' in f ? f : { name: f.name, content: Buffer.from(f.content, 'base64') },
     ),
     now: svc.now(),
   });
+  // After the commit, so the first report after an import is warm; never fails the import.
+  if (outcome.files.some((f) => !f.duplicate))
+    await warmWeekFigures(svc.store, svc.config.timezone, svc.logger);
+  return outcome;
 }
 
 /** The verbs a CLI may send to a running server: name -> argument schema and implementation. */

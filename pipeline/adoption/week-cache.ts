@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Row, Store } from '../store.js';
 import { prepareSpans, type Span, type SpanRows, spanRows } from './metrics.js';
@@ -85,6 +86,8 @@ export async function spansRows(
     }
   }
   const missing = weeks.filter((w) => parts.some((p) => !cached.get(w.id)?.has(p)));
+  // Parts a missing week has kept already are not written again (see keep).
+  const keptParts = new Map(missing.map((w) => [w.id, cached.get(w.id) ?? new Map<string, Row[]>()]));
   for (const w of missing) cached.delete(w.id);
 
   const spans = [...fresh, ...missing];
@@ -96,15 +99,17 @@ export async function spansRows(
     for (const dims of breakdowns) rows.push(await spanRows(pop, dims));
   } else for (const _ of breakdowns) rows.push(new Map());
   if (missing.length) {
-    const entries = missing.flatMap((w) => [
-      { week: w, part: PEOPLE, rows: people.filter((r) => r.span_id === w.id) },
-      ...breakdowns.map((dims, i) => ({
-        week: w,
-        part: partOf(dims),
-        rows: rows[i]?.get(w.id) ?? { participation: [], ties: [], responsiveness: [] },
-      })),
-    ]);
-    await keep(pop, version, entries);
+    const entries = missing
+      .flatMap((w) => [
+        { week: w, part: PEOPLE, rows: people.filter((r) => r.span_id === w.id) },
+        ...breakdowns.map((dims, i) => ({
+          week: w,
+          part: partOf(dims),
+          rows: rows[i]?.get(w.id) ?? { participation: [], ties: [], responsiveness: [] },
+        })),
+      ])
+      .filter((e) => !keptParts.get(e.week.id)?.has(e.part));
+    if (entries.length) await keep(pop, version, entries);
   }
   for (const [week, byPart] of cached) {
     people.push(...(byPart.get(PEOPLE) ?? []));
@@ -118,8 +123,9 @@ export async function spansRows(
 
 /**
  * Keeps computed weeks on the report's own connection, not through store.write: a report must not
- * queue behind a running import, nor count as a write (the dashboard recomputes after one). Two
- * reports keeping the same week at once conflict; the loser's rows are the winner's, so that is fine.
+ * queue behind a running import, nor count as a write (the dashboard recomputes after one). It only
+ * inserts, never replaces, so a write's bumpAdoptionData (which deletes) never conflicts with it;
+ * two reports keeping the same week at once do, and the loser's rows are the winner's.
  */
 async function keep(
   pop: Population,
@@ -137,7 +143,7 @@ async function keep(
     // Only while the data is still that version: rows of data that has moved on are never read.
     const [now] = await pop.db.query('SELECT version FROM adoption_data');
     if (Number(now?.version) === version)
-      await pop.db.query(`INSERT OR REPLACE INTO adoption_week_figures VALUES ${values}`);
+      await pop.db.query(`INSERT OR IGNORE INTO adoption_week_figures VALUES ${values}`);
     await pop.db.query('COMMIT');
   } catch (err) {
     await pop.db.query('ROLLBACK').catch(() => undefined);
@@ -164,6 +170,6 @@ export async function warmWeekFigures(store: Store, timeZone: string, logger?: L
       pop.close();
     }
   } catch (err) {
-    logger?.warn({ err }, 'could not compute the adoption report weeks after the import');
+    logger?.warn({ err: errorMessage(err) }, 'could not compute the adoption report weeks after the import');
   }
 }
