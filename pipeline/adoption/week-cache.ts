@@ -5,6 +5,7 @@ import type { Row, Store } from '../store.js';
 import { prepareSpans, type Span, type SpanRows, spanRows } from './metrics.js';
 import {
   type Dimension,
+  latestDataDay,
   openPopulation,
   type Population,
   resolveWindow,
@@ -70,7 +71,8 @@ export async function spansRows(
   const parts = [PEOPLE, ...breakdowns.map(partOf)];
   const where = `data_version = ${version} AND formula = ${FORMULA}
     AND time_zone = ${sqlText(pop.window.timeZone)} AND licensed_as_of = ${sqlDay(pop.window.end)}`;
-  const cached = new Map<string, Map<string, Row[]>>();
+  // week -> part -> its kept rows (people: Row[]; a breakdown: SpanRows)
+  const cached = new Map<string, Map<string, unknown>>();
   if (weeks.length) {
     const kept =
       await pop.db.query(`SELECT strftime(span_start, '%Y-%m-%d') AS week, strftime(span_end, '%Y-%m-%d') AS week_end, part, rows
@@ -80,14 +82,14 @@ export async function spansRows(
     for (const r of kept) {
       const week = weeks.find((w) => w.start === r.week && w.end === r.week_end);
       if (!week) continue;
-      const byPart = cached.get(week.id) ?? new Map<string, Row[]>();
-      byPart.set(String(r.part), JSON.parse(String(r.rows)) as Row[]);
+      const byPart = cached.get(week.id) ?? new Map<string, unknown>();
+      byPart.set(String(r.part), JSON.parse(String(r.rows)));
       cached.set(week.id, byPart);
     }
   }
   const missing = weeks.filter((w) => parts.some((p) => !cached.get(w.id)?.has(p)));
   // Parts a missing week has kept already are not written again (see keep).
-  const keptParts = new Map(missing.map((w) => [w.id, cached.get(w.id) ?? new Map<string, Row[]>()]));
+  const keptParts = new Map(missing.map((w) => [w.id, cached.get(w.id) ?? new Map<string, unknown>()]));
   for (const w of missing) cached.delete(w.id);
 
   const spans = [...fresh, ...missing];
@@ -112,9 +114,9 @@ export async function spansRows(
     if (entries.length) await keep(pop, version, entries);
   }
   for (const [week, byPart] of cached) {
-    people.push(...(byPart.get(PEOPLE) ?? []));
+    people.push(...((byPart.get(PEOPLE) as Row[] | undefined) ?? []));
     breakdowns.forEach((dims, i) => {
-      const kept = byPart.get(partOf(dims)) as unknown as SpanRows | undefined;
+      const kept = byPart.get(partOf(dims)) as SpanRows | undefined;
       if (kept) rows[i]?.set(week, kept);
     });
   }
@@ -161,6 +163,8 @@ const WARMED: readonly (readonly Dimension[])[] = [[], ['department']];
  */
 export async function warmWeekFigures(store: Store, timeZone: string, logger?: Logger): Promise<void> {
   try {
+    // A directory alone has no weeks to warm.
+    if (!(await latestDataDay(store, timeZone))) return;
     const window = await resolveWindow(store, { days: 28, timeZone });
     // Rows are the same for every audience; the analyst's skips planning the window.
     const pop = await openPopulation(store, window, 1, 'analyst');

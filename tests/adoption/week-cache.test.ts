@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADOPTION_TABLES, warmWeekFigures } from '../../pipeline/adoption/week-cache.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
+import { memoryLogger } from '../helpers/store.js';
 import { importAt, textFile } from '../imports/helpers.js';
 import { openCanonical, report, TZ } from './helpers.js';
 
@@ -91,6 +92,20 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
     expect(await kept(store)).toBe(12 * 3);
     await store.write((conn) => conn.run('DELETE FROM adoption_week_figures'));
     expect(JSON.stringify(await report(store, { by: ['department'] }))).toBe(warm);
+  });
+
+  it('warming never fails the import: it logs why instead', async () => {
+    const { logger, lines } = memoryLogger();
+    const copy = await openCanonical();
+    copy.store.close();
+    await warmWeekFigures(copy.store, TZ, logger);
+    copy.cleanup();
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({
+        msg: 'could not compute the adoption report weeks after the import',
+        err: expect.stringMatching(/disconnected/),
+      }),
+    ]);
   });
 });
 
