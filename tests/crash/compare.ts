@@ -2,9 +2,17 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 /**
  * Bookkeeping, not facts: runs (a killed run leaves an interrupted one), per-day API call counts
- * (a restarted page is asked for again), the audit trail and when migrations were applied.
+ * (a restarted page is asked for again), the audit trail, when migrations were applied, and the
+ * adoption report's kept weeks (a cache keyed by the data version, computed again when missing: a
+ * kill while an import warms it leaves fewer rows, and its rows' JSON lists groups in any order).
  */
-export const BOOKKEEPING = ['collection_runs', 'api_budget', 'audit_log', 'schema_migrations'];
+export const BOOKKEEPING = [
+  'collection_runs',
+  'api_budget',
+  'audit_log',
+  'schema_migrations',
+  'adoption_week_figures',
+];
 
 /**
  * Our own timestamps that the database's clock sets (SQL now()), not the process clock the test
