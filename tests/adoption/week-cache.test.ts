@@ -24,6 +24,10 @@ const all = async (store: Store) => {
   return out;
 };
 
+/** The canonical daily-activity CSV's header: the rows below add one person-day. */
+const ACTIVITY_HEADER =
+  'activity_date,platform,employee_id,posts,replies,reactions,reads,chat_messages,channel_messages,meetings_attended\n';
+
 describe('adoption report weeks kept between reports (migration 014)', () => {
   let store: Store;
   let cleanup: () => void;
@@ -57,11 +61,7 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
 
   it('an import makes the kept weeks stale at once: the next report equals one on a fresh copy', async () => {
     // Activity of a person quiet that week, in the window and in a week of the trend.
-    const more = textFile(
-      'more.csv',
-      'activity_date,platform,employee_id,posts,replies,reactions,reads,chat_messages,channel_messages,meetings_attended\n' +
-        '2026-03-25,viva_engage,E004,2,1,0,5,0,0,0\n',
-    );
+    const more = textFile('more.csv', `${ACTIVITY_HEADER}2026-03-25,viva_engage,E004,2,1,0,5,0,0,0\n`);
     await importAt(store, 'auto', [more]);
     expect(await kept(store)).toBe(0);
     const after = await all(store);
@@ -76,11 +76,7 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
   });
 
   it('an import warms the default report weeks; a re-import of the same file keeps them', async () => {
-    const more = textFile(
-      'more-2.csv',
-      'activity_date,platform,employee_id,posts,replies,reactions,reads,chat_messages,channel_messages,meetings_attended\n' +
-        '2026-03-26,teams,E004,0,0,1,5,2,0,0\n',
-    );
+    const more = textFile('more-2.csv', `${ACTIVITY_HEADER}2026-03-26,teams,E004,0,0,1,5,2,0,0\n`);
     await importAt(store, 'auto', [more]);
     expect(await kept(store)).toBe(0);
     await warmWeekFigures(store, TZ);
