@@ -30,6 +30,19 @@ const CHUNK_ROWS = 2048;
 const int = (n: number | null): bigint | null =>
   n === null || !Number.isFinite(n) || Math.abs(n) >= 2 ** 63 ? null : BigInt(Math.trunc(n));
 
+/**
+ * JSON text DuckDB's JSON type accepts. JSON.stringify writes a lone UTF-16 surrogate (collected
+ * text is attacker-controlled) as an escape such as \\ud800, which DuckDB refuses ("no low
+ * surrogate"): each becomes U+FFFD, as a decoder would. Paired surrogates are written as they are,
+ * and an escape is one only after an even run of backslashes.
+ */
+export function storedJson(value: unknown): string {
+  const text = JSON.stringify(value ?? null);
+  return text.includes('\\ud')
+    ? text.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g, '$1\\ufffd')
+    : text;
+}
+
 /** One mention as a row of the mentions table, in column order (data/migrations/001_init.sql). */
 export function mentionRow(
   source: string,
@@ -62,7 +75,7 @@ export function mentionRow(
     r.conversationId,
     r.repostOf !== null,
     r.repostOf,
-    JSON.stringify(r.raw ?? null),
+    storedJson(r.raw),
   ];
 }
 
@@ -276,7 +289,7 @@ export async function writeBatch(
   await conn.run(
     `INSERT INTO bookmarks VALUES ($1, $2, $3, $4)
      ON CONFLICT (source, partition) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-    [w.source, w.partition, JSON.stringify(w.bookmark), now],
+    [w.source, w.partition, storedJson(w.bookmark), now],
   );
   await conn.run(
     'UPDATE collection_runs SET rows = rows + $2, new_rows = new_rows + $3, quarantined = quarantined + $4 WHERE id = $1',

@@ -105,6 +105,16 @@ describe('writeBatch', () => {
     ]);
   });
 
+  it('stores a lone surrogate in raw JSON and in the bookmark as U+FFFD, keeping pairs and backslashes (regression: fuzz)', async () => {
+    const text = 'a\ud800b \\ud800 \ud83d\ude00 \udfff';
+    await write([mention('1', { raw: { text, 'k\udc00': 1 } })], undefined, { cursor: text });
+    const [row] = await store.query('SELECT raw::VARCHAR AS raw FROM mentions');
+    const kept = 'a\ufffdb \\ud800 \ud83d\ude00 \ufffd';
+    expect(JSON.parse(String(row?.raw))).toEqual({ text: kept, 'k\ufffd': 1 });
+    const [state] = await store.query('SELECT state::VARCHAR AS state FROM bookmarks');
+    expect(JSON.parse(String(state?.state))).toEqual({ cursor: kept });
+  });
+
   it('updates engagement of re-seen mentions and never duplicates them', async () => {
     await write([mention('1'), mention('2')]);
     const later = new Date('2026-11-22T00:00:00Z');
