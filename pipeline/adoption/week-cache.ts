@@ -123,13 +123,28 @@ export async function spansRows(
   return { people, rows };
 }
 
+/** Keeps run one at a time in this process (the only one that opens the file): see keep. */
+let keeping: Promise<void> = Promise.resolve();
+
 /**
  * Keeps computed weeks on the report's own connection, not through store.write: a report must not
  * queue behind a running import, nor count as a write (the dashboard recomputes after one). It only
- * inserts, never replaces, so a write's bumpAdoptionData (which deletes) never conflicts with it;
- * two reports keeping the same week at once do, and the loser's rows are the winner's.
+ * inserts, never replaces, so a write's bumpAdoptionData (which deletes) never conflicts with it.
+ * Reports computed at once (a page asks for several sections) would: DuckDB refuses the second
+ * COMMIT of the same key with "duplicate key" even under INSERT OR IGNORE. So keeps queue behind each
+ * other, and the later one ignores the rows the earlier one kept.
  */
-async function keep(
+function keep(
+  pop: Population,
+  version: number,
+  entries: readonly { week: Span; part: string; rows: unknown }[],
+): Promise<void> {
+  const mine = keeping.then(() => insertKept(pop, version, entries));
+  keeping = mine.catch(() => undefined);
+  return mine;
+}
+
+async function insertKept(
   pop: Population,
   version: number,
   entries: readonly { week: Span; part: string; rows: unknown }[],
@@ -149,7 +164,8 @@ async function keep(
     await pop.db.query('COMMIT');
   } catch (err) {
     await pop.db.query('ROLLBACK').catch(() => undefined);
-    if (!/conflict/i.test((err as Error).message)) throw err;
+    // A write committed meanwhile (conflict); the report's rows are computed all the same.
+    if (!/conflict|duplicate key/i.test((err as Error).message)) throw err;
   }
 }
 

@@ -90,6 +90,21 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
     expect(JSON.stringify(await report(store, { by: ['department'] }))).toBe(warm);
   });
 
+  it('reports computed at once (a page asks for several sections) all answer, as they would one by one', async () => {
+    const copy = await openCanonical();
+    try {
+      const oneByOne = await all(copy.store);
+      for (let round = 0; round < 3; round++) {
+        await copy.store.write((conn) => conn.run('DELETE FROM adoption_week_figures'));
+        const atOnce = await Promise.all(CASES.map(async (args) => JSON.stringify(await report(copy.store, args))));
+        expect(atOnce).toEqual(oneByOne);
+        expect(await kept(copy.store)).toBe(12 * 5);
+      }
+    } finally {
+      copy.cleanup();
+    }
+  });
+
   it('warming never fails the import: it logs why instead', async () => {
     const { logger, lines } = memoryLogger();
     const copy = await openCanonical();
