@@ -159,8 +159,12 @@ async function insertKept(
   try {
     // Only while the data is still that version: rows of data that has moved on are never read.
     const [now] = await pop.db.query('SELECT version FROM adoption_data');
-    if (Number(now?.version) === version)
+    if (Number(now?.version) === version) {
+      // A write that began before this transaction and committed since deleted only the rows it
+      // saw: rows an earlier keep left under an older version go here.
+      await pop.db.query(`DELETE FROM adoption_week_figures WHERE data_version <> ${version}`);
       await pop.db.query(`INSERT OR IGNORE INTO adoption_week_figures VALUES ${values}`);
+    }
     await pop.db.query('COMMIT');
   } catch (err) {
     await pop.db.query('ROLLBACK').catch(() => undefined);

@@ -96,7 +96,9 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
       const oneByOne = await all(copy.store);
       for (let round = 0; round < 3; round++) {
         await copy.store.write((conn) => conn.run('DELETE FROM adoption_week_figures'));
-        const atOnce = await Promise.all(CASES.map(async (args) => JSON.stringify(await report(copy.store, args))));
+        const atOnce = await Promise.all(
+          CASES.map(async (args) => JSON.stringify(await report(copy.store, args))),
+        );
         expect(atOnce).toEqual(oneByOne);
         expect(await kept(copy.store)).toBe(12 * 5);
       }
