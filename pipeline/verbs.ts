@@ -9,7 +9,7 @@ import {
   type RunnerDeps,
 } from '../collectors/runner.js';
 import { type AdoptionReportArgs, adoptionReport } from './adoption/report.js';
-import { warmWeekFigures } from './adoption/week-cache.js';
+import { adoptionDataVersion, warmWeekFigures } from './adoption/week-cache.js';
 import { runAlerts } from './alerts/detect.js';
 import { alertVerbs } from './alerts/verbs.js';
 import { userVerbs } from './auth/verbs.js';
@@ -118,6 +118,7 @@ export async function collect(
     sources = sources.filter((s) => enabled.has(s.id));
   }
   const deps = runnerDeps(svc, onProgress);
+  const adoptionBefore = await adoptionDataVersion(svc.store);
   const results = await Promise.all(
     sources.map((s) =>
       svc.locks.run(s.id, () =>
@@ -164,6 +165,10 @@ export async function collect(
   } catch (err) {
     svc.logger.error({ err: errorMessage(err) }, 'alert detection failed');
   }
+  // An internal source (Graph, Slack, Chatter) brought adoption data: as after an import, so the
+  // next leadership report is warm. Never fails the collection (it logs instead).
+  if ((await adoptionDataVersion(svc.store)) !== adoptionBefore)
+    await warmWeekFigures(svc.store, svc.config.timezone, svc.logger);
   return results.flat();
 }
 

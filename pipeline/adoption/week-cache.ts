@@ -43,6 +43,12 @@ export async function bumpAdoptionData(conn: DuckDBConnection): Promise<void> {
   await conn.run('DELETE FROM adoption_week_figures');
 }
 
+/** The adoption data's version: a caller compares two readings to learn whether anything wrote. */
+export async function adoptionDataVersion(store: Store): Promise<number> {
+  const [row] = await store.query('SELECT version FROM adoption_data');
+  return Number(row?.version);
+}
+
 /** Rows of every span before privacy: people per atom (spanPlans) and each breakdown's rows (spanMetrics). */
 export interface SpansRows {
   people: Row[];
@@ -177,7 +183,7 @@ async function insertKept(
 const WARMED: readonly (readonly Dimension[])[] = [[], ['department']];
 
 /**
- * After an import has committed: computes and keeps the trend weeks of the default report (28 days
+ * After an import or a collection that wrote adoption data has committed: computes and keeps the trend weeks of the default report (28 days
  * to the latest data), so the first report after an import is as quick as a repeat. A failure is
  * logged, never the import's: the report computes what is missing itself.
  */

@@ -1,10 +1,15 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADOPTION_TABLES, warmWeekFigures } from '../../pipeline/adoption/week-cache.js';
+import { loadConfig } from '../../pipeline/config.js';
 import { projectRoot } from '../../pipeline/paths.js';
+import { openServices } from '../../pipeline/services.js';
 import type { Store } from '../../pipeline/store.js';
-import { memoryLogger } from '../helpers/store.js';
+import { collect } from '../../pipeline/verbs.js';
+import { json, startLoopback } from '../helpers/loopback.js';
+import { memoryLogger, tempDir } from '../helpers/store.js';
 import { importAt, textFile } from '../imports/helpers.js';
 import { openCanonical, report, TZ } from './helpers.js';
 
@@ -119,6 +124,55 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
         err: expect.stringMatching(/disconnected/),
       }),
     ]);
+  });
+});
+
+describe('a collection that brought adoption data', () => {
+  it('warms the default report weeks as an import does; one that brought none leaves them', async () => {
+    // Slack's member analytics file (the fixture's day served as whatever day is asked for).
+    const ndjson = readFileSync(
+      join(
+        projectRoot,
+        'tests/fixtures/adoption/exports/slack_admin.analytics.getFile_member_2026-04-16.ndjson',
+      ),
+      'utf8',
+    );
+    const slack = await startLoopback((req) =>
+      req.url.pathname === '/api/admin.analytics.getFile'
+        ? {
+            headers: { 'content-type': 'application/gzip' },
+            body: gzipSync(
+              ndjson.replaceAll('"date":"2026-04-16"', `"date":"${req.url.searchParams.get('date')}"`),
+            ),
+          }
+        : json({ ok: true }),
+    );
+    const { dir, cleanup } = tempDir();
+    const config = join(dir, 'earshot.yaml');
+    writeFileSync(
+      config,
+      `timezone: ${TZ}\nsources:\n  slack-analytics: {baseUrl: "${slack.url}", token: {secret: SLACK_ADMIN_TOKEN}, backfillDays: 2}\n`,
+    );
+    const svc = await openServices(
+      loadConfig({ EARSHOT_CONFIG: config, EARSHOT_DB: join(dir, 'c.duckdb'), SLACK_ADMIN_TOKEN: 'xoxp-1' }),
+      memoryLogger().logger,
+      new AbortController().signal,
+    );
+    try {
+      const [run] = await collect(svc, {});
+      expect(run?.status).toBe('ok');
+      expect(run?.newRows).toBeGreaterThan(0);
+      // 12 weeks x (people, the company, by department)
+      expect(await kept(svc.store)).toBe(12 * 3);
+      await svc.store.write((conn) => conn.run('DELETE FROM adoption_week_figures'));
+      // The same days again: the files are the same, nothing is written, nothing is warmed.
+      await collect(svc, {});
+      expect(await kept(svc.store)).toBe(0);
+    } finally {
+      await svc.store.closeGracefully();
+      await slack.close();
+      cleanup();
+    }
   });
 });
 
