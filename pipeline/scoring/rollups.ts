@@ -225,6 +225,7 @@ async function refreshTopics(conn: DuckDBConnection, tz: string, topics: string[
     topics,
   });
   await insertRollups(conn);
+  await syncAuthorDays(conn, { topics });
   // Remembers which version of each topic its rollups describe.
   await conn.run(
     `INSERT OR REPLACE INTO pipeline_state
@@ -273,6 +274,7 @@ export function refreshRollups(store: Store, tz: string): Promise<RollupResult> 
       { tz },
     );
     const days = await refreshDays(conn, tz);
+    await syncAuthorDays(conn, rebuilt ? null : { days: 'rollup_days' });
     await conn.run('DROP TABLE rollup_days');
     await conn.run('DELETE FROM rollup_dirty');
     await conn.run(
@@ -294,7 +296,6 @@ export function refreshRollups(store: Store, tz: string): Promise<RollupResult> 
       ),
     ).map((r) => String(r.id));
     await refreshTopics(conn, tz, stale);
-    await syncAuthorDays(conn);
     // After a rebuild each rollup table holds exactly one ordered INSERT of insertRollups (no stale
     // topic is left to add a second): already in layout order, so rewriting it would only cost. The
     // term index is written by the scoring batches in time order and always needs the rewrite.
@@ -319,7 +320,6 @@ export function refreshTopicRollups(store: Store, topicIds: readonly string[]): 
       ]),
     ).map((r) => String(r.id));
     await refreshTopics(conn, tz, existing);
-    await syncAuthorDays(conn);
   });
 }
 
@@ -327,5 +327,5 @@ export function refreshTopicRollups(store: Store, topicIds: readonly string[]): 
 export async function deleteTopicRollups(conn: DuckDBConnection, topicId: string): Promise<void> {
   for (const table of ALL_ROLLUPS) await conn.run(`DELETE FROM ${table} WHERE topic_id = $1`, [topicId]);
   await conn.run("DELETE FROM pipeline_state WHERE stage = 'rollup-topic' AND key = $1", [topicId]);
-  await syncAuthorDays(conn);
+  await syncAuthorDays(conn, { topics: [topicId] });
 }

@@ -9,6 +9,7 @@ import type { MentionRecord } from '../../collectors/contract.js';
 import { eraseAuthor } from '../../pipeline/compliance/erase.js';
 import { opinionLeaders, parseMetricQuery } from '../../pipeline/metrics/mentions.js';
 import { refreshRollups } from '../../pipeline/scoring/rollups.js';
+import { syncAuthorDays } from '../../pipeline/scoring/rollups-authors.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
 import { correctSentiment } from '../../pipeline/sentiment/corrections.js';
 import { type Store, timestamptz } from '../../pipeline/store.js';
@@ -238,6 +239,15 @@ describe('opinion leaders from rollup_author_days', () => {
     await expectDirect();
   });
 
+  it('follow a new reporting time zone (every day rebuilt)', async () => {
+    await refreshRollups(store, 'America/Los_Angeles');
+    await expectInSync();
+    const [moved] = await store.query(
+      "SELECT count(*) AS n FROM rollup_author_days WHERE first_day < DATE '2026-11-10'",
+    );
+    expect(Number(moved?.n)).toBeGreaterThan(0);
+  });
+
   it('forget an erased author everywhere, leaders included', async () => {
     const before = await direct('*', new Date(WINDOWS[0]?.[0] ?? ''), new Date(WINDOWS[0]?.[1] ?? ''), 20);
     const gone = before.leaders[0] as Leader;
@@ -254,12 +264,13 @@ describe('opinion leaders from rollup_author_days', () => {
   it('give an author whose key another author holds the next key, and name them right', async () => {
     // What a 64-bit collision leaves: the key x-a1 would get is already held by someone else.
     await store.write(async (conn) => {
-      await conn.run("DELETE FROM author_keys WHERE source = 'x' AND author_id = 'x-a1'");
+      await conn.run(
+        "DELETE FROM rollup_author_days WHERE author_key = (SELECT author_key FROM author_keys WHERE author_id = 'x-a1')",
+      );
+      await conn.run("DELETE FROM author_keys WHERE author_id = 'x-a1'");
       await conn.run("INSERT INTO author_keys VALUES (md5_number_lower('x:x-a1'), 'x', 'squatter')");
-      await conn.run('DELETE FROM rollup_author_days');
-      await conn.run('DELETE FROM rollup_author_prints');
+      await syncAuthorDays(conn, null);
     });
-    await refreshRollups(store, TZ);
     const keys = await store.query(
       `SELECT author_id, author_key = md5_number_lower('x:x-a1:1') AS second FROM author_keys
        WHERE author_id IN ('x-a1', 'squatter') ORDER BY author_id`,
