@@ -249,6 +249,7 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   // The window's rows only: each carries its author's first day of the topic (rollup_author_days).
   // Authors are ranked by key; the rows shown are every author at least as high as the limit-th of
   // all and of new voices (ties included), ordered by (source, author_id) once their keys resolve.
+  // Handles and names come with the keys: joining the authors table would read all of it.
   const d0 = 'timezone($tz, $from)::DATE';
   const top = (where: string) =>
     `(SELECT min(impact) FROM (SELECT impact FROM ranked WHERE ${where} ORDER BY impact DESC LIMIT ${q.limit}))`;
@@ -264,8 +265,8 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
          GROUP BY author_key)),
      shown AS (
        SELECT * FROM ranked WHERE impact >= ${top('true')} OR (is_new AND impact >= ${top('is_new')}))
-     SELECT k.source, k.author_id, s.* EXCLUDE (author_key), a.handle, a.name
-     FROM shown s JOIN author_keys k USING (author_key) LEFT JOIN authors a USING (source, author_id)
+     SELECT k.source, k.author_id, s.* EXCLUDE (author_key), k.handle, k.name
+     FROM shown s JOIN author_keys k USING (author_key)
      ORDER BY s.impact DESC, k.source, k.author_id`,
     { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );

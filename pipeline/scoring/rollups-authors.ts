@@ -37,9 +37,11 @@ async function assignKeys(conn: DuckDBConnection): Promise<void> {
   for (let attempt = 0; (await count(conn, 'author_unkeyed')) > 0; attempt++) {
     await conn.run(
       `INSERT INTO author_keys
-       SELECT author_key, source, author_id FROM (SELECT ${keyOf(attempt)} AS author_key, source, author_id FROM author_unkeyed)
-       ANTI JOIN author_keys USING (author_key)
-       QUALIFY row_number() OVER (PARTITION BY author_key ORDER BY source, author_id) = 1`,
+       SELECT n.author_key, n.source, n.author_id, a.handle, a.name FROM (
+         SELECT author_key, source, author_id FROM (SELECT ${keyOf(attempt)} AS author_key, source, author_id FROM author_unkeyed)
+         ANTI JOIN author_keys USING (author_key)
+         QUALIFY row_number() OVER (PARTITION BY author_key ORDER BY source, author_id) = 1) n
+       LEFT JOIN authors a USING (source, author_id)`,
     );
     await conn.run(
       'DELETE FROM author_unkeyed u WHERE EXISTS (SELECT 1 FROM author_keys k WHERE k.source = u.source AND k.author_id = u.author_id)',
@@ -102,4 +104,17 @@ export async function syncAuthorDays(conn: DuckDBConnection, scope: AuthorDaysSc
   );
   for (const t of ['author_rows', 'author_new', 'author_touched', 'author_firsts'])
     await conn.run(`DROP TABLE ${t}`);
+}
+
+/**
+ * Copies the handles and names of the authors in the temp table touched_authors (source,
+ * author_id) to their keys, after summariseAuthors recomputed them (NULL for one it deleted).
+ */
+export async function copyAuthorNames(conn: DuckDBConnection): Promise<void> {
+  await conn.run(
+    `UPDATE author_keys k SET handle = t.handle, name = t.name
+     FROM (SELECT u.source, u.author_id, a.handle, a.name FROM touched_authors u LEFT JOIN authors a USING (source, author_id)) t
+     WHERE k.source = t.source AND k.author_id = t.author_id
+       AND (k.handle IS DISTINCT FROM t.handle OR k.name IS DISTINCT FROM t.name)`,
+  );
 }

@@ -163,15 +163,15 @@ async function expectDirect(): Promise<void> {
   expect(newVoices).toBeGreaterThan(0);
 }
 
-/** rollup_author_days and author_keys hold exactly rollup_authors_daily, first days included. */
+/** rollup_author_days and author_keys hold exactly rollup_authors_daily, first days, handles and names included. */
 async function expectInSync(): Promise<void> {
   const [diff] = await store.query(
     `WITH want AS (
-       SELECT topic_id, day, source, author_id, mentions, engagement, followers,
-         min(day) OVER (PARTITION BY topic_id, source, author_id) AS first_day
-       FROM rollup_authors_daily),
+       SELECT r.topic_id, r.day, r.source, r.author_id, r.mentions, r.engagement, r.followers,
+         min(r.day) OVER (PARTITION BY r.topic_id, r.source, r.author_id) AS first_day, a.handle, a.name
+       FROM rollup_authors_daily r LEFT JOIN authors a USING (source, author_id)),
      got AS (
-       SELECT topic_id, day, source, author_id, mentions, engagement, followers, first_day
+       SELECT topic_id, day, source, author_id, mentions, engagement, followers, first_day, handle, name
        FROM rollup_author_days JOIN author_keys USING (author_key))
      SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM got)) AS lost,
        (SELECT count(*) FROM (SELECT * FROM got EXCEPT ALL SELECT * FROM want)) AS extra,
@@ -219,7 +219,8 @@ describe('opinion leaders from rollup_author_days', () => {
   });
 
   it('stay equal when counts change, an earlier mention arrives late, and after a correction', async () => {
-    // Re-seen with new engagement; an author's earlier mention (moving their first day back).
+    // Re-seen with new engagement; an author's earlier mention (moving their first day back); a
+    // repost under a new handle (the author's handle changes, none of their original days do).
     const later = new Date(NOW.getTime() + 3_600_000);
     await collect(
       store,
@@ -227,9 +228,19 @@ describe('opinion leaders from rollup_author_days', () => {
       [
         { ...mention('x', 3), likes: 500 },
         { ...mention('x', 61, 9), nativeId: 'x-early' },
+        {
+          ...mention('x', 2),
+          nativeId: 'x-renamed',
+          repostOf: 'x-1',
+          authorHandle: 'renamed',
+          authorName: 'New Name',
+        },
       ],
       later,
     );
+    expect(await store.query("SELECT handle, name FROM author_keys WHERE author_id = 'x-a1'")).toEqual([
+      { handle: 'renamed', name: 'New Name' },
+    ]);
     await scoreNew(scoringDeps(store, TZ, { now: () => later }));
     await expectInSync();
     await expectDirect();
@@ -268,7 +279,9 @@ describe('opinion leaders from rollup_author_days', () => {
         "DELETE FROM rollup_author_days WHERE author_key = (SELECT author_key FROM author_keys WHERE author_id = 'x-a1')",
       );
       await conn.run("DELETE FROM author_keys WHERE author_id = 'x-a1'");
-      await conn.run("INSERT INTO author_keys VALUES (md5_number_lower('x:x-a1'), 'x', 'squatter')");
+      await conn.run(
+        "INSERT INTO author_keys VALUES (md5_number_lower('x:x-a1'), 'x', 'squatter', NULL, NULL)",
+      );
       await syncAuthorDays(conn, null);
     });
     const keys = await store.query(
