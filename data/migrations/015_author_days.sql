@@ -31,24 +31,25 @@ COMMENT ON TABLE rollup_author_days IS 'Per topic, local day and author (author_
 
 -- Rollups built before this migration. The keys as the refresh gives them: a collision's loser
 -- (none in practice) takes the second attempt's key; a third attempt is beyond a migration.
-INSERT INTO author_keys (author_key, source, author_id)
-SELECT author_key, source, author_id FROM (
-  SELECT md5_number_lower(source || ':' || author_id) AS author_key, source, author_id
-  FROM (SELECT DISTINCT source, author_id FROM rollup_authors_daily))
-QUALIFY row_number() OVER (PARTITION BY author_key ORDER BY source, author_id) = 1;
+INSERT INTO author_keys
+SELECT n.*, a.handle, a.name FROM (
+  SELECT author_key, source, author_id FROM (
+    SELECT md5_number_lower(source || ':' || author_id) AS author_key, source, author_id
+    FROM (SELECT DISTINCT source, author_id FROM rollup_authors_daily))
+  QUALIFY row_number() OVER (PARTITION BY author_key ORDER BY source, author_id) = 1) n
+LEFT JOIN authors a USING (source, author_id);
 
-INSERT INTO author_keys (author_key, source, author_id)
-SELECT author_key, source, author_id FROM (
-  SELECT md5_number_lower(source || ':' || author_id || ':1') AS author_key, source, author_id
-  FROM (SELECT DISTINCT source, author_id FROM rollup_authors_daily) ANTI JOIN author_keys USING (source, author_id))
-ANTI JOIN author_keys USING (author_key)
-QUALIFY row_number() OVER (PARTITION BY author_key ORDER BY source, author_id) = 1;
+INSERT INTO author_keys
+SELECT n.*, a.handle, a.name FROM (
+  SELECT author_key, source, author_id FROM (
+    SELECT md5_number_lower(source || ':' || author_id || ':1') AS author_key, source, author_id
+    FROM (SELECT DISTINCT source, author_id FROM rollup_authors_daily) ANTI JOIN author_keys USING (source, author_id))
+  ANTI JOIN author_keys USING (author_key)
+  QUALIFY row_number() OVER (PARTITION BY author_key ORDER BY source, author_id) = 1) n
+LEFT JOIN authors a USING (source, author_id);
 
 SELECT error('migration 015: authors left without a key after two attempts') FROM (
   SELECT DISTINCT source, author_id FROM rollup_authors_daily) ANTI JOIN author_keys USING (source, author_id);
-
-UPDATE author_keys k SET handle = a.handle, name = a.name FROM authors a
-WHERE a.source = k.source AND a.author_id = k.author_id;
 
 INSERT INTO rollup_author_days
 SELECT r.topic_id, r.day, k.author_key, r.mentions, r.engagement, r.followers,
