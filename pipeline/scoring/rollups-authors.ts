@@ -26,8 +26,8 @@ async function count(conn: DuckDBConnection, table: string): Promise<number> {
 }
 
 /**
- * Gives every author of author_rows without a key one nobody else holds. A 64-bit collision is
- * about one in 4 * 10^6 at ten million authors; the loser takes the next attempt's key.
+ * Gives every author of author_rows without a key one nobody else holds. Some collision among ten
+ * million authors has odds of about 1 in 370,000 (n^2 / 2^65); the loser takes the next attempt's key.
  */
 async function assignKeys(conn: DuckDBConnection): Promise<void> {
   await conn.run(
