@@ -81,17 +81,25 @@ export async function syncAuthorDays(conn: DuckDBConnection, scope: AuthorDaysSc
      UNION SELECT topic_id, author_key FROM author_new`,
   );
   await conn.run(`DELETE FROM rollup_author_days WHERE ${inScope}`);
+  // Each touched author's first day from their rows left and their new ones; `moved` when it is
+  // not the one their rows left carry (rare: an earlier day arrived late, or the first one went).
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE author_firsts AS
-     SELECT topic_id, author_key, min(day) AS first_day FROM (
-       SELECT topic_id, author_key, day FROM rollup_author_days SEMI JOIN author_touched USING (topic_id, author_key)
-       UNION ALL SELECT topic_id, author_key, day FROM author_new)
+     SELECT topic_id, author_key, min(day) AS first_day,
+       coalesce(min(old_first) <> min(day) OR max(old_first) <> min(day), false) AS moved
+     FROM (
+       SELECT topic_id, author_key, day, first_day AS old_first
+       FROM rollup_author_days SEMI JOIN author_touched USING (topic_id, author_key)
+       UNION ALL SELECT topic_id, author_key, day, NULL FROM author_new)
      GROUP BY ALL`,
   );
-  await conn.run(
-    `UPDATE rollup_author_days r SET first_day = f.first_day FROM author_firsts f
-     WHERE r.topic_id = f.topic_id AND r.author_key = f.author_key AND r.first_day <> f.first_day`,
-  );
+  // Both steps below read the whole table: only when there is something to do.
+  if ((await count(conn, 'author_firsts WHERE moved')) > 0) {
+    await conn.run(
+      `UPDATE rollup_author_days r SET first_day = f.first_day FROM author_firsts f
+       WHERE f.moved AND r.topic_id = f.topic_id AND r.author_key = f.author_key`,
+    );
+  }
   await conn.run(
     `INSERT INTO rollup_author_days
      SELECT n.*, f.first_day FROM author_new n JOIN author_firsts f USING (topic_id, author_key)
@@ -99,10 +107,16 @@ export async function syncAuthorDays(conn: DuckDBConnection, scope: AuthorDaysSc
   );
   // Keys of authors left without a row in any topic go (an erased author's among them).
   await conn.run(
-    `DELETE FROM author_keys WHERE author_key IN (
-       SELECT author_key FROM author_touched ANTI JOIN rollup_author_days USING (author_key))`,
+    `CREATE OR REPLACE TEMP TABLE author_gone AS
+     SELECT DISTINCT author_key FROM author_touched ANTI JOIN author_firsts USING (topic_id, author_key)`,
   );
-  for (const t of ['author_rows', 'author_new', 'author_touched', 'author_firsts'])
+  if ((await count(conn, 'author_gone')) > 0) {
+    await conn.run(
+      `DELETE FROM author_keys WHERE author_key IN (
+         SELECT author_key FROM author_gone ANTI JOIN rollup_author_days USING (author_key))`,
+    );
+  }
+  for (const t of ['author_rows', 'author_new', 'author_touched', 'author_firsts', 'author_gone'])
     await conn.run(`DROP TABLE ${t}`);
 }
 
