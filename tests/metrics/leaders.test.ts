@@ -53,18 +53,23 @@ beforeEach(async () => {
   ({ store, cleanup } = await openTestStore());
   await addTopic(store, 'acme', 'acme', null, new Date('2026-11-01T00:00:00Z'));
   await addTopic(store, 'globex', 'globex', null, new Date('2026-11-01T00:00:00Z'));
+  // Collected two hours before a last small batch: a refresh re-reads mentions seen since a little
+  // before its watermark, so the later steps recompute only their own days, not everything.
+  const earlier = new Date(NOW.getTime() - 2 * 3_600_000);
   await collect(
     store,
     'x',
     Array.from({ length: 60 }, (_, k) => mention('x', k)),
-    NOW,
+    earlier,
   );
   await collect(
     store,
     'mastodon',
     Array.from({ length: 20 }, (_, k) => mention('mastodon', k)),
-    NOW,
+    earlier,
   );
+  await scoreNew(scoringDeps(store, TZ, { now: () => earlier }));
+  await collect(store, 'x', [mention('x', 60)], NOW);
   await scoreNew(scoringDeps(store, TZ, { now: () => NOW }));
 });
 afterEach(() => cleanup());
