@@ -218,8 +218,8 @@ export class Store {
 
   /**
    * As query, with the statement prepared once per reader connection and kept: a request skips
-   * parsing and binding the SQL text (what a small chart query mostly costs). For the few SQL texts
-   * asked again and again (the charts); anything else would only fill the cache.
+   * parsing and preparing the SQL text again (the charts' texts are long: a window is three unions).
+   * For the few SQL texts asked again and again (the charts); anything else would only fill the cache.
    */
   queryPrepared(sql: string, params: Params): Promise<Row[]> {
     return this.#onReader(async (conn, i) => {
