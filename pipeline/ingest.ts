@@ -1,5 +1,6 @@
 import { type DuckDBConnection, DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { MentionRecord, QuarantineItem } from '../collectors/contract.js';
+import { copyAuthorNames } from './scoring/rollups-authors.js';
 import { redact } from './secrets.js';
 import { type Store, timestamptz } from './store.js';
 
@@ -335,4 +336,5 @@ export async function summariseAuthors(conn: DuckDBConnection): Promise<void> {
      FROM mentions m SEMI JOIN touched_authors t ON m.source = t.source AND m.author_id = t.author_id
      GROUP BY m.source, m.author_id`,
   );
+  await copyAuthorNames(conn);
 }

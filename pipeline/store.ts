@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import {
   type DuckDBConnection,
   DuckDBInstance,
+  type DuckDBPreparedStatement,
   DuckDBTimestampTZValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
@@ -71,6 +72,19 @@ function lockHolder(message: string): string | null {
 const READERS = 4;
 
 /**
+ * Prepared statements kept per reader connection (queryPrepared). The charts' SQL texts are a few
+ * dozen (the limit and a comparison set's size are in the text); the bound only stops a caller
+ * that puts values in the text from growing the cache without end.
+ */
+const PREPARED_PER_READER = 512;
+
+/** A prepared statement of one reader; `busy` while a request has its parameters bound. */
+interface Prepared {
+  statement: Promise<DuckDBPreparedStatement>;
+  busy: boolean;
+}
+
+/**
  * The one DuckDBInstance of this process. Writes go through `write`, one transaction at a time on a
  * dedicated connection, so batches from concurrent jobs never interleave inside a transaction.
  */
@@ -80,6 +94,8 @@ export class Store {
   #version = 0;
   /** Queries in flight per reader connection: a query goes to the least busy one. */
   readonly #busy: number[];
+  /** Per reader connection, its prepared statements by SQL text, least recently used first. */
+  readonly #prepared: Array<Map<string, Prepared>>;
 
   private constructor(
     readonly path: string,
@@ -88,6 +104,7 @@ export class Store {
     private readonly readers: DuckDBConnection[],
   ) {
     this.#busy = readers.map(() => 0);
+    this.#prepared = readers.map(() => new Map());
   }
 
   /**
@@ -195,12 +212,62 @@ export class Store {
   }
 
   /** Rows as plain JS objects: integers as numbers (strings past 2^53), TIMESTAMPTZ as Date. */
-  async query(sql: string, params?: Params): Promise<Row[]> {
+  query(sql: string, params?: Params): Promise<Row[]> {
+    return this.#onReader((conn) => conn.runAndReadAll(sql, params));
+  }
+
+  /**
+   * As query, with the statement prepared once per reader connection and kept: a request skips
+   * parsing and preparing the SQL text again (the charts' texts are long: a window is three unions).
+   * For the few SQL texts asked again and again (the charts); anything else would only fill the cache.
+   */
+  queryPrepared(sql: string, params: Params): Promise<Row[]> {
+    return this.#onReader(async (conn, i) => {
+      const cache = this.#prepared[i] as Map<string, Prepared>;
+      let entry = cache.get(sql);
+      // Parameters are bound to the statement itself: a request arriving while another has it
+      // bound runs unprepared rather than wait or rebind under it.
+      if (entry?.busy) return conn.runAndReadAll(sql, params);
+      if (entry === undefined) {
+        entry = { statement: conn.prepare(sql), busy: false };
+        entry.statement.catch(() => {
+          if (cache.get(sql) === entry) cache.delete(sql);
+        });
+        this.#evict(cache);
+      } else cache.delete(sql);
+      // Most recently used last.
+      cache.set(sql, entry);
+      entry.busy = true;
+      try {
+        const statement = await entry.statement;
+        statement.bind(params);
+        return await statement.runAndReadAll();
+      } finally {
+        entry.busy = false;
+      }
+    });
+  }
+
+  /** Makes room in a full cache, destroying the least recently used statement no request holds. */
+  #evict(cache: Map<string, Prepared>): void {
+    if (cache.size < PREPARED_PER_READER) return;
+    for (const [sql, entry] of cache) {
+      if (entry.busy) continue;
+      cache.delete(sql);
+      entry.statement.then((s) => s.destroySync()).catch(() => undefined);
+      return;
+    }
+  }
+
+  /** Runs `fn` on the least busy reader connection; rows as plain JS objects (see query). */
+  async #onReader(
+    fn: (conn: DuckDBConnection, i: number) => Promise<{ getRowObjectsJS(): Record<string, unknown>[] }>,
+  ): Promise<Row[]> {
     let i = 0;
     for (let j = 1; j < this.#busy.length; j++) if ((this.#busy[j] ?? 0) < (this.#busy[i] ?? 0)) i = j;
     this.#busy[i] = (this.#busy[i] ?? 0) + 1;
     try {
-      return plainRows(await (this.readers[i] as DuckDBConnection).runAndReadAll(sql, params));
+      return plainRows(await fn(this.readers[i] as DuckDBConnection, i));
     } finally {
       this.#busy[i] = (this.#busy[i] ?? 1) - 1;
     }

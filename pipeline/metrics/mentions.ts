@@ -34,7 +34,7 @@ function perHour(rows: string, dims: string, sums: string[], grain: 'hour' | 'da
 export async function volume(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const key = q.by === null ? 'NULL' : q.by;
-  const rows = await store.query(
+  const rows = await store.queryPrepared(
     `SELECT start, label, key,
        sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
        sum(engagement) AS engagement, sum(reach) AS reach
@@ -77,7 +77,7 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
   const list = Object.keys(ids)
     .map((k) => `$${k}`)
     .join(', ');
-  const rows = await store.query(
+  const rows = await store.queryPrepared(
     `SELECT start, label, r.topic_id, sum(r.mentions) AS mentions
      FROM (${perHour(rollupRows('rollup_hourly', `topic_id IN (${list})`, q.grain === 'day'), 'topic_id', ['mentions'], q.grain)}) r
      GROUP BY ALL ORDER BY start, r.topic_id`,
@@ -118,7 +118,7 @@ const net = (pos: number, neg: number) =>
 /** Positive, negative and neutral originals per bucket, with net sentiment (pos - neg) / (pos + neg). */
 export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  const rows = await store.query(
+  const rows = await store.queryPrepared(
     `SELECT start, label,
        sum(mentions) FILTER (WHERE sentiment = 'positive') AS positive,
        sum(mentions) FILTER (WHERE sentiment = 'negative') AS negative,
@@ -183,7 +183,7 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
      SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums', 'b')})`;
   // The topic's totals and the terms' counts in one query: one row per term, each carrying the
   // totals (a single row with a NULL term when no term qualifies).
-  const rows = await store.query(
+  const rows = await store.queryPrepared(
     `WITH totals AS (
        SELECT sum(mentions) FILTER (WHERE recent) AS c, sum(mentions) FILTER (WHERE NOT recent) AS d
        FROM (${both('rollup_hourly')})),
@@ -246,28 +246,28 @@ function leader(r: Row) {
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  // One pass over the topic's rows up to the window's end: an author's sums in the window, and the
-  // first day of the topic (new: nothing before the window), with no join back to the history.
+  // The window's rows only: each carries its author's first day of the topic (rollup_author_days).
+  // Authors are ranked by key; the rows shown are every author at least as high as the limit-th of
+  // all and of new voices (ties included), ordered by (source, author_id) once their keys resolve.
+  // Handles and names come with the keys: joining the authors table would read all of it.
   const d0 = 'timezone($tz, $from)::DATE';
-  const rows = await store.query(
-    `WITH ranked AS (
-       SELECT source, author_id, mentions, engagement, reach, first_day, first_day >= ${d0} AS is_new,
+  const top = (where: string) =>
+    `(SELECT min(impact) FROM (SELECT impact FROM ranked WHERE ${where} ORDER BY impact DESC LIMIT ${q.limit}))`;
+  const rows = await store.queryPrepared(
+    `WITH ranked AS MATERIALIZED (
+       SELECT author_key, mentions, engagement, reach, first_day, first_day >= ${d0} AS is_new,
          ln(1 + reach) + ln(1 + engagement) AS impact
        FROM (
-         SELECT source, author_id,
-           sum(mentions) FILTER (WHERE day >= ${d0}) AS mentions,
-           sum(engagement) FILTER (WHERE day >= ${d0}) AS engagement,
-           coalesce(max(followers) FILTER (WHERE day >= ${d0}), 0) AS reach, min(day) AS first_day
-         FROM rollup_authors_daily
-         WHERE topic_id = $topic AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
-         GROUP BY ALL HAVING count(*) FILTER (WHERE day >= ${d0}) > 0)),
+         SELECT author_key, sum(mentions) AS mentions, sum(engagement) AS engagement,
+           coalesce(max(followers), 0) AS reach, min(first_day) AS first_day
+         FROM rollup_author_days
+         WHERE topic_id = $topic AND day >= ${d0} AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
+         GROUP BY author_key)),
      shown AS (
-       (SELECT * FROM ranked ORDER BY impact DESC, source, author_id LIMIT ${q.limit})
-       UNION
-       (SELECT * FROM ranked WHERE is_new ORDER BY impact DESC, source, author_id LIMIT ${q.limit}))
-     SELECT s.*, a.handle, a.name
-     FROM shown s LEFT JOIN authors a USING (source, author_id)
-     ORDER BY s.impact DESC, s.source, s.author_id`,
+       SELECT * FROM ranked WHERE impact >= ${top('true')} OR (is_new AND impact >= ${top('is_new')}))
+     SELECT k.source, k.author_id, s.* EXCLUDE (author_key), k.handle, k.name
+     FROM shown s JOIN author_keys k USING (author_key)
+     ORDER BY s.impact DESC, k.source, k.author_id`,
     { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   return {

@@ -100,7 +100,7 @@ async function newest(
   let rows: Row[] = [];
   for (const span of SLICES) {
     const lo = Math.max(q.from.getTime(), end.getTime() - span);
-    rows = await store.query(sql, { ...params, lo: timestamptz(new Date(lo)) });
+    rows = await store.queryPrepared(sql, { ...params, lo: timestamptz(new Date(lo)) });
     if (rows.length >= want || lo === q.from.getTime()) break;
   }
   return rows;
@@ -132,7 +132,7 @@ async function items(
          FROM mention_scores k SEMI JOIN page p ON k.copy_of_source = p.s AND k.copy_of_id = p.n
          WHERE k.scored_at >= $lo - ${SKEW} GROUP BY ALL)`
     : '';
-  return store.query(
+  return store.queryPrepared(
     `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))${groups}
      SELECT ${ITEM_COLUMNS}${extra}${counts ? ', coalesce(g.n, 0) AS reposts, coalesce(h.n, 0) AS copies' : ''}
      FROM mentions m SEMI JOIN page p ON m.source = p.s AND m.native_id = p.n
@@ -223,7 +223,7 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
 /** Volume per source in the window (originals, reposts, copies, engagement, reach), largest first. */
 export async function sources(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  const rows = await store.query(
+  const rows = await store.queryPrepared(
     `SELECT source, sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', 'sums')})

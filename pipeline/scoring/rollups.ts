@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { plainRows, type Store, timestamptz } from '../store.js';
+import { syncAuthorDays } from './rollups-authors.js';
 
 // Re-seen mentions (new engagement counts) are found by seen_at. Collectors stamp a batch before it
 // waits for the writer, so a batch can commit just below a watermark another one advanced; the
@@ -139,6 +140,7 @@ const LAYOUT: Array<[string, string]> = [
   ['rollup_daily', 'topic_id, day'],
   ['rollup_terms_daily', 'topic_id, day'],
   ['rollup_authors_daily', 'topic_id, day'],
+  ['rollup_author_days', 'topic_id, day'],
   ['rollup_mentions', 'topic_id, created_at'],
   ['mention_terms', 'term, created_at'],
 ];
@@ -223,6 +225,7 @@ async function refreshTopics(conn: DuckDBConnection, tz: string, topics: string[
     topics,
   });
   await insertRollups(conn);
+  await syncAuthorDays(conn, { topics });
   // Remembers which version of each topic its rollups describe.
   await conn.run(
     `INSERT OR REPLACE INTO pipeline_state
@@ -271,6 +274,7 @@ export function refreshRollups(store: Store, tz: string): Promise<RollupResult> 
       { tz },
     );
     const days = await refreshDays(conn, tz);
+    await syncAuthorDays(conn, rebuilt ? null : { days: 'rollup_days' });
     await conn.run('DROP TABLE rollup_days');
     await conn.run('DELETE FROM rollup_dirty');
     await conn.run(
@@ -323,4 +327,5 @@ export function refreshTopicRollups(store: Store, topicIds: readonly string[]): 
 export async function deleteTopicRollups(conn: DuckDBConnection, topicId: string): Promise<void> {
   for (const table of ALL_ROLLUPS) await conn.run(`DELETE FROM ${table} WHERE topic_id = $1`, [topicId]);
   await conn.run("DELETE FROM pipeline_state WHERE stage = 'rollup-topic' AND key = $1", [topicId]);
+  await syncAuthorDays(conn, { topics: [topicId] });
 }

@@ -59,6 +59,38 @@ describe('store', () => {
     store.close();
   });
 
+  it('answers prepared queries like plain ones: concurrent bindings kept apart, writes seen, a full cache still right', async () => {
+    const store = await Store.open(join(dir, 'p.duckdb'));
+    try {
+      await store.write((c) => c.run('CREATE TABLE t AS SELECT range AS i, range * 3 AS v FROM range(100)'));
+      const sql = 'SELECT sum(v) AS s, count(*) AS n FROM t WHERE i >= $lo AND i < $hi';
+      // Sixty requests at once on four connections: many share a connection and its statement.
+      const asked = Array.from({ length: 60 }, (_, k) => ({ lo: k, hi: k + 1 + (k % 7) }));
+      const got = await Promise.all(asked.map((p) => store.queryPrepared(sql, p)));
+      const want = await Promise.all(asked.map((p) => store.query(sql, p)));
+      expect(got).toEqual(want);
+      expect(new Set(got.map((r) => JSON.stringify(r))).size).toBeGreaterThan(30);
+
+      await store.write((c) => c.run('UPDATE t SET v = v + 1000 WHERE i = 5'));
+      expect(await store.queryPrepared(sql, { lo: 5, hi: 6 })).toEqual([{ s: 1015, n: 1 }]);
+
+      // More distinct texts than a connection keeps (512): the oldest are dropped, none answer wrong.
+      for (let k = 0; k < 600; k++) {
+        const rows = await store.queryPrepared(`SELECT $x::INTEGER + ${k} AS y`, { x: k });
+        expect(rows).toEqual([{ y: 2 * k }]);
+      }
+      expect(await store.queryPrepared(sql, { lo: 0, hi: 3 })).toEqual([{ s: 9, n: 3 }]);
+
+      // A statement that cannot be prepared fails every time, and is not kept.
+      for (let k = 0; k < 2; k++)
+        await expect(
+          store.queryPrepared('SELECT * FROM no_such_table WHERE x = $x', { x: 1 }),
+        ).rejects.toThrow(/no_such_table/);
+    } finally {
+      store.close();
+    }
+  });
+
   it('rolls a failed write back completely', async () => {
     const store = await Store.open(join(dir, 'd.duckdb'));
     await expect(
