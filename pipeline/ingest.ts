@@ -191,7 +191,8 @@ async function existingIndexes(
   return found;
 }
 
-const isDuplicateKey = (err: unknown) =>
+/** The error DuckDB raises when an insert meets a primary key. */
+export const isDuplicateKey = (err: unknown) =>
   /duplicate key|primary key constraint/i.test(String((err as Error)?.message));
 
 /**

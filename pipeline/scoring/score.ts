@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { appendRows } from '../ingest.js';
+import { appendRows, isDuplicateKey } from '../ingest.js';
 import { LANGS } from '../language/detect.js';
 import type { Logger } from '../logger.js';
 import type { SentimentModels } from '../sentiment/index.js';
@@ -165,10 +165,17 @@ const TAGGED = 'scored_run';
 /**
  * Writes the batch's topic tags when the topics are still those it was matched with (checked in
  * the transaction: an edit meanwhile re-tags on its own, and the tag stage then takes the batch),
- * and records its mentions as tagged. Tags already there (a topic re-tag may run before scoring)
- * are kept. Returns how many tags were added.
+ * and records its mentions as tagged. A plain INSERT unless `keepStored`: a tag already stored (a
+ * collect tags what it stored before scoring it; a re-tag may run before scoring too) then fails
+ * the batch on the primary key, and the caller writes it again keeping stored tags, which costs a
+ * lookup per tag. Returns how many tags were added.
  */
-async function writeTags(conn: DuckDBConnection, out: ScoreOutput, topics: RunTopics): Promise<number> {
+async function writeTags(
+  conn: DuckDBConnection,
+  out: ScoreOutput,
+  topics: RunTopics,
+  keepStored: boolean,
+): Promise<number> {
   if ((await topicQueries(conn)).key !== topics.key) return 0;
   let added = 0;
   if (out.tags.length > 0) {
@@ -180,7 +187,7 @@ async function writeTags(conn: DuckDBConnection, out: ScoreOutput, topics: RunTo
     await conn.run('CREATE OR REPLACE TEMP TABLE score_tags (i INTEGER, t INTEGER)');
     await appendRows(conn, 'score_tags', hits);
     const inserted = await conn.run(
-      `INSERT OR IGNORE INTO mention_topics
+      `INSERT ${keepStored ? 'OR IGNORE ' : ''}INTO mention_topics
        SELECT b.source, b.native_id, ${sqlList(topics.ids)}[h.t] FROM score_tags h JOIN score_batch b USING (i)`,
     );
     added = inserted.rowsChanged;
@@ -208,6 +215,8 @@ async function findCopies(conn: DuckDBConnection, b: Batch, out: ScoreOutput): P
     bySig.set(sig, sources);
   };
   // The earliest original per key and source; copies are never looked up, so chains cannot form.
+  // Two look-ups, one per key: each one scan of the stored scores (a single scan with both keys,
+  // as an OR of the two or with grouping sets, cost 1.5-2x the CPU of both on a 200,000-row table).
   const lookup = async (column: 'canonical_url' | 'text_sig') =>
     plainRows(
       await conn.runAndReadAll(
@@ -257,6 +266,7 @@ async function writeScores(
   out: ScoreOutput,
   now: DuckDBValue,
   topics: RunTopics,
+  keepStoredTags: boolean,
 ): Promise<{ copies: number; tagged: number }> {
   // The few distinct labels (language, origin, sentiment, model) go in as codes into one list:
   // every string appended costs a call into DuckDB, and most of a batch's strings are these.
@@ -314,7 +324,7 @@ async function writeScores(
     `INSERT INTO mention_terms
      SELECT unnest(string_split(terms, ' ')), source, native_id, created_at FROM score_batch WHERE terms <> ''`,
   );
-  const tagged = await writeTags(conn, out, topics);
+  const tagged = await writeTags(conn, out, topics, keepStoredTags);
   await conn.run('DROP TABLE score_batch');
   return { copies: copyOf.filter((c) => c !== null).length, tagged };
 }
@@ -413,13 +423,25 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
         return { key, ids: topics.map((t) => t.id), queries: topics.map((t) => t.query) };
       });
       let taggedInBatches = 0;
+      // Until a batch meets a tag stored before it: from then on the run keeps stored tags, so a run
+      // after a collect (which tags first) writes one batch twice, not every one.
+      let keepStoredTags = false;
       await pipelined(
         batches(store, fresh, [], size),
         (b) => pool.compute(b.input, topics.queries),
         async (b, out) => {
-          const w = await store.write((conn) =>
-            writeScores(conn, tz, b, out, timestamptz(deps.now()), topics),
-          );
+          const write = () =>
+            store.write((conn) =>
+              writeScores(conn, tz, b, out, timestamptz(deps.now()), topics, keepStoredTags),
+            );
+          let w: Awaited<ReturnType<typeof write>>;
+          try {
+            w = await write();
+          } catch (err) {
+            if (keepStoredTags || !isDuplicateKey(err)) throw err;
+            keepStoredTags = true;
+            w = await write();
+          }
           copies += w.copies;
           taggedInBatches += w.tagged;
           scored += b.source.length;

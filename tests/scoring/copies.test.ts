@@ -145,16 +145,27 @@ describe('copy detection', () => {
     );
     const first = await scoreNew(scoringDeps(store));
     expect(first.copies).toBe(2);
-    // Cross-posted to Mastodon in a later collection: a copy of the first-stored post.
+    // In a later collection, found among the stored originals: cross-posted to Mastodon (a copy
+    // of the first-stored post), and the article's mobile page shared with other words.
     await collect(
       store,
       'mastodon',
-      [mentionRecord({ nativeId: 'm1', text: post, authorId: 'a@example.social', createdAt: T })],
+      [
+        mentionRecord({ nativeId: 'm1', text: post, authorId: 'a@example.social', createdAt: T }),
+        mentionRecord({
+          nativeId: 'm2',
+          url: 'https://m.example-daily.kr/article/123#comments',
+          text: '이 기사 보셨나요? 배터리 리콜 소식',
+          authorId: 'b@example.social',
+          createdAt: T,
+        }),
+      ],
       new Date('2026-11-21T02:00:00Z'),
     );
-    expect((await scoreNew(scoringDeps(store))).copies).toBe(1);
+    expect((await scoreNew(scoringDeps(store))).copies).toBe(2);
     expect(await copies()).toEqual([
       'mastodon/m1 -> x/x1',
+      'mastodon/m2 -> naver/n1',
       'naver/n1 -> original',
       'rss/g1 -> naver/n1',
       'rss/r1 -> naver/n1',
@@ -166,6 +177,6 @@ describe('copy detection', () => {
       `SELECT sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies
        FROM rollup_hourly WHERE topic_id = '*'`,
     );
-    expect(counts).toEqual({ mentions: 3, reposts: 1, copies: 3 });
+    expect(counts).toEqual({ mentions: 3, reposts: 1, copies: 4 });
   });
 });

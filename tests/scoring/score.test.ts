@@ -212,6 +212,27 @@ describe('scoreNew', () => {
     expect(await tags()).toEqual(batched);
   });
 
+  it('keeps the tags stored before scoring when a later batch meets them, and adds only the missing ones', async () => {
+    await addTopic(store, 'acme', 'acme OR 한빛전자');
+    await addTopic(store, 'globex', 'globex');
+    // Collected later but tagged first (as a collect does): scored after the untagged ones, so the
+    // first batches write their tags plainly and a later one meets the stored tags.
+    await collect(store, 'x', mentions(20, 100), new Date(T0 + 60 * 3_600_000));
+    await tagMentions(store);
+    const tags = () => store.query('SELECT * FROM mention_topics ORDER BY ALL');
+    const stored = (await tags()).length;
+    expect(stored).toBeGreaterThan(0);
+    await collect(store, 'x', mentions(20), new Date(T0 + 30 * 3_600_000));
+    const result = await scoreNew(scoringDeps(store, 'UTC', { batchSize: 7 }));
+    expect(result.scored).toBe(40);
+    const after = await tags();
+    expect(result.tagged).toBe(after.length - stored);
+    expect(result.tagged).toBeGreaterThan(0);
+    await tagMentions(store);
+    expect(await tags()).toEqual(after);
+    expect(await rolledUp()).toEqual(await rawCounts());
+  });
+
   it('leaves the batches scored after a topic edit to the tag stage, which tags them with the new query', async () => {
     await addTopic(store, 'acme', 'acme');
     await collect(store, 'x', mentions(40), new Date(T0 + 30 * 3_600_000));
