@@ -132,9 +132,17 @@ export async function collect(
   } catch (err) {
     svc.logger.error({ err: errorMessage(err) }, 'checking for upstream deletions failed');
   }
-  // Once per collect, after every source, so all of this run's mentions are matched in one pass.
-  // Tags are derived and the next collect catches up from the watermark, so a failure here must
-  // not turn a collection that stored its mentions into a failed one.
+  // Scoring is derived too, and bookmarked per step: a failure is logged and the next run catches up.
+  try {
+    await score(svc, {});
+  } catch (err) {
+    svc.logger.error({ err: errorMessage(err) }, 'scoring new mentions failed');
+  }
+  // After scoring, which tags the mentions it scores in the same transactions (and the rest with the
+  // same watermark): this finds nothing new then, and matches this run's mentions when scoring
+  // failed. Before scoring, every scoring run after a collect met stored tags in its first batch and
+  // wrote it twice. Tags are derived and the next collect catches up from the watermark, so a
+  // failure here must not turn a collection that stored its mentions into a failed one.
   try {
     const tagged = await tagNewMentions(svc.store);
     const errors = tagged.topics.filter((t) => t.error !== undefined);
@@ -151,12 +159,6 @@ export async function collect(
       svc.logger.warn({ topic: t.topicId, error: t.error }, 'topic query does not parse');
   } catch (err) {
     svc.logger.error({ err: errorMessage(err) }, 'tagging new mentions failed');
-  }
-  // Scoring is derived too, and bookmarked per step: a failure is logged and the next run catches up.
-  try {
-    await score(svc, {});
-  } catch (err) {
-    svc.logger.error({ err: errorMessage(err) }, 'scoring new mentions failed');
   }
   // Spikes, negative surges and failure streaks, judged on the fresh rollups and this run's results;
   // delivery is the outbox loop's job (serve), so a slow webhook never holds up a collection.
