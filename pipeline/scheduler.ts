@@ -12,6 +12,8 @@ import { collect, type Services } from './verbs.js';
  */
 export class Scheduler {
   readonly #tasks: ScheduledTask[] = [];
+  /** Runs under way (collections with their scoring, retention): shutdown waits for them. */
+  readonly #running = new Set<Promise<void>>();
 
   constructor(
     private readonly svc: Services,
@@ -24,7 +26,7 @@ export class Scheduler {
     if (schedules.some((s) => s.enabled)) await refuseDemo(this.svc.store, 'the scheduler');
     for (const s of schedules) {
       if (!s.enabled) continue;
-      const task = cron.schedule(s.schedule, () => this.runSource(s.id), {
+      const task = cron.schedule(s.schedule, () => this.#track(this.runSource(s.id)), {
         name: `collect:${s.id}`,
         noOverlap: true,
         maxRandomDelay: this.jitterMs,
@@ -35,7 +37,7 @@ export class Scheduler {
     }
     const retention = this.svc.config.retention ?? defaultRetention;
     this.#tasks.push(
-      cron.schedule(retention.schedule, () => this.runRetention(), {
+      cron.schedule(retention.schedule, () => this.#track(this.runRetention()), {
         name: 'retention',
         noOverlap: true,
         timezone: this.svc.config.timezone,
@@ -70,10 +72,21 @@ export class Scheduler {
     }
   }
 
+  #track(run: Promise<void>): Promise<void> {
+    this.#running.add(run);
+    void run.finally(() => this.#running.delete(run));
+    return run;
+  }
+
   /** Stops taking work; runs under way see the shutdown signal and end at their next step. */
   async stop(): Promise<void> {
     await Promise.all(this.#tasks.map((t) => t.stop()));
     await Promise.all(this.#tasks.map((t) => t.destroy()));
     this.#tasks.length = 0;
+  }
+
+  /** Resolves when the runs under way have ended (they never reject: failures are logged). */
+  async idle(): Promise<void> {
+    await Promise.all(this.#running);
   }
 }

@@ -98,6 +98,9 @@ export async function serve(configured: Config, logger: Logger): Promise<void> {
       server.close();
       server.closeAllConnections();
       await svc.locks.idle();
+      // The whole run, not only its collection: DuckDB closed under a running query never settles
+      // it, and the process then hangs in exit (measured with @duckdb/node-api 1.5).
+      await scheduler.idle();
       await delivery.stopped;
       await svc.store.closeGracefully();
       removeServerInfo(config.databasePath);

@@ -91,6 +91,10 @@ interface Prepared {
 export class Store {
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Set by closeGracefully: new reads and writes are refused while those under way end. */
+  #closing = false;
+  /** Reads under way on the reader connections. */
+  readonly #reading = new Set<Promise<unknown>>();
   #version = 0;
   /** Queries in flight per reader connection: a query goes to the least busy one. */
   readonly #busy: number[];
@@ -185,6 +189,8 @@ export class Store {
 
   /** Runs `fn` in one transaction on the writer connection: all of it is committed, or none. */
   write<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    // Writes queued before closeGracefully still run; later ones are refused.
+    if (this.#closing) return Promise.reject(new UserError('the database is closed', 503));
     const next = this.#queue.then(async () => {
       if (this.#closed) throw new UserError('the database is closed', 503);
       await this.writer.run('BEGIN TRANSACTION');
@@ -263,12 +269,16 @@ export class Store {
   async #onReader(
     fn: (conn: DuckDBConnection, i: number) => Promise<{ getRowObjectsJS(): Record<string, unknown>[] }>,
   ): Promise<Row[]> {
+    if (this.#closed || this.#closing) throw new UserError('the database is closed', 503);
     let i = 0;
     for (let j = 1; j < this.#busy.length; j++) if ((this.#busy[j] ?? 0) < (this.#busy[i] ?? 0)) i = j;
     this.#busy[i] = (this.#busy[i] ?? 0) + 1;
+    const read = fn(this.readers[i] as DuckDBConnection, i);
+    this.#reading.add(read);
     try {
-      return plainRows(await fn(this.readers[i] as DuckDBConnection, i));
+      return plainRows(await read);
     } finally {
+      this.#reading.delete(read);
       this.#busy[i] = (this.#busy[i] ?? 1) - 1;
     }
   }
@@ -279,8 +289,14 @@ export class Store {
   }
 
   /** Waits for pending writes, then closes; DuckDB checkpoints the file on close. */
+  /**
+   * Closes once the write and the reads under way have ended, refusing new ones meanwhile: DuckDB
+   * closed under a running query never settles it, and the process then hangs in exit.
+   */
   async closeGracefully(): Promise<void> {
+    this.#closing = true;
     await this.#queue;
+    await Promise.allSettled(this.#reading);
     this.close();
   }
 

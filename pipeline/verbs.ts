@@ -126,6 +126,8 @@ export async function collect(
       ),
     ),
   );
+  // Shutting down: what follows is derived, and the next run catches up from its bookmarks.
+  if (svc.signal.aborted) return results.flat();
   // Posts the platform deleted since they were stored (Mastodon, Bluesky) go before tagging and scoring.
   try {
     await purgeUpstreamDeletions(svc, sources, 'system:collect');

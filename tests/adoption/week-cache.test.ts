@@ -121,7 +121,7 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({
         msg: 'could not compute the adoption report weeks after the import',
-        err: expect.stringMatching(/disconnected/),
+        err: expect.stringMatching(/closed/),
       }),
     ]);
   });

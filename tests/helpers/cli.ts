@@ -36,8 +36,13 @@ export function runCli(
 export interface Served {
   child: ChildProcess;
   stderr: () => string;
-  /** Resolves with the exit code and how long the process took to exit after `stop` was called. */
-  stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; ms: number }>;
+  /**
+   * Resolves with the exit code (null when a signal ended it: `signal`) and how long the process
+   * took to exit after `stop` was called.
+   */
+  stop: (
+    signal?: NodeJS.Signals,
+  ) => Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
 /** Starts `earshot serve` and waits until it has written its server file beside the database. */
@@ -53,7 +58,9 @@ export async function startServe(env: NodeJS.ProcessEnv, databasePath: string): 
   child.stdout?.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const deadline = Date.now() + 20_000;
   while (!existsSync(`${databasePath}.server.json`)) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -68,8 +75,7 @@ export async function startServe(env: NodeJS.ProcessEnv, databasePath: string): 
     stop: async (signal = 'SIGTERM') => {
       const started = Date.now();
       child.kill(signal);
-      const code = await exited;
-      return { code, ms: Date.now() - started };
+      return { ...(await exited), ms: Date.now() - started };
     },
   };
 }

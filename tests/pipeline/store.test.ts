@@ -91,6 +91,22 @@ describe('store', () => {
     }
   });
 
+  it('closes gracefully only after the reads and writes under way, refusing new ones meanwhile', async () => {
+    const store = await Store.open(join(dir, 'c.duckdb'));
+    // Long enough to be running when the close begins (DuckDB closed under it never settled it).
+    const read = store.query('SELECT sum(x * x)::VARCHAR AS s FROM range(60000000) t(x)');
+    const write = store.write((conn) => conn.run("INSERT INTO meta VALUES ('k', 'v')"));
+    const closing = store.closeGracefully();
+    await expect(store.query('SELECT 1')).rejects.toThrow(/closed/);
+    await expect(store.write((conn) => conn.run('SELECT 1'))).rejects.toThrow(/closed/);
+    expect((await read)[0]?.s).toMatch(/^\d+$/);
+    await write;
+    await closing;
+    const reopened = await Store.open(join(dir, 'c.duckdb'));
+    expect(await reopened.query("SELECT value FROM meta WHERE key = 'k'")).toEqual([{ value: 'v' }]);
+    reopened.close();
+  });
+
   it('rolls a failed write back completely', async () => {
     const store = await Store.open(join(dir, 'd.duckdb'));
     await expect(

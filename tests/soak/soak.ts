@@ -357,7 +357,10 @@ sources:
     clearInterval(sampler);
 
     const stop = await server.stop('SIGTERM');
-    if (stop.code !== 0) throw new Error(`the server did not stop cleanly: ${server.stderr()}`);
+    if (stop.code !== 0)
+      throw new Error(
+        `the server did not stop cleanly (exit code ${stop.code}, signal ${stop.signal}, after ${stop.ms} ms): ${server.stderr().slice(-4000)}`,
+      );
     const dbEnd = fileMb(db);
     const probed = readFileSync(probe, 'utf8')
       .split('\n')
