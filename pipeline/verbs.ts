@@ -140,11 +140,10 @@ export async function collect(
   } catch (err) {
     svc.logger.error({ err: errorMessage(err) }, 'scoring new mentions failed');
   }
-  // After scoring, which tags the mentions it scores in the same transactions (and the rest with the
-  // same watermark): this finds nothing new then, and matches this run's mentions when scoring
-  // failed. Before scoring, every scoring run after a collect met stored tags in its first batch and
-  // wrote it twice. Tags are derived and the next collect catches up from the watermark, so a
-  // failure here must not turn a collection that stored its mentions into a failed one.
+  // After scoring, which tags what it scores in the same transactions and the rest by the same
+  // watermark (tagged first, its first batch would meet those tags and be written twice): this finds
+  // nothing new then, and matches this run's mentions when scoring failed. Tags are derived and the
+  // next collect catches up, so a failure here must not fail a collection that stored its mentions.
   try {
     const tagged = await tagNewMentions(svc.store);
     const errors = tagged.topics.filter((t) => t.error !== undefined);

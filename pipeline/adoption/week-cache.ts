@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Row, Store } from '../store.js';
 import { prepareSpans, type Span, type SpanRows, spanRows } from './metrics.js';
 import {
+  type Db,
   type Dimension,
   latestDataDay,
   openPopulation,
@@ -43,9 +44,12 @@ export async function bumpAdoptionData(conn: DuckDBConnection): Promise<void> {
   await conn.run('DELETE FROM adoption_week_figures');
 }
 
-/** The adoption data's version: a caller compares two readings to learn whether anything wrote. */
-export async function adoptionDataVersion(store: Store): Promise<number> {
-  const [row] = await store.query('SELECT version FROM adoption_data');
+/**
+ * The adoption data's version, read on `db` (the store, or a report's own connection, whose
+ * transaction sees its own snapshot): two readings tell whether anything wrote in between.
+ */
+export async function adoptionDataVersion(db: Db): Promise<number> {
+  const [row] = await db.query('SELECT version FROM adoption_data');
   return Number(row?.version);
 }
 
@@ -72,8 +76,7 @@ export async function spansRows(
   breakdowns: readonly (readonly Dimension[])[],
 ): Promise<SpansRows> {
   // Read before anything is computed: rows kept under it are then never newer than their version.
-  const [current] = await pop.db.query('SELECT version FROM adoption_data');
-  const version = Number(current?.version);
+  const version = await adoptionDataVersion(pop.db);
   const parts = [PEOPLE, ...breakdowns.map(partOf)];
   const where = `data_version = ${version} AND formula = ${FORMULA}
     AND time_zone = ${sqlText(pop.window.timeZone)} AND licensed_as_of = ${sqlDay(pop.window.end)}`;
@@ -164,8 +167,7 @@ async function insertKept(
   await pop.db.query('BEGIN TRANSACTION');
   try {
     // Only while the data is still that version: rows of data that has moved on are never read.
-    const [now] = await pop.db.query('SELECT version FROM adoption_data');
-    if (Number(now?.version) === version) {
+    if ((await adoptionDataVersion(pop.db)) === version) {
       // A write that began before this transaction and committed since deleted only the rows it
       // saw: rows an earlier keep left under an older version go here.
       await pop.db.query(`DELETE FROM adoption_week_figures WHERE data_version <> ${version}`);
@@ -183,9 +185,10 @@ async function insertKept(
 const WARMED: readonly (readonly Dimension[])[] = [[], ['department']];
 
 /**
- * After an import or a collection that wrote adoption data has committed: computes and keeps the trend weeks of the default report (28 days
- * to the latest data), so the first report after an import is as quick as a repeat. A failure is
- * logged, never the import's: the report computes what is missing itself.
+ * After an import or a collection that wrote adoption data has committed: computes and keeps the
+ * trend weeks of the default report (28 days to the latest data), so the first report after it is
+ * as quick as a repeat. A failure is logged, never the import's: the report computes what is
+ * missing itself.
  */
 export async function warmWeekFigures(store: Store, timeZone: string, logger?: Logger): Promise<void> {
   try {
