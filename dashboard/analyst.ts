@@ -110,7 +110,7 @@ async function streamCsv(
     if (res.headersSent) res.destroy();
     throw err;
   } finally {
-    conn.closeSync();
+    store.release(conn);
   }
   return rows;
 }
@@ -146,7 +146,7 @@ async function streamParquet(
     await pipeline(createReadStream(file), res, { end: false });
     return rows;
   } finally {
-    conn.closeSync();
+    store.release(conn);
     rmSync(file, { force: true });
   }
 }
@@ -256,7 +256,7 @@ export function analystRoutes(services: Services, allow: Allow): express.Router 
     try {
       await prepareReadOnly(conn, sql);
     } finally {
-      conn.closeSync();
+      store.release(conn);
     }
     const by = currentUser(res).name;
     const now = services.now();

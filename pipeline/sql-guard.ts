@@ -178,6 +178,6 @@ export async function runReadOnlyQuery(
       };
     });
   } finally {
-    conn.closeSync();
+    store.release(conn);
   }
 }

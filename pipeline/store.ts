@@ -93,8 +93,10 @@ export class Store {
   #closed = false;
   /** Set by closeGracefully: new reads and writes are refused while those under way end. */
   #closing = false;
-  /** Reads under way on the reader connections. */
+  /** Reads under way on the reader connections, and connections lent by `connect` until released. */
   readonly #reading = new Set<Promise<unknown>>();
+  /** Per lent connection, what its release settles in #reading. */
+  readonly #lent = new Map<DuckDBConnection, () => void>();
   #version = 0;
   /** Queries in flight per reader connection: a query goes to the least busy one. */
   readonly #busy: number[];
@@ -283,18 +285,49 @@ export class Store {
     }
   }
 
-  /** A fresh connection, for work that must be interruptible on its own (the SQL console). */
-  connect(): Promise<DuckDBConnection> {
-    return this.instance.connect();
+  /**
+   * A connection of its own, for work that holds one across calls (a streamed read, a report's temp
+   * tables, an export's snapshot) or must be interruptible on its own (the SQL console). Give it
+   * back with `release`: closing waits for it.
+   */
+  async connect(): Promise<DuckDBConnection> {
+    if (this.#closed || this.#closing) throw new UserError('the database is closed', 503);
+    // In #reading before the first await, so a close that starts meanwhile waits for it too.
+    let settle = () => {};
+    const lent = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.#reading.add(lent);
+    const done = () => {
+      this.#reading.delete(lent);
+      settle();
+    };
+    try {
+      const conn = await this.instance.connect();
+      this.#lent.set(conn, done);
+      return conn;
+    } catch (err) {
+      done();
+      throw err;
+    }
   }
 
-  /** Waits for pending writes, then closes; DuckDB checkpoints the file on close. */
+  /** Closes a connection from `connect`. */
+  release(conn: DuckDBConnection): void {
+    conn.closeSync();
+    this.#lent.get(conn)?.();
+    this.#lent.delete(conn);
+  }
+
   /**
-   * Closes once the write and the reads under way have ended, refusing new ones meanwhile: DuckDB
-   * closed under a running query never settles it, and the process then hangs in exit.
+   * Closes once the writes queued and the reads under way have ended, refusing new ones meanwhile:
+   * DuckDB closed under a running query never settles it, and the process then hangs in exit. Work
+   * on lent connections (an export, a console query, a report) is interrupted: it ends with an
+   * error, and every writer leaves whole transactions behind.
    */
   async closeGracefully(): Promise<void> {
     this.#closing = true;
+    for (const conn of this.#lent.keys()) conn.interrupt();
     await this.#queue;
     await Promise.allSettled(this.#reading);
     this.close();

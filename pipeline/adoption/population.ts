@@ -208,9 +208,9 @@ export async function openPopulation(
         ? PUBLISH_ALL
         : memoPlan(planSuppression(members, PLANNED_DIMENSIONS, minGroupSize, (m) => Number(m.n)));
     const size = members.reduce((sum, m) => sum + Number(m.n), 0);
-    return { window, audience, plan, size, db, close: () => conn.closeSync() };
+    return { window, audience, plan, size, db, close: () => store.release(conn) };
   } catch (err) {
-    conn.closeSync();
+    store.release(conn);
     throw err;
   }
 }

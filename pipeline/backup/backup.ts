@@ -122,7 +122,7 @@ async function snapshot(
       await conn.run(`DETACH ${alias}`);
     }
   } finally {
-    conn.closeSync();
+    store.release(conn);
   }
 }
 

@@ -248,7 +248,7 @@ export async function exportParquet(
     await conn.run('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    conn.closeSync();
+    store.release(conn);
     await rm(staging, { recursive: true, force: true });
   }
   await recordAudit(

@@ -128,7 +128,7 @@ async function* batches(
     }
     if (batch.source.length > 0) yield batch;
   } finally {
-    conn.closeSync();
+    store.release(conn);
   }
 }
 

@@ -15,6 +15,7 @@ describe('earshot report adoption', { timeout: 120_000 }, () => {
   let dir: string;
   let cleanup: () => void;
   let env: NodeJS.ProcessEnv;
+  // A child process imports every canonical file: past the default 30 s hook limit on a busy host.
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir());
     writeFileSync(join(dir, 'earshot.yaml'), 'timezone: Asia/Seoul\n');
@@ -23,7 +24,7 @@ describe('earshot report adoption', { timeout: 120_000 }, () => {
     const files = readdirSync(canonical).map((f) => join(canonical, f));
     const r = await runCli(['import', 'auto', ...files], env);
     expect(r.code, r.stderr).toBe(0);
-  });
+  }, 120_000);
   afterAll(() => cleanup());
 
   it('prints JSON with the figures and the sentences: leadership by default, analyst on request', async () => {

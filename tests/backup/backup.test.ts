@@ -68,7 +68,7 @@ async function differences(store: Store, file: string): Promise<Record<string, n
     }
   } finally {
     await conn.run('DETACH restored');
-    conn.closeSync();
+    store.release(conn);
   }
   return out;
 }
@@ -143,7 +143,7 @@ describe('earshot backup and restore', () => {
       expect(made.manifest.tables.meta).toBe(1);
     } finally {
       await other.run('ROLLBACK');
-      other.closeSync();
+      t.store.release(other);
     }
     const to = restoreTarget();
     await restore(to);

@@ -46,7 +46,7 @@ await store.write(async (c) => {
 });
 await store.connect().then(async (c) => {
   await c.run('CHECKPOINT');
-  c.closeSync();
+  store.release(c);
 });
 const size = (await stat(store.path)).size;
 console.log(`${ROWS} mentions, database file ${(size / 1e6).toFixed(1)} MB`);
@@ -67,7 +67,7 @@ await timed('copy-db (COPY FROM DATABASE)', async () => {
   await c.run(`ATTACH '${file}' AS bench_copy`);
   await c.run('COPY FROM DATABASE live TO bench_copy');
   await c.run('DETACH bench_copy');
-  c.closeSync();
+  store.release(c);
   return `${((await stat(file)).size / 1e6).toFixed(1)} MB`;
 });
 

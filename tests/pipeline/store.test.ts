@@ -55,7 +55,7 @@ describe('store', () => {
       /disabled by configuration/,
     );
     await expect(conn.run('SET threads = 1')).rejects.toThrow(/locked/);
-    conn.closeSync();
+    store.release(conn);
     store.close();
   });
 
@@ -105,6 +105,27 @@ describe('store', () => {
     const reopened = await Store.open(join(dir, 'c.duckdb'));
     expect(await reopened.query("SELECT value FROM meta WHERE key = 'k'")).toEqual([{ value: 'v' }]);
     reopened.close();
+  });
+
+  it('interrupts work on lent connections when closing, and closes once every one is released', async () => {
+    const store = await Store.open(join(dir, 'l.duckdb'));
+    const busy = await store.connect();
+    const idle = await store.connect();
+    // Minutes of work: it ends only by the interrupt (or the test fails on what it returned).
+    const long = busy.run('SELECT sum(x * x)::VARCHAR FROM range(20000000000) t(x)');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let closed = false;
+    const closing = store.closeGracefully().then(() => {
+      closed = true;
+    });
+    await expect(store.connect()).rejects.toThrow(/closed/);
+    await expect(long).rejects.toThrow(/interrupt/i);
+    store.release(busy);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closed, 'a connection is still lent').toBe(false);
+    store.release(idle);
+    await closing;
+    expect(closed).toBe(true);
   });
 
   it('rolls a failed write back completely', async () => {
