@@ -149,35 +149,95 @@ const LAYOUT: Array<[string, string]> = [
 const COMPACT_FLOOR = 500_000;
 
 /**
+ * How much one transaction of a refresh may hold. DuckDB frees a transaction's temp tables and
+ * undo only at COMMIT, so a year of dirty days (a backfill, a restored history, a new time zone)
+ * recomputed in one transaction ran out of memory at ten million mentions, and so did the
+ * rewrite of the 125 million row term index: both are split into transactions of about this size.
+ */
+export interface RefreshLimits {
+  /** Mentions whose local days one transaction recomputes (whole days: a bigger day goes alone). */
+  sliceMentions: number;
+  /** Rows one compaction transaction rewrites (whole keys: a bigger key goes alone). */
+  compactRows: number;
+}
+const LIMITS: RefreshLimits = { sliceMentions: 1_000_000, compactRows: 5_000_000 };
+
+/**
+ * Consecutive runs of `items` (in order) whose sizes add up to at most `limit`; an item above it
+ * forms a run of its own.
+ */
+function batches<T>(items: Array<{ item: T; n: number }>, limit: number): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const { item, n } of items) {
+    if (current.length > 0 && size + n > limit) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += n;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/**
  * Rewrites `table` in its LAYOUT order once it has doubled since the last rewrite. Appends keep
  * each refresh's rows in order but interleave refreshes (time order), so a topic's or a term's rows
  * spread over every row group written since; a rewrite puts them back together so min/max pruning
  * skips the rest. Doubling makes the rewrites cost at most about twice the table over its life.
  * With `inOrder` (the caller knows the rows are already in that order) only the size is recorded.
+ *
+ * The rewrite moves ranges of the first layout column, in order, each in its own transaction:
+ * each range is appended after the last, so once every range has moved the table is in order.
+ * A crash part way leaves every row in place (some moved) and the size unrecorded, so the next
+ * refresh rewrites the table again.
  */
 async function compact(
-  conn: DuckDBConnection,
+  store: Store,
   table: string,
   order: string,
   inOrder: boolean,
+  chunkRows: number,
 ): Promise<void> {
-  const [row] = plainRows(
-    await conn.runAndReadAll(
-      `SELECT (SELECT count(*) FROM ${table}) AS n,
-         (SELECT value::BIGINT FROM meta WHERE key = $1) AS last`,
-      [`compacted:${table}`],
-    ),
-  );
-  const n = Number(row?.n ?? 0);
-  if (n < COMPACT_FLOOR || n < 2 * Number(row?.last ?? 0)) return;
-  if (!inOrder) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE compact_rows AS SELECT * FROM ${table} ORDER BY ${order}`);
-    await conn.run(`DELETE FROM ${table}`);
-    // A scan keeps insertion order (DuckDB's preserve_insertion_order, on by default): no second sort.
-    await conn.run(`INSERT INTO ${table} SELECT * FROM compact_rows`);
-    await conn.run('DROP TABLE compact_rows');
+  const key = order.split(',')[0] as string;
+  const plan = await store.write(async (conn) => {
+    const [row] = plainRows(
+      await conn.runAndReadAll(
+        `SELECT (SELECT count(*) FROM ${table}) AS n,
+           (SELECT value::BIGINT FROM meta WHERE key = $1) AS last`,
+        [`compacted:${table}`],
+      ),
+    );
+    const n = Number(row?.n ?? 0);
+    if (n < COMPACT_FLOOR || n < 2 * Number(row?.last ?? 0)) return null;
+    const keys = inOrder
+      ? []
+      : plainRows(
+          await conn.runAndReadAll(`SELECT ${key} AS k, count(*) AS n FROM ${table} GROUP BY k ORDER BY k`),
+        );
+    return { n, keys: keys.map((r) => ({ item: r.k as string, n: Number(r.n) })) };
+  });
+  if (plan === null) return;
+  for (const range of batches(plan.keys, chunkRows)) {
+    await store.write(async (conn) => {
+      const params = { lo: range[0] as string, hi: range[range.length - 1] as string };
+      const inRange = `${key} >= $lo AND ${key} <= $hi`;
+      await conn.run(
+        `CREATE OR REPLACE TEMP TABLE compact_rows AS SELECT * FROM ${table} WHERE ${inRange} ORDER BY ${order}`,
+        params,
+      );
+      await conn.run(`DELETE FROM ${table} WHERE ${inRange}`, params);
+      // A scan keeps insertion order (DuckDB's preserve_insertion_order, on by default): no second sort.
+      await conn.run(`INSERT INTO ${table} SELECT * FROM compact_rows`);
+      await conn.run('DROP TABLE compact_rows');
+    });
   }
-  await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [`compacted:${table}`, String(n)]);
+  await store.write((conn) =>
+    conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [`compacted:${table}`, String(plan.n)]),
+  );
 }
 
 /** Recomputes every topic for the local days in the temp table rollup_days. */
@@ -240,19 +300,35 @@ async function storedTimezone(conn: DuckDBConnection): Promise<string | null> {
 }
 
 /**
- * Brings the rollups up to date in one transaction: the local days of mentions scored or re-scored
- * since the last refresh (rollup_dirty) or re-seen with new counts (seen_at watermark), topics
- * whose definition changed since their rollups were built, and deleted topics. A new reporting time
- * zone rebuilds everything.
+ * Brings the rollups up to date: the local days of mentions scored or re-scored since the last
+ * refresh (rollup_dirty) or re-seen with new counts (seen_at watermark), topics whose definition
+ * changed since their rollups were built, and deleted topics. A new reporting time zone rebuilds
+ * everything.
+ *
+ * The days are recomputed in slices of about `limits.sliceMentions` mentions, each in its own
+ * transaction (see RefreshLimits). Recomputing a day is idempotent, and what marks the work done
+ * is removed only with it: a slice clears its own days' rollup_dirty rows, and the seen watermark
+ * moves (to where it stood when the days were listed) after the last slice. A crash between
+ * slices leaves the rest to the next refresh; so does a new time zone, whose first transaction
+ * empties the rollups and the watermark, so that every day is listed until all are rebuilt.
  */
-export function refreshRollups(store: Store, tz: string): Promise<RollupResult> {
-  return store.write(async (conn) => {
+export async function refreshRollups(
+  store: Store,
+  tz: string,
+  limits: RefreshLimits = LIMITS,
+): Promise<RollupResult> {
+  const plan = await store.write(async (conn) => {
     const rebuilt = (await storedTimezone(conn)) !== tz;
     if (rebuilt) {
-      for (const table of ALL_ROLLUPS) await conn.run(`DELETE FROM ${table}`);
+      for (const table of [...ALL_ROLLUPS, 'rollup_author_days', 'author_keys'])
+        await conn.run(`DELETE FROM ${table}`);
       await conn.run("DELETE FROM pipeline_state WHERE stage IN ('rollups', 'rollup-topic')");
       await conn.run('DELETE FROM rollup_dirty');
       await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [TZ_KEY, tz]);
+      // The slices below recompute every topic over every day: no topic is left to rebuild.
+      await conn.run(
+        "INSERT OR REPLACE INTO pipeline_state SELECT 'rollup-topic', id, updated_at FROM topics",
+      );
     }
     for (const table of ALL_ROLLUPS) {
       await conn.run(
@@ -262,48 +338,97 @@ export function refreshRollups(store: Store, tz: string): Promise<RollupResult> 
     await conn.run(
       "DELETE FROM pipeline_state WHERE stage = 'rollup-topic' AND key NOT IN (SELECT id FROM topics)",
     );
-
-    const since = `coalesce((SELECT through FROM pipeline_state WHERE stage = 'rollups' AND key = 'seen') - ${SEEN_SLACK}, '-infinity'::TIMESTAMPTZ)`;
-    await conn.run(
-      `CREATE OR REPLACE TEMP TABLE rollup_days AS
-       SELECT DISTINCT timezone($tz, hour_start)::DATE AS day FROM rollup_dirty
-       UNION
-       SELECT DISTINCT timezone($tz, quarter)::DATE FROM (
-         SELECT DISTINCT time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter
-         FROM mentions m SEMI JOIN mention_scores s USING (source, native_id) WHERE m.seen_at >= ${since})`,
-      { tz },
+    const through = `(SELECT through FROM pipeline_state WHERE stage = 'rollups' AND key = 'seen')`;
+    const [seen] = plainRows(
+      await conn.runAndReadAll(
+        `SELECT greatest(max(seen_at), coalesce(${through}, max(seen_at))) AS through FROM mentions`,
+      ),
     );
-    const days = await refreshDays(conn, tz);
-    await syncAuthorDays(conn, rebuilt ? null : { days: 'rollup_days' });
-    await conn.run('DROP TABLE rollup_days');
-    await conn.run('DELETE FROM rollup_dirty');
-    await conn.run(
-      `INSERT OR REPLACE INTO pipeline_state
-       SELECT 'rollups', 'seen', greatest(max(seen_at), coalesce((SELECT through FROM pipeline_state WHERE stage = 'rollups' AND key = 'seen'), max(seen_at)))
-       FROM mentions HAVING max(seen_at) IS NOT NULL`,
-    );
+    const days = plainRows(
+      await conn.runAndReadAll(
+        `SELECT DISTINCT timezone($tz, hour_start)::DATE AS day FROM rollup_dirty
+         UNION
+         SELECT DISTINCT timezone($tz, quarter)::DATE FROM (
+           SELECT DISTINCT time_bucket(INTERVAL '15 minutes', m.created_at) AS quarter
+           FROM mentions m SEMI JOIN mention_scores s USING (source, native_id)
+           WHERE m.seen_at >= coalesce(${through} - ${SEEN_SLACK}, '-infinity'::TIMESTAMPTZ))
+         ORDER BY day`,
+        { tz },
+      ),
+    ).map((r) => r.day as Date);
+    return {
+      rebuilt,
+      through: (seen?.through as Date | null) ?? null,
+      days: await dayMentions(conn, tz, days),
+    };
+  });
 
-    // A rebuild has just recomputed every topic over all days.
-    if (rebuilt) {
+  const slices = batches(plan.days, limits.sliceMentions);
+  for (const slice of slices) {
+    await store.write(async (conn) => {
+      await conn.run('CREATE OR REPLACE TEMP TABLE rollup_days AS SELECT unnest($days::DATE[]) AS day', {
+        days: JSON.stringify(slice.map((d) => d.toISOString().slice(0, 10))),
+      });
+      await refreshDays(conn, tz);
+      await syncAuthorDays(conn, { days: 'rollup_days' });
       await conn.run(
-        "INSERT OR REPLACE INTO pipeline_state SELECT 'rollup-topic', id, updated_at FROM topics",
+        'DELETE FROM rollup_dirty WHERE timezone($tz, hour_start)::DATE IN (SELECT day FROM rollup_days)',
+        { tz },
       );
+      await conn.run('DROP TABLE rollup_days');
+    });
+  }
+
+  const stale = await store.write(async (conn) => {
+    if (plan.through !== null) {
+      await conn.run("INSERT OR REPLACE INTO pipeline_state VALUES ('rollups', 'seen', $1)", [
+        timestamptz(plan.through),
+      ]);
     }
-    const stale = plainRows(
+    const topics = plainRows(
       await conn.runAndReadAll(
         `SELECT t.id FROM topics t LEFT JOIN pipeline_state p ON p.stage = 'rollup-topic' AND p.key = t.id
          WHERE p.through IS DISTINCT FROM t.updated_at ORDER BY t.id`,
       ),
     ).map((r) => String(r.id));
-    await refreshTopics(conn, tz, stale);
-    // After a rebuild each rollup table holds exactly one ordered INSERT of insertRollups (no stale
-    // topic is left to add a second): already in layout order, so rewriting it would only cost. The
-    // term index is written by the scoring batches in time order and always needs the rewrite.
-    for (const [table, order] of LAYOUT) {
-      await compact(conn, table, order, rebuilt && stale.length === 0 && ALL_ROLLUPS.includes(table));
-    }
-    return { days, topics: stale, rebuilt };
+    await refreshTopics(conn, tz, topics);
+    return topics;
   });
+  // After a rebuild in one slice each rollup table holds exactly one ordered INSERT of
+  // insertRollups (no stale topic is left to add a second): already in layout order, so rewriting
+  // it would only cost. The term index is written by the scoring batches in time order and always
+  // needs the rewrite.
+  const inOrder = plan.rebuilt && slices.length <= 1 && stale.length === 0;
+  for (const [table, order] of LAYOUT) {
+    await compact(store, table, order, inOrder && ALL_ROLLUPS.includes(table), limits.compactRows);
+  }
+  return { days: plan.days.length, topics: stale, rebuilt: plan.rebuilt };
+}
+
+/**
+ * How many mentions were posted on each of `days` (local days of `tz`, in order), to cut the
+ * refresh into slices. One day needs no count: it is one slice whatever its size.
+ */
+async function dayMentions(
+  conn: DuckDBConnection,
+  tz: string,
+  days: Date[],
+): Promise<Array<{ item: Date; n: number }>> {
+  if (days.length <= 1) return days.map((item) => ({ item, n: 0 }));
+  const first = days[0] as Date;
+  const last = days[days.length - 1] as Date;
+  const counts = plainRows(
+    await conn.runAndReadAll(
+      `SELECT timezone($tz, quarter)::DATE AS day, sum(n) AS n FROM (
+         SELECT time_bucket(INTERVAL '15 minutes', created_at) AS quarter, count(*) AS n FROM mentions
+         WHERE created_at >= timezone($tz, $lo::TIMESTAMP) AND created_at < timezone($tz, $hi::TIMESTAMP + INTERVAL 1 DAY)
+         GROUP BY quarter)
+       GROUP BY day`,
+      { tz, lo: first.toISOString().slice(0, 10), hi: last.toISOString().slice(0, 10) },
+    ),
+  );
+  const byDay = new Map(counts.map((r) => [(r.day as Date).toISOString().slice(0, 10), Number(r.n)]));
+  return days.map((item) => ({ item, n: byDay.get(item.toISOString().slice(0, 10)) ?? 0 }));
 }
 
 /**

@@ -537,8 +537,9 @@ export async function buildDashboardData(
     await insertChunk(store, lo, hi);
     step(`month ${m + 1} of 13 stored`);
   }
-  // One refresh over the year, as the first scoring run after a backfill does: set-based over all
-  // days at once, instead of thirteen that each rewrite what the last one compacted.
+  // One refresh over the year, as the first scoring run after a backfill does (it cuts the days
+  // into transactions of bounded size itself), instead of thirteen that each rewrite what the
+  // last one compacted.
   await refreshRollups(store, TIMEZONE);
   step('rolled up');
   for (const s of SOURCES) await store.write((conn) => refreshAuthors(conn, s.name));
