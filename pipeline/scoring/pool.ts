@@ -107,6 +107,7 @@ class ScoringWorker {
 export class ScoringPool {
   private readonly workers: ScoringWorker[] = [];
   private readonly threads: number;
+  #started = 0;
   private readonly matchers = matcherCache();
 
   /**
@@ -126,7 +127,7 @@ export class ScoringPool {
 
   /** Worker threads started so far. */
   get started(): number {
-    return this.workers.length;
+    return this.#started;
   }
 
   /** Scores in input order, tagging with `queries` (topic queries that parse). */
@@ -135,7 +136,10 @@ export class ScoringPool {
     if (this.threads === 0 || n < POOL_MIN_BATCH) {
       return computeScores(this.models, input, this.matchers(queries));
     }
-    while (this.workers.length < this.threads) this.workers.push(new ScoringWorker(this.layers));
+    while (this.workers.length < this.threads) {
+      this.workers.push(new ScoringWorker(this.layers));
+      this.#started++;
+    }
     const size = Math.ceil(n / this.workers.length);
     const offsets = this.workers.map((_, i) => i * size).filter((from) => from < n);
     const parts = await Promise.all(
@@ -149,7 +153,8 @@ export class ScoringPool {
     return concat(parts, offsets);
   }
 
+  /** Stops the workers (each holds its own models and language tables, ~280 MB); safe to call twice. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.splice(0).map((w) => w.terminate()));
   }
 }
