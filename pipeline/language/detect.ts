@@ -165,7 +165,11 @@ export function libraryStats(): Readonly<typeof libraryUse> {
   return { ...libraryUse };
 }
 
-function fromLibrary(text: string): string {
+/** Thrown, instead of loading eld, for a text only eld can decide when the caller said not to load it. */
+class LibraryNeeded extends Error {}
+
+function fromLibrary(text: string, library: boolean): string {
+  if (!library) throw new LibraryNeeded();
   libraryUse.calls++;
   const known = LIBRARY_MEMO.get(text);
   if (known !== undefined) {
@@ -188,7 +192,7 @@ function weigh(s: Scripts) {
   };
 }
 
-function detectClean(clean: string, s: Scripts): Lang {
+function detectClean(clean: string, s: Scripts, library = true): Lang {
   const w = weigh(s);
   const cjk = w.hangul + w.japanese;
   if (cjk === 0 && w.latin === 0 && w.foreign === 0) return 'other';
@@ -197,13 +201,13 @@ function detectClean(clean: string, s: Scripts): Lang {
     if (s.hangul >= s.kana + s.han) return 'ko';
     if (s.kana * 5 >= s.han) return 'ja';
     if (s.kana === 0 && s.hangul === 0 && hasChineseOnly(clean)) return 'zh';
-    const lang = fromLibrary(clean);
+    const lang = fromLibrary(clean, library);
     if (lang === 'ja' || lang === 'zh' || lang === 'ko') return lang;
     return s.kana > 0 ? 'ja' : s.hangul > 0 ? 'ko' : 'zh';
   }
   const byWords = latinByWords(clean, s.accented > 0);
   if (byWords !== null) return byWords;
-  const lang = fromLibrary(clean);
+  const lang = fromLibrary(clean, library);
   // Mostly Latin with some Hangul/kana/Han ("Caps Lock を追加"): the library may call it ours,
   // but only if the text does contain that language's script; romanised text is other.
   if (lang === 'en') return 'en';
@@ -268,13 +272,24 @@ function contradicts(lang: Lang, s: Scripts): boolean {
   return false;
 }
 
+/**
+ * The platform's tag when it holds, else the detected language. With `library` false, null for a
+ * text only eld could decide: a thread that must not hold eld's tables (~200 MB each) leaves those
+ * texts to one that does.
+ */
 export function resolveLanguage(
   platformTag: string | null | undefined,
   text: string,
-): { lang: Lang; origin: 'platform' | 'detected' } {
+  library = true,
+): { lang: Lang; origin: 'platform' | 'detected' } | null {
   const clean = stripLinks(text);
   const scripts = countScripts(clean);
   const tagged = languageOfTag(platformTag);
   if (tagged !== null && !contradicts(tagged, scripts)) return { lang: tagged, origin: 'platform' };
-  return { lang: detectClean(clean, scripts), origin: 'detected' };
+  try {
+    return { lang: detectClean(clean, scripts, library), origin: 'detected' };
+  } catch (err) {
+    if (err instanceof LibraryNeeded) return null;
+    throw err;
+  }
 }

@@ -33,6 +33,11 @@ export interface ScoreOutput {
   terms: string[];
   /** Topic hits as pairs (mention index, topic index), flat. */
   tags: number[];
+  /**
+   * Mentions left unscored, in order: only eld could tell their language and `library` was false.
+   * Their other fields are placeholders until scoreDeferred (pipeline/scoring/pool.ts) fills them.
+   */
+  deferred: number[];
 }
 
 /** Compiled topic queries (their indices are what `tags` refers to) and the words they look up. */
@@ -43,11 +48,12 @@ export interface Topics {
 
 const NO_TOPICS: Topics = { matchers: [], keys: new Set() };
 
-/** Scores a batch and tags it with `topics`. */
+/** Scores a batch and tags it with `topics`; with `library` false, defers what needs eld (see `deferred`). */
 export function computeScores(
   models: SentimentModels,
   input: ScoreInput,
   topics: Topics = NO_TOPICS,
+  library = true,
 ): ScoreOutput {
   const matchers = topics.matchers;
   const n = input.text.length;
@@ -61,13 +67,26 @@ export function computeScores(
     textSig: new Array(n),
     terms: new Array(n),
     tags: [],
+    deferred: [],
   };
   for (let i = 0; i < n; i++) {
     const title = input.title[i] ?? null;
     const text = input.text[i] ?? '';
     // Headlines carry most of an article's tone and language; a post has no title.
     const whole = title ? `${title}\n${text}` : text;
-    const language = resolveLanguage(input.lang[i], whole);
+    const language = resolveLanguage(input.lang[i], whole, library);
+    if (language === null) {
+      out.deferred.push(i);
+      out.lang[i] = '';
+      out.langOrigin[i] = '';
+      out.sentiment[i] = '';
+      out.score[i] = 0;
+      out.model[i] = '';
+      out.canonicalUrl[i] = null;
+      out.textSig[i] = null;
+      out.terms[i] = '';
+      continue;
+    }
     const sentiment = models.forLanguage(language.lang).score(whole);
     out.lang[i] = language.lang;
     out.langOrigin[i] = language.origin;

@@ -470,6 +470,8 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
           },
         );
       }
+      // The workers' memory goes back before the tag and rollup steps, where DuckDB's use peaks.
+      await pool.close();
       const [left] = await store.query(
         `SELECT count(*) AS n FROM mention_scores s WHERE ${outdatedModel(models)}`,
       );

@@ -7,6 +7,6 @@ import { matcherCache, type ScoreTask } from './pool.js';
 // The installation's local layers, if any, come from the pool (pipeline/sentiment/layers.ts).
 const models = loadSentimentModels(undefined, workerData ?? {});
 const matchers = matcherCache();
-parentPort?.on('message', ({ input, queries }: ScoreTask) => {
-  parentPort?.postMessage(computeScores(models, input, matchers(queries)));
+parentPort?.on('message', ({ input, queries, library }: ScoreTask) => {
+  parentPort?.postMessage(computeScores(models, input, matchers(queries), library));
 });
