@@ -85,6 +85,24 @@ interface Prepared {
 }
 
 /**
+ * `read` of a store, read again only once a write has committed: for what changes only in writes
+ * and is asked for on every request (one process owns the file, so no write goes unseen).
+ */
+export function perWrite<T>(read: (store: Store) => Promise<T>): (store: Store) => Promise<T> {
+  const cache = new WeakMap<Store, { version: number; value: Promise<T> }>();
+  return (store) => {
+    const cached = cache.get(store);
+    if (cached?.version === store.version) return cached.value;
+    const entry = { version: store.version, value: read(store) };
+    cache.set(store, entry);
+    entry.value.catch(() => {
+      if (cache.get(store) === entry) cache.delete(store);
+    });
+    return entry.value;
+  };
+}
+
+/**
  * The one DuckDBInstance of this process. Writes go through `write`, one transaction at a time on a
  * dedicated connection, so batches from concurrent jobs never interleave inside a transaction.
  */

@@ -24,7 +24,7 @@ import { type ScoreResult, scoreNew } from './scoring/score.js';
 import { sentimentVerbs } from './sentiment/verbs.js';
 import { sourceSchedules } from './settings.js';
 import { type QueryResult, runReadOnlyQuery } from './sql-guard.js';
-import type { Store } from './store.js';
+import { perWrite, type Store } from './store.js';
 import { deleteTopic, listTopics, saveTopic } from './topics/edit.js';
 import { tagNewMentions } from './topics/tag.js';
 
@@ -221,6 +221,18 @@ export interface SourceStatus {
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : null);
 const FAILED = new Set(FAILED_RUN_STATUSES);
 
+/** Mentions and quarantined payloads per source: a scan of every mention, so done once per write. */
+const storedPerSource = perWrite(async (store) => {
+  const bySource = async (table: string) =>
+    new Map(
+      (await store.query(`SELECT source, count(*) AS n FROM ${table} GROUP BY source`)).map((r) => [
+        String(r.source),
+        Number(r.n),
+      ]),
+    );
+  return { counts: await bySource('mentions'), quarantine: await bySource('quarantine') };
+});
+
 /** Freshness and failures per configured source (and any source with stored runs). */
 export async function status(svc: Services): Promise<SourceStatus[]> {
   const schedules = await sourceSchedules(svc.store, svc.config);
@@ -230,18 +242,7 @@ export async function status(svc: Services): Promise<SourceStatus[]> {
      QUALIFY row_number() OVER (PARTITION BY source, partition ORDER BY id DESC) <= 200
      ORDER BY source, partition, id DESC`,
   );
-  const counts = new Map(
-    (await svc.store.query('SELECT source, count(*) AS n FROM mentions GROUP BY source')).map((r) => [
-      String(r.source),
-      Number(r.n),
-    ]),
-  );
-  const quarantine = new Map(
-    (await svc.store.query('SELECT source, count(*) AS n FROM quarantine GROUP BY source')).map((r) => [
-      String(r.source),
-      Number(r.n),
-    ]),
-  );
+  const { counts, quarantine } = await storedPerSource(svc.store);
   const ids = new Set([...schedules.map((s) => s.id), ...runs.map((r) => String(r.source))]);
   return [...ids].sort().map((id) => {
     const mine = runs.filter((r) => r.source === id);

@@ -7,7 +7,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { LANGS } from '../language/detect.js';
-import { type Row, type Store, timestamptz } from '../store.js';
+import { perWrite, type Store, timestamptz } from '../store.js';
 
 /** Where a stream page ended: the last mention shown (newest first). */
 export interface StreamCursor {
@@ -124,23 +124,10 @@ export function parseMetricQuery(raw: Record<string, unknown>, now: Date): Metri
 export const num = (v: unknown) => Number(v ?? 0);
 export const iso = (v: unknown) => (v as Date).toISOString();
 
-/** The topics of a store, read again only once a write has committed (topics change only in writes). */
-const topicLists = new WeakMap<Store, { version: number; rows: Promise<Row[]> }>();
-
 /** Every topic (id, name, comparison_set) by id; a chart request reads no table for it. */
-export function topicList(store: Store): Promise<Row[]> {
-  const cached = topicLists.get(store);
-  if (cached?.version === store.version) return cached.rows;
-  const entry = {
-    version: store.version,
-    rows: store.query('SELECT id, name, comparison_set FROM topics ORDER BY id'),
-  };
-  topicLists.set(store, entry);
-  entry.rows.catch(() => {
-    if (topicLists.get(store) === entry) topicLists.delete(store);
-  });
-  return entry.rows;
-}
+export const topicList = perWrite((store) =>
+  store.query('SELECT id, name, comparison_set FROM topics ORDER BY id'),
+);
 
 export async function topicExists(store: Store, topic: string): Promise<void> {
   if (topic === '*') return;

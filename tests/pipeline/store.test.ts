@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../pipeline/config.js';
 import { projectRoot } from '../../pipeline/paths.js';
-import { Store } from '../../pipeline/store.js';
+import { perWrite, Store } from '../../pipeline/store.js';
 import { tempDir } from '../helpers/store.js';
 
 const run = promisify(execFile);
@@ -126,6 +126,37 @@ describe('store', () => {
     store.release(idle);
     await closing;
     expect(closed).toBe(true);
+  });
+
+  it('reads a per-write figure again only once a write has committed, and never keeps a failed read', async () => {
+    const store = await Store.open(join(dir, 'w.duckdb'));
+    try {
+      let reads = 0;
+      let fail = false;
+      const keys = perWrite(async (s) => {
+        reads++;
+        if (fail) throw new Error('read failed');
+        return (await s.query('SELECT count(*) AS n FROM meta'))[0]?.n;
+      });
+      expect(await keys(store)).toBe(0);
+      expect(await keys(store)).toBe(0);
+      expect(reads).toBe(1);
+      await store.write((c) => c.run("INSERT INTO meta VALUES ('a', '1')"));
+      expect(await keys(store)).toBe(1);
+      expect(reads).toBe(2);
+      // A rolled-back write changes nothing: the figure stands.
+      await expect(store.write(() => Promise.reject(new Error('no')))).rejects.toThrow('no');
+      expect(await keys(store)).toBe(1);
+      expect(reads).toBe(2);
+      await store.write((c) => c.run("INSERT INTO meta VALUES ('b', '1')"));
+      fail = true;
+      await expect(keys(store)).rejects.toThrow('read failed');
+      fail = false;
+      expect(await keys(store)).toBe(2);
+      expect(reads).toBe(4);
+    } finally {
+      store.close();
+    }
   });
 
   it('rolls a failed write back completely', async () => {
