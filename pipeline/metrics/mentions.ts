@@ -6,40 +6,29 @@
  */
 import { UserError } from '../errors.js';
 import type { Row, Store } from '../store.js';
-import { iso, type MetricQuery, num, rollupParams, rollupRows, topicExists, topicList } from './query.js';
+import {
+  bucketed,
+  iso,
+  type MetricQuery,
+  num,
+  rollupParams,
+  rollupRows,
+  topicExists,
+  topicList,
+} from './query.js';
 import { mentionItem, searchPage, searchTerms, sources, stream } from './stream.js';
 
 export { parseMetricQuery } from './query.js';
 
-/** SQL for a bucket start (an instant) from hour_start: the local hour or the local day. */
-function bucket(grain: 'hour' | 'day'): string {
-  return grain === 'hour' ? 'hour_start' : "timezone($tz, date_trunc('day', timezone($tz, hour_start)))";
-}
-
-/**
- * SQL: the rollup rows of `rows` summed per hour_start and `dims`, each with its bucket's start and
- * local label ("2026-11-21" or "2026-11-21 09:00"). The time zone work runs once per distinct hour
- * or day, not once per topic x source x language x sentiment row (it costs microseconds a call).
- */
-function perHour(rows: string, dims: string, sums: string[], grain: 'hour' | 'day'): string {
-  const format = grain === 'hour' ? '%Y-%m-%d %H:00' : '%Y-%m-%d';
-  return `WITH h AS (SELECT hour_start, ${dims}, ${sums.map((c) => `sum(${c}) AS ${c}`).join(', ')}
-      FROM (${rows}) GROUP BY ALL),
-    b AS (SELECT hour_start, start, strftime(timezone($tz, start), '${format}') AS label
-      FROM (SELECT hour_start, ${bucket(grain)} AS start FROM (SELECT DISTINCT hour_start FROM h)))
-    SELECT b.start, b.label, h.* EXCLUDE (hour_start) FROM h JOIN b USING (hour_start)`;
-}
+const VOLUME = ['mentions', 'reposts', 'copies', 'engagement', 'reach'];
 
 /** Volume per hour or day (originals, reposts, copies, engagement, reach), optionally per dimension. */
 export async function volume(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const key = q.by === null ? 'NULL' : q.by;
+  const sums = Object.fromEntries(VOLUME.map((c) => [c, c]));
   const rows = await store.queryPrepared(
-    `SELECT start, label, key,
-       sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
-       sum(engagement) AS engagement, sum(reach) AS reach
-     FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), `${key} AS key`, ['mentions', 'reposts', 'copies', 'engagement', 'reach'], q.grain)})
-     GROUP BY ALL ORDER BY start, key`,
+    `${bucketed('topic_id = $topic', [`${key} AS key`], sums, q.grain)} ORDER BY start, key`,
     { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );
   return {
@@ -78,9 +67,7 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     .map((k) => `$${k}`)
     .join(', ');
   const rows = await store.queryPrepared(
-    `SELECT start, label, r.topic_id, sum(r.mentions) AS mentions
-     FROM (${perHour(rollupRows('rollup_hourly', `topic_id IN (${list})`, q.grain === 'day'), 'topic_id', ['mentions'], q.grain)}) r
-     GROUP BY ALL ORDER BY start, r.topic_id`,
+    `${bucketed(`topic_id IN (${list})`, ['topic_id'], { mentions: 'mentions' }, q.grain)} ORDER BY start, topic_id`,
     { ...rollupParams(tz, q.from, q.to), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
@@ -118,14 +105,14 @@ const net = (pos: number, neg: number) =>
 /** Positive, negative and neutral originals per bucket, with net sentiment (pos - neg) / (pos + neg). */
 export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
+  const labels = ['positive', 'negative', 'neutral'];
+  const sums = Object.fromEntries(labels.map((l) => [l, `if(sentiment = '${l}', mentions, 0)`]));
   const rows = await store.queryPrepared(
-    `SELECT start, label,
-       sum(mentions) FILTER (WHERE sentiment = 'positive') AS positive,
-       sum(mentions) FILTER (WHERE sentiment = 'negative') AS negative,
-       sum(mentions) FILTER (WHERE sentiment = 'neutral') AS neutral
-     FROM (${perHour(rollupRows('rollup_hourly', 'topic_id = $topic', q.grain === 'day'), 'sentiment', ['mentions'], q.grain)})
-     GROUP BY ALL ORDER BY start`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    `${bucketed('topic_id = $topic', [], sums, q.grain)} ORDER BY start`,
+    {
+      ...rollupParams(tz, q.from, q.to),
+      topic: q.topic,
+    },
   );
   const points = rows.map((r) => ({
     start: iso(r.start),
@@ -178,9 +165,9 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   };
   // The recent window and the baseline, each read as whole days plus ragged hours.
   const both = (table: 'rollup_hourly' | 'rollup_terms_hourly') =>
-    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums')})
+    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic')})
      UNION ALL
-     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'sums', 'b')})`;
+     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'b')})`;
   // The topic's totals and the terms' counts in one query: one row per term, each carrying the
   // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.queryPrepared(

@@ -226,7 +226,7 @@ export async function sources(store: Store, tz: string, q: MetricQuery) {
   const rows = await store.queryPrepared(
     `SELECT source, sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
        sum(engagement) AS engagement, sum(reach) AS reach
-     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic', 'sums')})
+     FROM (${rollupRows('rollup_hourly', 'topic_id = $topic')})
      GROUP BY source ORDER BY mentions DESC, source`,
     { ...rollupParams(tz, q.from, q.to), topic: q.topic },
   );

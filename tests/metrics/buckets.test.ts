@@ -1,0 +1,131 @@
+/**
+ * Chart buckets over any window, in zones whose days are not 24 hours: a day-grain chart adds the
+ * whole local days of the daily rollup and the ragged edges' hours, and must equal the hourly
+ * rollup grouped by local day; each bucket starts at the first instant of its local day (01:00
+ * where midnight does not exist). Windows are drawn from a seeded generator, not picked by hand.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sentimentTrend, shareOfVoice, volume } from '../../pipeline/metrics/mentions.js';
+import { type MetricQuery, parseMetricQuery } from '../../pipeline/metrics/query.js';
+import { seededRandom } from '../../pipeline/random.js';
+import { scoreNew } from '../../pipeline/scoring/score.js';
+import type { Store } from '../../pipeline/store.js';
+import { timestamptz } from '../../pipeline/store.js';
+import { mentionRecord } from '../helpers/mention.js';
+import { openTestStore } from '../helpers/store.js';
+import { addTopic, collect, scoringDeps } from '../scoring/helpers.js';
+
+let store: Store;
+let cleanup: () => void;
+
+const HOUR = 3_600_000;
+// Spring and autumn of 2026: New York moves on 8 March and 1 November; Santiago's midnight does
+// not exist on 6 September and happens twice on 4-5 April.
+const SPANS = [
+  [Date.parse('2026-03-01T00:00:00Z'), Date.parse('2026-04-12T00:00:00Z')],
+  [Date.parse('2026-08-30T00:00:00Z'), Date.parse('2026-09-12T00:00:00Z')],
+  [Date.parse('2026-10-25T00:00:00Z'), Date.parse('2026-11-06T00:00:00Z')],
+] as const;
+const WORDS = ['great', 'awful', 'fine', 'love it', 'broken again'];
+
+beforeAll(async () => {
+  ({ store, cleanup } = await openTestStore());
+  await addTopic(store, 'acme', 'acme', 'phones');
+  await addTopic(store, 'globex', 'globex', 'phones');
+  const records = [];
+  let n = 0;
+  for (const [lo, hi] of SPANS) {
+    // About one mention every five hours, at irregular minutes, alternating brands and words.
+    for (let t = lo; t < hi; t += 5 * HOUR + (n % 7) * 11 * 60_000) {
+      const brand = n % 3 === 0 ? 'globex' : 'acme';
+      records.push(
+        mentionRecord({
+          nativeId: String(n),
+          text: `${brand} ${WORDS[n % WORDS.length]}`,
+          authorId: `a${n % 13}`,
+          createdAt: new Date(t),
+        }),
+      );
+      n++;
+    }
+  }
+  await collect(store, 'x', records, new Date('2026-11-22T00:00:00Z'));
+}, 60_000);
+afterAll(() => cleanup());
+
+/** The local calendar date of an instant, by the platform's own time-zone data (not DuckDB's). */
+function localDate(tz: string, at: number): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(at));
+}
+
+/** Mentions per local day (or hour) and sentiment, from the hourly rollup alone. */
+async function reference(tz: string, q: MetricQuery, topic: string) {
+  const rows = await store.query(
+    `SELECT ${q.grain === 'day' ? "strftime(timezone($tz, hour_start)::DATE, '%Y-%m-%d')" : "strftime(timezone($tz, hour_start), '%Y-%m-%d %H:00')"} AS label,
+       sentiment, sum(mentions)::INTEGER AS n
+     FROM rollup_hourly WHERE topic_id = $topic AND hour_start >= $from AND hour_start < $to
+     GROUP BY ALL ORDER BY ALL`,
+    { tz, topic, from: timestamptz(q.from), to: timestamptz(q.to) },
+  );
+  return rows.map((r) => ({ label: r.label, sentiment: r.sentiment, n: r.n }));
+}
+
+describe('chart buckets', () => {
+  for (const tz of ['America/Santiago', 'America/New_York', 'Asia/Kolkata']) {
+    it(`equal the hourly rollup per local day and hour in ${tz}`, async () => {
+      await scoreNew(scoringDeps(store, tz));
+      const random = seededRandom(tz.length);
+      for (let k = 0; k < 24; k++) {
+        const [lo, hi] = SPANS[k % SPANS.length] as readonly [number, number];
+        const a = lo + Math.floor(random() * (hi - lo));
+        const b = lo + Math.floor(random() * (hi - lo));
+        if (a === b) continue;
+        const grain = k % 2 === 0 ? 'day' : 'hour';
+        const q = parseMetricQuery(
+          {
+            topic: 'acme',
+            set: 'phones',
+            grain,
+            from: new Date(Math.min(a, b)).toISOString(),
+            to: new Date(Math.max(a, b)).toISOString(),
+            by: 'sentiment',
+          },
+          new Date(hi),
+        );
+        const ref = await reference(tz, q, 'acme');
+        const vol = await volume(store, tz, q);
+        const got = vol.points
+          .map((p) => ({ label: p.label, sentiment: p.key, n: p.mentions }))
+          .filter((p) => p.n > 0);
+        expect(got, `${grain} ${q.from.toISOString()} ${q.to.toISOString()}`).toEqual(ref);
+
+        // Each bucket begins at the first instant of its local hour or day.
+        for (const p of vol.points) {
+          const start = Date.parse(p.start);
+          expect(localDate(tz, start)).toBe(p.label.slice(0, 10));
+          if (grain === 'day') expect(localDate(tz, start - 1)).not.toBe(p.label);
+        }
+
+        const trend = await sentimentTrend(store, tz, q);
+        const perLabel = new Map<string, number>();
+        for (const r of ref) if (r.sentiment === 'negative') perLabel.set(r.label as string, r.n as number);
+        for (const p of trend.points) expect(p.negative).toBe(perLabel.get(p.label) ?? 0);
+        expect(trend.points.reduce((s, p) => s + p.positive + p.negative + p.neutral, 0)).toBe(
+          ref.reduce((s, r) => s + (r.n as number), 0),
+        );
+
+        const sov = await shareOfVoice(store, tz, q);
+        const globex = await reference(tz, q, 'globex');
+        expect(sov.topics.map((t) => t.mentions)).toEqual([
+          ref.reduce((s, r) => s + (r.n as number), 0),
+          globex.reduce((s, r) => s + (r.n as number), 0),
+        ]);
+      }
+    }, 60_000);
+  }
+});
