@@ -5,9 +5,10 @@
  * index and returns the matching mentions themselves.
  */
 import { UserError } from '../errors.js';
-import type { Row, Store } from '../store.js';
+import { type Row, type Store, timestamptz } from '../store.js';
 import {
   bucketed,
+  bucketParams,
   iso,
   type MetricQuery,
   num,
@@ -29,7 +30,7 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
   const sums = Object.fromEntries(VOLUME.map((c) => [c, c]));
   const rows = await store.queryPrepared(
     `${bucketed('topic_id = $topic', [`${key} AS key`], sums, q.grain)} ORDER BY start, key`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    { ...(await bucketParams(store, tz, q)), topic: q.topic },
   );
   return {
     topic: q.topic,
@@ -68,7 +69,7 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     .join(', ');
   const rows = await store.queryPrepared(
     `${bucketed(`topic_id IN (${list})`, ['topic_id'], { mentions: 'mentions' }, q.grain)} ORDER BY start, topic_id`,
-    { ...rollupParams(tz, q.from, q.to), ...ids },
+    { ...(await bucketParams(store, tz, q)), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
@@ -109,10 +110,7 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
   const sums = Object.fromEntries(labels.map((l) => [l, `if(sentiment = '${l}', mentions, 0)`]));
   const rows = await store.queryPrepared(
     `${bucketed('topic_id = $topic', [], sums, q.grain)} ORDER BY start`,
-    {
-      ...rollupParams(tz, q.from, q.to),
-      topic: q.topic,
-    },
+    { ...(await bucketParams(store, tz, q)), topic: q.topic },
   );
   const points = rows.map((r) => ({
     start: iso(r.start),
@@ -159,8 +157,8 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
   const params = {
-    ...rollupParams(tz, q.from, q.to),
-    ...rollupParams(tz, baseFrom, q.from, 'b'),
+    ...(await rollupParams(store, tz, q.from, q.to)),
+    ...(await rollupParams(store, tz, baseFrom, q.from, 'b')),
     topic: q.topic,
   };
   // The recent window and the baseline, each read as whole days plus ragged hours.
@@ -255,7 +253,7 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
      SELECT k.source, k.author_id, s.* EXCLUDE (author_key), k.handle, k.name
      FROM shown s JOIN author_keys k USING (author_key)
      ORDER BY s.impact DESC, k.source, k.author_id`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    { tz, from: timestamptz(q.from), to: timestamptz(q.to), topic: q.topic },
   );
   return {
     topic: q.topic,

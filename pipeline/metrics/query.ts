@@ -3,7 +3,7 @@
  * the time window, and how a window is read from the rollups (whole local days from the daily
  * tables, the ragged edges from the hourly ones, so a year is a few hundred rows, not thousands).
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDateValue, type DuckDBValue } from '@duckdb/node-api';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { LANGS } from '../language/detect.js';
@@ -136,48 +136,72 @@ export async function topicExists(store: Store, topic: string): Promise<void> {
 }
 
 /**
- * SQL expressions for [$from, $to) (parameters named with prefix `p`): the whole local days
- * d0 <= day < d1, and the ragged edges' bounds: [from, ahi) and [blo, to). When the window holds no
- * whole day, d0 >= d1 and the hourly part covers it all. Functions of parameters only, so DuckDB
- * folds them to constants when it plans the chart's query (no call of their own) and uses them to
- * skip row groups by their min/max.
+ * The local-day bounds of [from, to) in `tz`: the whole local days d0 <= day < d1, and the ragged
+ * edges' bounds [from, ahi) and [blo, to) (the first edge in the local day `first`, the last in d1). When the window holds no whole day, d0 >= d1 and the
+ * hourly part covers it all. DuckDB works them out with its time-zone data in a query of their
+ * own: as expressions inside a chart's SQL they were planned again in every branch that used them
+ * (trending has twelve), which cost more than reading the rows.
  */
-function span(p: string) {
-  const from = `$${p}from`;
-  const d0 = `(timezone($tz, ${from})::DATE + CASE
-      WHEN timezone($tz, date_trunc('day', timezone($tz, ${from}))) = ${from} THEN 0 ELSE 1 END)`;
-  const d1 = `timezone($tz, $${p}to)::DATE`;
-  const lo = `timezone($tz, ${d0}::TIMESTAMP)`;
-  return { d0, d1, ahi: `least(${lo}, $${p}to)`, blo: `greatest(timezone($tz, ${d1}::TIMESTAMP), ${lo})` };
+const BOUNDS = `SELECT first, d0, d1, least(lo, $to) AS ahi, greatest(timezone($tz, d1::TIMESTAMP), lo) AS blo
+  FROM (SELECT first, d0, d1, timezone($tz, d0::TIMESTAMP) AS lo
+    FROM (SELECT timezone($tz, $from)::DATE AS first,
+      first + CASE WHEN timezone($tz, date_trunc('day', timezone($tz, $from))) = $from THEN 0 ELSE 1 END AS d0,
+      timezone($tz, $to)::DATE AS d1))`;
+
+/** A DATE as read from DuckDB (midnight UTC) back into a DATE parameter. */
+const date = (d: Date) => new DuckDBDateValue(Math.round(d.getTime() / DAY_MS));
+
+/** The parameters rollupRows reads for [from, to): its bounds named with prefix `p`. */
+export async function rollupParams(
+  store: Store,
+  tz: string,
+  from: Date,
+  to: Date,
+  p = '',
+): Promise<Record<string, DuckDBValue>> {
+  const window = { tz, from: timestamptz(from), to: timestamptz(to) };
+  const [b] = await store.queryPrepared(BOUNDS, window);
+  return {
+    [`${p}from`]: window.from,
+    [`${p}to`]: window.to,
+    [`${p}first`]: date(b?.first as Date),
+    [`${p}d0`]: date(b?.d0 as Date),
+    [`${p}d1`]: date(b?.d1 as Date),
+    [`${p}ahi`]: timestamptz(b?.ahi as Date),
+    [`${p}blo`]: timestamptz(b?.blo as Date),
+  };
+}
+
+/** The parameters `bucketed` reads for the query's window and grain ($tz for the labels). */
+export async function bucketParams(
+  store: Store,
+  tz: string,
+  q: MetricQuery,
+): Promise<Record<string, DuckDBValue>> {
+  if (q.grain === 'hour') return { tz, from: timestamptz(q.from), to: timestamptz(q.to) };
+  return { tz, ...(await rollupParams(store, tz, q.from, q.to)) };
 }
 
 /**
- * SQL rows of a rollup over [$from, $to): the hourly rows of the ragged edges and the daily rows of
- * the whole local days between them. The first edge lies inside the local day of $from and the
- * last inside that of $to, so each branch knows its rows' local day without converting a row:
- * `select(day)` gives a branch's columns from that day's SQL expression. By default the rows carry
- * no time at all (hour_start and day left out; both tables keep their shared columns in the same
- * order), for charts that only add up. The edges are two tight ranges, so DuckDB skips the row
- * groups between them by their min/max (one "outside [lo, hi)" test would read the whole window's
- * hours). `where` filters both tables.
- * Parameters (named with prefix `p`): $tz, $from, $to (see rollupParams).
+ * SQL rows of a rollup over [$from, $to), each with its local `day` and the daily table's other
+ * columns: the hourly rows of the ragged edges and the daily rows of the whole local days between
+ * them. The first edge lies inside the local day `first` and the last inside d1, so no row is
+ * converted to its day. The edges are two tight ranges, so DuckDB skips the row groups between
+ * them by their min/max (one "outside [lo, hi)" test would read the whole window's hours). `where`
+ * filters both tables.
+ * Parameters (named with prefix `p`): $from, $to and the bounds of rollupParams.
  */
-export function rollupRows(
-  hourly: 'rollup_hourly' | 'rollup_terms_hourly',
-  where: string,
-  p = '',
-  select?: (day: string) => string,
-): string {
+export function rollupRows(hourly: 'rollup_hourly' | 'rollup_terms_hourly', where: string, p = ''): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
-  const { d0, d1, ahi, blo } = span(p);
-  const [from, to] = [`$${p}from`, `$${p}to`];
+  const [from, to, first, d0, d1, ahi, blo] = ['from', 'to', 'first', 'd0', 'd1', 'ahi', 'blo'].map(
+    (k) => `$${p}${k}`,
+  ) as [string, string, string, string, string, string, string];
   const hours = (day: string, lo: string, hi: string) =>
-    `SELECT ${select?.(day) ?? '* EXCLUDE (hour_start)'} FROM ${hourly}
+    `SELECT ${day} AS day, * EXCLUDE (hour_start) FROM ${hourly}
       WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
-  return `${hours(`timezone($tz, ${from})::DATE`, from, ahi)}
-    UNION ALL ${hours(d1, blo, to)}
-    UNION ALL SELECT ${select?.('day') ?? '* EXCLUDE (day)'} FROM ${daily}
-      WHERE ${where} AND day >= ${d0} AND day < ${d1}`;
+  return `${hours(first, from, ahi)}
+    UNION ALL BY NAME ${hours(d1, blo, to)}
+    UNION ALL BY NAME SELECT * FROM ${daily} WHERE ${where} AND day >= ${d0} AND day < ${d1}`;
 }
 
 /**
@@ -207,12 +231,7 @@ export function bucketed(
         * EXCLUDE (hour_start)
       FROM (${grouped(rows, 'hour_start')})`;
   }
-  const rows = rollupRows('rollup_hourly', where, '', (day) => columns(`${day} AS day`));
+  const rows = `SELECT ${columns('day')} FROM (${rollupRows('rollup_hourly', where)})`;
   return `SELECT timezone($tz, day::TIMESTAMP) AS start, strftime(day, '%Y-%m-%d') AS label, * EXCLUDE (day)
     FROM (${grouped(rows, 'day')})`;
-}
-
-/** The parameters rollupRows needs for [from, to), named with prefix `p`. */
-export function rollupParams(tz: string, from: Date, to: Date, p = ''): Record<string, DuckDBValue> {
-  return { tz, [`${p}from`]: timestamptz(from), [`${p}to`]: timestamptz(to) };
 }

@@ -228,7 +228,7 @@ export async function sources(store: Store, tz: string, q: MetricQuery) {
        sum(engagement) AS engagement, sum(reach) AS reach
      FROM (${rollupRows('rollup_hourly', 'topic_id = $topic')})
      GROUP BY source ORDER BY mentions DESC, source`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+    { ...(await rollupParams(store, tz, q.from, q.to)), topic: q.topic },
   );
   const total = rows.reduce((s, r) => s + num(r.mentions), 0);
   return {
