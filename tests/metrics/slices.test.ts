@@ -1,10 +1,14 @@
 /**
  * A refresh cut into many transactions (RefreshLimits) writes exactly what one transaction writes:
- * every rollup, the authors' first days and keys, and the refresh's bookkeeping.
+ * every rollup, the authors' first days and keys, and the refresh's bookkeeping; and a process
+ * killed between two of those transactions leaves the rest to the next refresh.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../pipeline/paths.js';
 import { refreshRollups } from '../../pipeline/scoring/rollups.js';
-import type { Store } from '../../pipeline/store.js';
+import { Store } from '../../pipeline/store.js';
 import { openTestStore } from '../helpers/store.js';
 import { loadFixture } from './fixture.js';
 
@@ -63,4 +67,41 @@ describe('a refresh in slices', () => {
     await refreshRollups(store, 'America/Los_Angeles');
     expect(await snapshot(store)).toEqual(la);
   });
+
+  it('finishes after kills between slices what one transaction writes', async () => {
+    const opened = await openTestStore();
+    cleanup = opened.cleanup;
+    let store = opened.store;
+    await loadFixture(store);
+    await refreshRollups(store, 'America/Los_Angeles');
+    const la = await snapshot(store);
+    await refreshRollups(store, 'Asia/Seoul');
+    const seoul = await snapshot(store);
+    store.close();
+
+    const child = join(projectRoot, 'dist', 'tests', 'metrics', 'refresh-child.js');
+    const killed = (tz: string, after: number) => {
+      const run = spawnSync(process.execPath, [child, opened.path, tz, String(after)], { encoding: 'utf8' });
+      expect(run.signal, `${tz} killed after ${after} commits: ${run.stderr}`).toBe('SIGKILL');
+    };
+    // A new zone: killed right after the transaction that emptied the rollups, then after the
+    // listing and one day, then a few days further on.
+    for (const after of [1, 2, 4]) killed('America/Los_Angeles', after);
+    store = await Store.open(opened.path);
+    expect((await refreshRollups(store, 'America/Los_Angeles', SMALL)).rebuilt).toBe(false);
+    expect(await snapshot(store)).toEqual(la);
+
+    // A backfill (no watermark): every day listed again, killed part way, twice.
+    await store.write((conn) => conn.run("DELETE FROM pipeline_state WHERE stage = 'rollups'"));
+    await store.write((conn) => conn.run('DELETE FROM rollup_hourly'));
+    store.close();
+    for (const after of [2, 3]) killed('America/Los_Angeles', after);
+    store = await Store.open(opened.path);
+    await refreshRollups(store, 'America/Los_Angeles');
+    expect(await snapshot(store)).toEqual(la);
+
+    await refreshRollups(store, 'Asia/Seoul');
+    expect(await snapshot(store)).toEqual(seoul);
+    store.close();
+  }, 60_000);
 });
