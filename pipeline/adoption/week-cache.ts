@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -32,10 +36,22 @@ export const ADOPTION_TABLES = [
 ] as const;
 
 /**
- * The formula's version: raise it whenever what prepareSpans, spanRows or spanPeople compute
- * changes, so rows kept by an older build are never read as this one's.
+ * The formula's version: a hash of this folder's code as it runs, so rows kept by another build
+ * (whatever it changed in prepareSpans, spanRows, spanPeople or what they call here) are never
+ * read as this one's. A version number raised by hand was one forgotten edit away from serving
+ * old figures; an upgrade now costs one recomputation of the weeks asked for.
  */
-const FORMULA = 1;
+const FORMULA = (() => {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.(js|ts)$/.test(f))
+    .sort()) {
+    hash.update(file).update(readFileSync(join(dir, file)));
+  }
+  // The column is a 32-bit INTEGER.
+  return Number.parseInt(hash.digest('hex').slice(0, 7), 16);
+})();
 
 /** Inside the writer's transaction: the data moved, so nothing computed from it before is kept. */
 export async function bumpAdoptionData(conn: DuckDBConnection): Promise<void> {

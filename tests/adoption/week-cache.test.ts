@@ -62,6 +62,10 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
     );
     const tampered = await report(store, { audience: 'analyst' });
     expect(tampered.trend[0]?.weeks?.at(-1)?.figures?.participation_rate?.value).toBe(1);
+    // Rows kept by another build (its code hashes to another formula) are never read: the weeks
+    // are computed again, as on the first report.
+    await store.write((conn) => conn.run('UPDATE adoption_week_figures SET formula = formula + 1'));
+    expect(await all(store)).toEqual(fresh);
   });
 
   it('an import makes the kept weeks stale at once: the next report equals one on a fresh copy', async () => {
