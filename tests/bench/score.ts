@@ -193,6 +193,7 @@ async function runPhase(phase: Phase, path: string, rows: number): Promise<void>
         batches: lookups.length,
         first: mean(lookups.slice(0, tenth)),
         last: mean(lookups.slice(-tenth)),
+        each: lookups.map(Math.round),
       },
       unordered,
     };
