@@ -267,7 +267,7 @@ async function writeScores(
   now: DuckDBValue,
   topics: RunTopics,
   keepStoredTags: boolean,
-): Promise<{ copies: number; tagged: number }> {
+): Promise<{ copies: number; tagged: number; lookupMs: number }> {
   // The few distinct labels (language, origin, sentiment, model) go in as codes into one list:
   // every string appended costs a call into DuckDB, and most of a batch's strings are these.
   const codes = new Map<string, number>();
@@ -302,7 +302,9 @@ async function writeScores(
       timestamptz(new Date(b.createdMs[i] ?? 0)),
     ]),
   );
+  const lookupStarted = performance.now();
   const copyOf = await findCopies(conn, b, out);
+  const lookupMs = performance.now() - lookupStarted;
   await conn.run('CREATE OR REPLACE TEMP TABLE score_copies (i INTEGER, source VARCHAR, native_id VARCHAR)');
   await appendRows(
     conn,
@@ -326,7 +328,7 @@ async function writeScores(
   );
   const tagged = await writeTags(conn, out, topics, keepStoredTags);
   await conn.run('DROP TABLE score_batch');
-  return { copies: copyOf.filter((c) => c !== null).length, tagged };
+  return { copies: copyOf.filter((c) => c !== null).length, tagged, lookupMs };
 }
 
 /** Writes one batch of new sentiment for mentions scored before by another model version. */
@@ -410,6 +412,7 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
       let scored = 0;
       let copies = 0;
       let rescored = 0;
+      let lookupMs = 0;
       const [mark] = await store.query('SELECT max(collected_at) AS through FROM mentions');
       const through = mark?.through instanceof Date ? timestamptz(mark.through) : null;
       const since = `m.collected_at >= coalesce((SELECT through FROM pipeline_state WHERE stage = 'scores' AND key = '*') - ${SLACK}, '-infinity'::TIMESTAMPTZ)`;
@@ -445,7 +448,11 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
           copies += w.copies;
           taggedInBatches += w.tagged;
           scored += b.source.length;
-          deps.logger.debug({ scored, ms: performance.now() - started }, 'scored batch');
+          lookupMs += w.lookupMs;
+          deps.logger.debug(
+            { scored, ms: performance.now() - started, copiesMs: w.lookupMs },
+            'scored batch',
+          );
         },
       );
       if (through !== null) {
@@ -490,7 +497,12 @@ export function scoreNew(deps: ScoringDeps, opts: { rescore?: boolean } = {}): P
       const rollupMs = performance.now() - started - scoredMs - taggedMs;
       const result = { scored, copies, rescored, outdated, tagged: taggedInBatches + tags.tagged, rollups };
       deps.logger.info(
-        { ...result, threads: pool.started, ms: { scores: scoredMs, tags: taggedMs, rollups: rollupMs } },
+        {
+          ...result,
+          threads: pool.started,
+          // copies: the part of scores spent looking up stored originals
+          ms: { scores: scoredMs, copies: lookupMs, tags: taggedMs, rollups: rollupMs },
+        },
         'scored mentions',
       );
       return result;

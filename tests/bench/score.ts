@@ -142,12 +142,15 @@ async function runPhase(phase: Phase, path: string, rows: number): Promise<void>
   } else {
     // The stage's own timing line (scores, tags, rollups) goes into the report.
     let stages: unknown = null;
+    // Each batch's copy look-up, to show how it grows with the scores stored before it.
+    const lookups: number[] = [];
     const logger = pino(
-      { level: 'info' },
+      { level: 'debug' },
       {
         write: (line: string) => {
-          const entry = JSON.parse(line) as { msg?: string; ms?: unknown };
+          const entry = JSON.parse(line) as { msg?: string; ms?: unknown; copiesMs?: number };
           if (entry.msg === 'scored mentions') stages = entry.ms;
+          if (entry.msg === 'scored batch' && entry.copiesMs !== undefined) lookups.push(entry.copiesMs);
         },
       },
     );
@@ -179,7 +182,21 @@ async function runPhase(phase: Phase, path: string, rows: number): Promise<void>
       unordered[table] = Number(row?.n);
     }
     after.close();
-    detail = { tags: Number(tags?.n), copies: result.copies, stages, unordered };
+    const tenth = Math.max(1, Math.floor(lookups.length / 10));
+    const mean = (xs: number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length));
+    detail = {
+      tags: Number(tags?.n),
+      copies: result.copies,
+      stages,
+      // mean ms per batch of the first and the last tenth of the batches
+      copyLookups: {
+        batches: lookups.length,
+        first: mean(lookups.slice(0, tenth)),
+        last: mean(lookups.slice(-tenth)),
+        each: lookups.map(Math.round),
+      },
+      unordered,
+    };
   }
   if (phase === 'ingest') {
     store.close();
