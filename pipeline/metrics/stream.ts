@@ -111,7 +111,10 @@ async function newest(
  *
  * Each table is read on its own for the page's keys (MATERIALIZED): left to itself DuckDB joined
  * every mention of the page's time span to its score first and only then kept the page's, so it
- * read the text of thousands of mentions and hashed as many scores to show twenty.
+ * read the text of thousands of mentions and hashed as many scores to show twenty. Mentions are
+ * matched by the page's instants alone: a join on one column lets DuckDB skip every row group
+ * holding none of them (a page can span months), and the scores, matched by key, keep only the
+ * page's mentions among those posted at the same instants.
  */
 async function items(
   store: Store,
@@ -134,11 +137,11 @@ async function items(
          WHERE k.scored_at >= $lo - ${SKEW} GROUP BY ALL)`
     : '';
   return store.queryPrepared(
-    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true)),
+    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR, c TIMESTAMPTZ)[], recursive := true)),
        m AS MATERIALIZED (
          SELECT m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle,
            m.created_at, m.is_repost
-         FROM mentions m SEMI JOIN page p ON m.source = p.s AND m.native_id = p.n
+         FROM mentions m SEMI JOIN page p ON m.created_at = p.c
          WHERE m.created_at >= $lo AND m.created_at <= $hi),
        s AS MATERIALIZED (
          SELECT s.source, s.native_id, s.lang, s.sentiment, s.sentiment_model, s.copy_of_source, s.copy_of_id
@@ -157,7 +160,13 @@ async function items(
      }
      ORDER BY ${order}`,
     {
-      keys: JSON.stringify(keys.map((k) => ({ s: String(k.source), n: String(k.native_id) }))),
+      keys: JSON.stringify(
+        keys.map((k) => ({
+          s: String(k.source),
+          n: String(k.native_id),
+          c: (k.created_at as Date).toISOString(),
+        })),
+      ),
       lo: timestamptz(new Date(Math.min(...times))),
       hi: timestamptz(new Date(Math.max(...times))),
     },
