@@ -114,7 +114,8 @@ async function newest(
  * read the text of thousands of mentions and hashed as many scores to show twenty. Mentions are
  * matched by the page's instants alone: a join on one column lets DuckDB skip every row group
  * holding none of them (a page can span months), and the scores, matched by key, keep only the
- * page's mentions among those posted at the same instants.
+ * page's mentions among those posted at the same instants. Instants match exactly: every mention
+ * is stored through ingest with a JS Date, to the millisecond, as the keys come back.
  */
 async function items(
   store: Store,
