@@ -33,7 +33,7 @@ export function mentionItem(r: Row) {
 }
 
 /** Columns mentionItem reads, from mentions m, mention_scores s and sentiment_corrections_latest c. */
-export const ITEM_COLUMNS = `m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle,
+const ITEM_COLUMNS = `m.source, m.native_id, m.url, m.title, m.text, m.author_handle,
   m.created_at, m.is_repost, s.lang, s.sentiment, s.sentiment_model,
   c.label AS corrected, c.corrected_by, c.corrected_at`;
 
@@ -50,22 +50,19 @@ export function searchTerms(q: string): string[] {
 }
 
 /**
- * SQL (source, native_id) of mentions posted in [$lo, $to) holding every one of `terms`, and its
- * parameters. One parameter per term, compared with IN; the term index is ordered by (term,
- * created_at), so DuckDB reads only the row groups of those terms in that window.
+ * SQL conditions on the row `r` (source, native_id) holding every one of `terms` among the mentions
+ * posted in [$lo, $to), and their parameters. One semi join per term: the term index is ordered by
+ * (term, created_at), so each reads only the row groups of its term in that window, and hashes its
+ * rows once (grouping all the terms' rows by mention to count them cost four times as much).
  */
-function termHits(terms: string[]): { sql: string; params: Record<string, DuckDBValue> } {
+function termHits(terms: string[]): { where: string[]; params: Record<string, DuckDBValue> } {
   const params: Record<string, DuckDBValue> = {};
-  terms.forEach((t, i) => {
+  const where = terms.map((t, i) => {
     params[`term${i}`] = t;
+    return `(r.source, r.native_id) IN (SELECT source, native_id FROM mention_terms
+      WHERE term = $term${i} AND created_at >= $lo AND created_at < $to)`;
   });
-  const list = terms.map((_, i) => `$term${i}`).join(', ');
-  return {
-    sql: `SELECT source, native_id FROM mention_terms
-      WHERE term IN (${list}) AND created_at >= $lo AND created_at < $to
-      GROUP BY ALL HAVING count(DISTINCT term) = ${terms.length}`,
-    params,
-  };
+  return { where, params };
 }
 
 const HOUR_MS = 3_600_000;
@@ -90,13 +87,12 @@ async function newest(
   want: number,
   order: string,
 ): Promise<Row[]> {
-  const hits = filter.terms === null ? null : termHits(filter.terms);
-  const sql = `${hits === null ? '' : `WITH hits AS (${hits.sql})`}
-    SELECT r.source, r.native_id, r.created_at FROM rollup_mentions r
-    WHERE r.topic_id = $topic AND r.created_at >= $lo AND r.created_at < $to AND ${filter.where.join(' AND ')}
-      ${hits === null ? '' : 'AND (r.source, r.native_id) IN (SELECT source, native_id FROM hits)'}
+  const hits = filter.terms === null ? { where: [], params: {} } : termHits(filter.terms);
+  const sql = `SELECT r.source, r.native_id, r.created_at FROM rollup_mentions r
+    WHERE r.topic_id = $topic AND r.created_at >= $lo AND r.created_at < $to
+      AND ${[...filter.where, ...hits.where].join(' AND ')}
     ORDER BY ${order} LIMIT ${want}`;
-  const params = { ...filter.params, ...hits?.params, topic: q.topic, to: timestamptz(end) };
+  const params = { ...filter.params, ...hits.params, topic: q.topic, to: timestamptz(end) };
   let rows: Row[] = [];
   for (const span of SLICES) {
     const lo = Math.max(q.from.getTime(), end.getTime() - span);
@@ -107,11 +103,19 @@ async function newest(
 }
 
 /**
- * The mentions of `keys` (rows of newest) with ITEM_COLUMNS and `extra`, in `order`. With `counts`,
- * each also carries its reposts and syndicated copies (columns reposts, copies), counted in the
- * same query. A repost is made after its original, so only mentions from the oldest key's time on
- * are read for reposts; a copy can carry an earlier date than the mention it copies but is always
- * scored after it (see SKEW).
+ * The mentions of `keys` (rows of newest) with ITEM_COLUMNS and `extra` (columns of s, which also
+ * has copy_of_source and copy_of_id), in `order`. With `counts`, each also carries its reposts and
+ * syndicated copies (columns reposts, copies), counted in the same query. A repost is made after its
+ * original, so only mentions from the oldest key's time on are read for reposts; a copy can carry
+ * an earlier date than the mention it copies but is always scored after it (see SKEW).
+ *
+ * Each table is read on its own for the page's keys (MATERIALIZED): left to itself DuckDB joined
+ * every mention of the page's time span to its score first and only then kept the page's, so it
+ * read the text of thousands of mentions and hashed as many scores to show twenty. Mentions are
+ * matched by the page's instants alone: a join on one column lets DuckDB skip every row group
+ * holding none of them (a page can span months), and the scores, matched by key, keep only the
+ * page's mentions among those posted at the same instants. Instants match exactly: every mention
+ * is stored through ingest with a JS Date, to the millisecond, as the keys come back.
  */
 async function items(
   store: Store,
@@ -123,31 +127,47 @@ async function items(
   if (keys.length === 0) return [];
   const times = keys.map((k) => (k.created_at as Date).getTime());
   const groups = counts
-    ? `, reposts AS (
+    ? `,
+       g AS MATERIALIZED (
          SELECT r.source, r.repost_of AS native_id, count(*) AS n
          FROM mentions r SEMI JOIN page p ON r.source = p.s AND r.repost_of = p.n
          WHERE r.is_repost AND r.created_at >= $lo GROUP BY ALL),
-       copies AS (
+       h AS MATERIALIZED (
          SELECT k.copy_of_source AS source, k.copy_of_id AS native_id, count(*) AS n
          FROM mention_scores k SEMI JOIN page p ON k.copy_of_source = p.s AND k.copy_of_id = p.n
          WHERE k.scored_at >= $lo - ${SKEW} GROUP BY ALL)`
     : '';
   return store.queryPrepared(
-    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR)[], recursive := true))${groups}
+    `WITH page AS (SELECT unnest($keys::STRUCT(s VARCHAR, n VARCHAR, c TIMESTAMPTZ)[], recursive := true)),
+       m AS MATERIALIZED (
+         SELECT m.source, m.native_id, m.url, m.title, left(m.text, 500) AS text, m.author_handle,
+           m.created_at, m.is_repost
+         FROM mentions m SEMI JOIN page p ON m.created_at = p.c
+         WHERE m.created_at >= $lo AND m.created_at <= $hi),
+       s AS MATERIALIZED (
+         SELECT s.source, s.native_id, s.lang, s.sentiment, s.sentiment_model, s.copy_of_source, s.copy_of_id
+         FROM mention_scores s SEMI JOIN page p ON s.source = p.s AND s.native_id = p.n
+         WHERE s.scored_at >= $lo - ${SKEW}),
+       c AS MATERIALIZED (
+         SELECT * FROM sentiment_corrections_latest c SEMI JOIN page p ON c.source = p.s AND c.native_id = p.n)${groups}
      SELECT ${ITEM_COLUMNS}${extra}${counts ? ', coalesce(g.n, 0) AS reposts, coalesce(h.n, 0) AS copies' : ''}
-     FROM mentions m SEMI JOIN page p ON m.source = p.s AND m.native_id = p.n
-     JOIN mention_scores s USING (source, native_id)
-     LEFT JOIN sentiment_corrections_latest c USING (source, native_id)
+     FROM m JOIN s USING (source, native_id)
+     LEFT JOIN c USING (source, native_id)
      ${
        counts
-         ? `LEFT JOIN reposts g ON g.source = m.source AND g.native_id = m.native_id
-     LEFT JOIN copies h ON h.source = m.source AND h.native_id = m.native_id`
+         ? `LEFT JOIN g USING (source, native_id)
+     LEFT JOIN h USING (source, native_id)`
          : ''
      }
-     WHERE m.created_at >= $lo AND m.created_at <= $hi AND s.scored_at >= $lo - ${SKEW}
      ORDER BY ${order}`,
     {
-      keys: JSON.stringify(keys.map((k) => ({ s: String(k.source), n: String(k.native_id) }))),
+      keys: JSON.stringify(
+        keys.map((k) => ({
+          s: String(k.source),
+          n: String(k.native_id),
+          c: (k.created_at as Date).toISOString(),
+        })),
+      ),
       lo: timestamptz(new Date(Math.min(...times))),
       hi: timestamptz(new Date(Math.max(...times))),
     },

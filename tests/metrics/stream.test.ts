@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMetricQuery } from '../../pipeline/metrics/query.js';
+import { stream } from '../../pipeline/metrics/stream.js';
+import { scoreNew } from '../../pipeline/scoring/score.js';
 import type { Store } from '../../pipeline/store.js';
 import { startTestApp, TEST_TOKEN, type TestApp } from '../helpers/app.js';
+import { mentionRecord } from '../helpers/mention.js';
 import { openTestStore } from '../helpers/store.js';
-import { loadFixture, NOW, RECENT } from './fixture.js';
+import { addTopic, collect, scoringDeps } from '../scoring/helpers.js';
+import { loadFixture, markerModels, NOW, RECENT } from './fixture.js';
 import { golden } from './golden.js';
 
 let store: Store;
@@ -94,6 +99,45 @@ describe('mention stream', () => {
     expect(res.status).toBe(200);
     const after = await get(`/api/mentions/stream?topic=acme&sentiment=positive&${window}`);
     expect(after.body.results.find((i) => i.nativeId === 'x2')?.sentiment).toBe('positive');
+  });
+
+  it("shows the page's mentions only, not others posted at the same instants", async () => {
+    // The page is fetched by its instants first: mentions of another source, another topic and a
+    // repost, all posted at the instant of one shown, must not come along.
+    const own = await openTestStore();
+    try {
+      await addTopic(own.store, 'acme', 'acme');
+      const at = new Date('2026-11-21T10:00:00Z');
+      const post = (nativeId: string, text: string, extra = {}) =>
+        mentionRecord({ nativeId, text, lang: 'en', createdAt: at, ...extra });
+      await collect(
+        own.store,
+        'x',
+        [
+          post('a1', 'Acme is good'),
+          post('o1', 'Other news'),
+          post('r1', 'RT Acme is good', { repostOf: 'a1' }),
+        ],
+        NOW,
+      );
+      await collect(own.store, 'reddit', [post('a1', 'Acme on reddit is bad')], NOW);
+      await scoreNew(scoringDeps(own.store, 'Asia/Seoul', { models: markerModels(), now: () => NOW }));
+      const page = (q: Record<string, string>) =>
+        stream(own.store, 'Asia/Seoul', parseMetricQuery({ ...q, from: RECENT.from, to: RECENT.to }, NOW));
+      const x = await page({ topic: 'acme', source: 'x' });
+      expect(x.results.map((i) => [i.source, i.nativeId, i.text, i.reposts])).toEqual([
+        ['x', 'a1', 'Acme is good', 1],
+      ]);
+      const all = await page({});
+      expect(all.results.map((i) => `${i.source}/${i.nativeId}`).sort()).toEqual([
+        'reddit/a1',
+        'x/a1',
+        'x/o1',
+      ]);
+      expect(all.results.find((i) => i.source === 'reddit')?.sentiment).toBe('negative');
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('names the bad field', async () => {
