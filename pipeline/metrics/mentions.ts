@@ -239,22 +239,24 @@ function leader(r: Row) {
   };
 }
 
+// A bound and a window's impact are the same expression of totals, the bound's at least as large;
+// ln and + round monotonically, so the bound is never below, and this margin does not rely on it.
+const MARGIN = 1e-9;
+// The window's first local day: an author whose first day of the topic is on or after it is new.
+const WINDOW_START = 'timezone($tz, $from)::DATE';
+
 /**
- * Authors of the topic's original mentions in the window, ranked by reach (most followers seen)
- * and engagement together: ln(1 + reach) + ln(1 + engagement), so neither a large silent account
- * nor one viral post alone decides. New voices: those whose first mention of the topic is in it.
+ * SQL: the authors of the window's rows that `authors` (a condition on those rows) keeps, ranked,
+ * and the rows shown among them: every author at least as high as the limit-th of all and of new
+ * voices (ties included), ordered by (source, author_id) once their keys resolve. The first row
+ * always carries the thresholds and counts (with NULL author columns when none is shown), and
+ * authors are shown only when `complete` holds: the keys are not read otherwise.
  */
-export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
-  await topicExists(store, q.topic);
-  // The window's rows only: each carries its author's first day of the topic (rollup_author_days).
-  // Authors are ranked by key; the rows shown are every author at least as high as the limit-th of
-  // all and of new voices (ties included), ordered by (source, author_id) once their keys resolve.
-  // Handles and names come with the keys: joining the authors table would read all of it.
-  const d0 = 'timezone($tz, $from)::DATE';
+function leadersSql(limit: number, authors: string, complete: string): string {
+  const d0 = WINDOW_START;
   const top = (where: string) =>
-    `(SELECT min(impact) FROM (SELECT impact FROM ranked WHERE ${where} ORDER BY impact DESC LIMIT ${q.limit}))`;
-  const rows = await store.queryPrepared(
-    `WITH ranked AS MATERIALIZED (
+    `(SELECT min(impact) FROM (SELECT impact FROM ranked WHERE ${where} ORDER BY impact DESC LIMIT ${limit}))`;
+  return `WITH ranked AS MATERIALIZED (
        SELECT author_key, mentions, engagement, reach, first_day, first_day >= ${d0} AS is_new,
          ln(1 + reach) + ln(1 + engagement) AS impact
        FROM (
@@ -262,21 +264,74 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
            coalesce(max(followers), 0) AS reach, min(first_day) AS first_day
          FROM rollup_author_days
          WHERE topic_id = $topic AND day >= ${d0} AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
+           AND (${authors})
          GROUP BY author_key)),
+     counted AS (
+       SELECT ${top('true')} AS lead, ${top('is_new')} AS new,
+         (SELECT count(*) FROM ranked) AS authors, (SELECT count(*) FROM ranked WHERE is_new) AS new_authors),
+     tops AS (SELECT *, ${complete} AS complete FROM counted),
      shown AS (
-       SELECT * FROM ranked WHERE impact >= ${top('true')} OR (is_new AND impact >= ${top('is_new')}))
-     SELECT k.source, k.author_id, s.* EXCLUDE (author_key), k.handle, k.name
-     FROM shown s JOIN author_keys k USING (author_key)
-     ORDER BY s.impact DESC, k.source, k.author_id`,
-    { ...rollupParams(tz, q.from, q.to), topic: q.topic },
+       SELECT ranked.* FROM ranked, tops
+       WHERE tops.complete AND (impact >= tops.lead OR (is_new AND impact >= tops.new)))
+     SELECT t.*, k.source, k.author_id, s.* EXCLUDE (author_key), k.handle, k.name
+     FROM tops t LEFT JOIN (shown s JOIN author_keys k USING (author_key)) ON true
+     ORDER BY s.impact DESC, k.source, k.author_id`;
+}
+
+/**
+ * Authors of the topic's original mentions in the window, ranked by reach (most followers seen)
+ * and engagement together: ln(1 + reach) + ln(1 + engagement), so neither a large silent account
+ * nor one viral post alone decides. New voices: those whose first mention of the topic is in it.
+ *
+ * Read from rollup_author_days (each row carries its author's first day of the topic) without
+ * grouping every author of a long window: an author's impact in any window is at most their bound
+ * (rollup_author_bounds), so once some authors' limit-th impact T is known, only authors whose
+ * bound reaches T can be shown. The first pass groups the topic's authors with the highest bounds
+ * (rollup_author_floors); it is the answer when its thresholds are at or above the floor (every
+ * author that can be shown is among them: usually so for long windows). Otherwise the second pass
+ * groups the authors whose bound reaches the first pass's thresholds, or every author of the
+ * window (every new one) when it found fewer than `limit`. Handles and names come with the keys:
+ * joining the authors table would read all of it.
+ */
+export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
+  await topicExists(store, q.topic);
+  const params = { ...rollupParams(tz, q.from, q.to), topic: q.topic };
+  const bounded = (min: string) =>
+    `author_key IN (SELECT author_key FROM rollup_author_bounds WHERE topic_id = $topic AND ub >= ${min})`;
+  const floor = '(SELECT floor FROM rollup_author_floors WHERE topic_id = $topic)';
+  const first = await store.queryPrepared(
+    leadersSql(
+      q.limit,
+      bounded(floor),
+      `authors >= ${q.limit} AND new_authors >= ${q.limit} AND least(lead, new) - ${MARGIN} >= ${floor}`,
+    ),
+    params,
   );
+  const head = first[0];
+  let rows = first;
+  if (head?.complete !== true) {
+    const thresholds: Record<string, number> = {};
+    // Fewer than `limit` found: any author of the window may be shown.
+    let authors = 'true';
+    if (num(head?.authors) >= q.limit) {
+      thresholds.lead = num(head?.lead);
+      let fresh = `first_day >= ${WINDOW_START}`;
+      if (num(head?.new_authors) >= q.limit) {
+        thresholds.new = num(head?.new);
+        fresh = `(${fresh} AND ${bounded(`$new - ${MARGIN}`)})`;
+      }
+      authors = `${bounded(`$lead - ${MARGIN}`)} OR ${fresh}`;
+    }
+    rows = await store.queryPrepared(leadersSql(q.limit, authors, 'true'), { ...params, ...thresholds });
+  }
+  const shown = rows.filter((r) => r.source !== null);
   return {
     topic: q.topic,
     timezone: tz,
     from: q.from.toISOString(),
     to: q.to.toISOString(),
-    leaders: rows.slice(0, q.limit).map(leader),
-    newVoices: rows
+    leaders: shown.slice(0, q.limit).map(leader),
+    newVoices: shown
       .filter((r) => r.is_new === true)
       .slice(0, q.limit)
       .map(leader),
