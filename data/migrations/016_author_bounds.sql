@@ -14,6 +14,8 @@
 CREATE TABLE rollup_author_bounds (
   topic_id VARCHAR NOT NULL,
   author_key UBIGINT NOT NULL,
+  -- as in rollup_author_days: the new voices' candidates are the highest bounds among those
+  first_day DATE NOT NULL,
   ub DOUBLE NOT NULL
 );
 COMMENT ON TABLE rollup_author_bounds IS 'Per topic and author (author_keys): ln(1 + most followers) + ln(1 + engagement) over all their rollup_author_days rows, at least any window''s impact.';
@@ -26,7 +28,7 @@ CREATE TABLE rollup_author_floors (
 CREATE INDEX author_keys_key ON author_keys (author_key);
 
 INSERT INTO rollup_author_bounds
-SELECT topic_id, author_key, ln(1 + coalesce(max(followers), 0)) + ln(1 + sum(engagement)) AS ub
+SELECT topic_id, author_key, min(first_day), ln(1 + coalesce(max(followers), 0)) + ln(1 + sum(engagement)) AS ub
 FROM rollup_author_days GROUP BY topic_id, author_key
 ORDER BY topic_id, ub DESC;
 

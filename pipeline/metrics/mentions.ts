@@ -242,8 +242,10 @@ function leader(r: Row) {
 // A bound and a window's impact are the same expression of totals, the bound's at least as large;
 // ln and + round monotonically, so the bound is never below, and this margin does not rely on it.
 const MARGIN = 1e-9;
-// The window's first local day: an author whose first day of the topic is on or after it is new.
+// The window's local days; an author whose first day of the topic is on or after the first is new.
 const WINDOW_START = 'timezone($tz, $from)::DATE';
+const WINDOW_END = 'timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE';
+const IS_NEW = `first_day >= ${WINDOW_START}`;
 
 /**
  * SQL: the authors of the window's rows that `authors` (a condition on those rows) keeps, ranked,
@@ -253,18 +255,16 @@ const WINDOW_START = 'timezone($tz, $from)::DATE';
  * authors are shown only when `complete` holds: the keys are not read otherwise.
  */
 function leadersSql(limit: number, authors: string, complete: string): string {
-  const d0 = WINDOW_START;
   const top = (where: string) =>
     `(SELECT min(impact) FROM (SELECT impact FROM ranked WHERE ${where} ORDER BY impact DESC LIMIT ${limit}))`;
   return `WITH ranked AS MATERIALIZED (
-       SELECT author_key, mentions, engagement, reach, first_day, first_day >= ${d0} AS is_new,
+       SELECT author_key, mentions, engagement, reach, first_day, ${IS_NEW} AS is_new,
          ln(1 + reach) + ln(1 + engagement) AS impact
        FROM (
          SELECT author_key, sum(mentions) AS mentions, sum(engagement) AS engagement,
            coalesce(max(followers), 0) AS reach, min(first_day) AS first_day
          FROM rollup_author_days
-         WHERE topic_id = $topic AND day >= ${d0} AND day <= timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE
-           AND (${authors})
+         WHERE topic_id = $topic AND day >= ${WINDOW_START} AND day <= ${WINDOW_END} AND (${authors})
          GROUP BY author_key)),
      counted AS (
        SELECT ${top('true')} AS lead, ${top('is_new')} AS new,
@@ -285,44 +285,64 @@ function leadersSql(limit: number, authors: string, complete: string): string {
  *
  * Read from rollup_author_days (each row carries its author's first day of the topic) without
  * grouping every author of a long window: an author's impact in any window is at most their bound
- * (rollup_author_bounds), so once some authors' limit-th impact T is known, only authors whose
- * bound reaches T can be shown. The first pass groups the topic's authors with the highest bounds
- * (rollup_author_floors); it is the answer when its thresholds are at or above the floor (every
- * author that can be shown is among them: usually so for long windows). Otherwise the second pass
- * groups the authors whose bound reaches the first pass's thresholds, or every author of the
- * window (every new one) when it found fewer than `limit`. Handles and names come with the keys:
- * joining the authors table would read all of it.
+ * (rollup_author_bounds), so once the limit-th impact among some authors is known, only authors
+ * whose bound reaches it can be shown.
+ * 1. The topic's authors with the highest bounds (at or above its floor, rollup_author_floors) are
+ *    grouped first; they are the answer when both thresholds found are at or above the floor:
+ *    every author who can be shown is among them (usually so for long windows).
+ * 2. Otherwise, when they hold fewer than `limit` new voices, the new voices' own candidates: the
+ *    highest bounds among authors first seen in the window.
+ * 3. Then the authors whose bound reaches the thresholds found, or every author of the window
+ *    (every new one) when fewer than `limit` were found.
+ * Handles and names come with the keys: joining the authors table would read all of it.
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const params = { ...rollupParams(tz, q.from, q.to), topic: q.topic };
+  const run = (authors: string, complete: string, values: Record<string, number> = {}) =>
+    store.queryPrepared(leadersSql(q.limit, authors, complete), { ...params, ...values });
   const bounded = (min: string) =>
     `author_key IN (SELECT author_key FROM rollup_author_bounds WHERE topic_id = $topic AND ub >= ${min})`;
-  const floor = '(SELECT floor FROM rollup_author_floors WHERE topic_id = $topic)';
-  const first = await store.queryPrepared(
-    leadersSql(
-      q.limit,
-      bounded(floor),
-      `authors >= ${q.limit} AND new_authors >= ${q.limit} AND least(lead, new) - ${MARGIN} >= ${floor}`,
-    ),
-    params,
+  const enough = (row: Row | undefined, count: string) => num(row?.[count]) >= q.limit;
+  // A value, not a subquery: the bounds are kept in descending order, and only a value lets the
+  // scan skip every row group below it.
+  const [stored] = await store.queryPrepared(
+    'SELECT floor FROM rollup_author_floors WHERE topic_id = $topic',
+    {
+      topic: q.topic,
+    },
   );
-  const head = first[0];
-  let rows = first;
+  let rows: Row[] = [];
+  if (stored !== undefined) {
+    rows = await run(
+      bounded('$floor'),
+      `authors >= ${q.limit} AND new_authors >= ${q.limit} AND least(lead, new) - ${MARGIN} >= $floor`,
+      { floor: num(stored.floor) },
+    );
+  }
+  const head = rows[0];
   if (head?.complete !== true) {
-    const thresholds: Record<string, number> = {};
-    // Fewer than `limit` found: any author of the window may be shown.
     let authors = 'true';
-    if (num(head?.authors) >= q.limit) {
-      thresholds.lead = num(head?.lead);
-      let fresh = `first_day >= ${WINDOW_START}`;
-      if (num(head?.new_authors) >= q.limit) {
-        thresholds.new = num(head?.new);
-        fresh = `(${fresh} AND ${bounded(`$new - ${MARGIN}`)})`;
+    const values: Record<string, number> = {};
+    if (enough(head, 'authors')) {
+      values.lead = num(head?.lead);
+      let fresh = head;
+      if (!enough(head, 'new_authors')) {
+        [fresh] = await run(
+          `${IS_NEW} AND author_key IN (SELECT author_key FROM rollup_author_bounds
+             WHERE topic_id = $topic AND first_day >= ${WINDOW_START} AND first_day <= ${WINDOW_END}
+             ORDER BY ub DESC LIMIT ${4 * q.limit})`,
+          'false',
+        );
       }
-      authors = `${bounded(`$lead - ${MARGIN}`)} OR ${fresh}`;
+      let news = IS_NEW;
+      if (enough(fresh, 'new_authors')) {
+        values.new = num(fresh?.new);
+        news = `(${IS_NEW} AND ${bounded(`$new - ${MARGIN}`)})`;
+      }
+      authors = `${bounded(`$lead - ${MARGIN}`)} OR ${news}`;
     }
-    rows = await store.queryPrepared(leadersSql(q.limit, authors, 'true'), { ...params, ...thresholds });
+    rows = await run(authors, 'true', values);
   }
   const shown = rows.filter((r) => r.source !== null);
   return {

@@ -122,7 +122,7 @@ export async function syncAuthorDays(conn: DuckDBConnection, scope: AuthorDaysSc
   );
   await conn.run(
     `INSERT INTO rollup_author_bounds
-     SELECT topic_id, author_key, ub FROM author_firsts ORDER BY topic_id, ub DESC`,
+     SELECT topic_id, author_key, first_day, ub FROM author_firsts ORDER BY topic_id, ub DESC`,
   );
   await conn.run(`DELETE FROM rollup_author_floors WHERE topic_id IN (SELECT topic_id FROM author_touched)`);
   await conn.run(

@@ -191,11 +191,12 @@ async function expectInSync(): Promise<void> {
     authors: diff?.authors,
     distinct_keys: diff?.authors,
   });
-  // Bounds and floors (migration 016) as recomputed from the rows, the floor with 800 candidates.
+  // Bounds, first days and floors (migration 016) as recomputed from the rows, the floor with 800 candidates.
   const [bounds] = await store.query(
     `WITH want AS (
-       SELECT topic_id, author_key, ln(1 + coalesce(max(followers), 0)) + ln(1 + sum(engagement)) AS ub
-       FROM rollup_author_days GROUP BY ALL),
+       SELECT topic_id, author_key, min(first_day) AS first_day,
+         ln(1 + coalesce(max(followers), 0)) + ln(1 + sum(engagement)) AS ub
+       FROM rollup_author_days GROUP BY topic_id, author_key),
      floors AS (SELECT topic_id, list_min(max(ub, 800)) AS floor FROM want GROUP BY ALL)
      SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM rollup_author_bounds)) AS lost,
        (SELECT count(*) FROM (SELECT * FROM rollup_author_bounds EXCEPT ALL SELECT * FROM want)) AS extra,
