@@ -246,6 +246,10 @@ const MARGIN = 1e-9;
 const WINDOW_START = 'timezone($tz, $from)::DATE';
 const WINDOW_END = 'timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE';
 const IS_NEW = `first_day >= ${WINDOW_START}`;
+// Up to a month, grouping every author of the window costs less than the passes that avoid it
+// (at 10 M mentions, 7 days of the largest topic: 13 k authors, ~25 ms CPU in one pass; 60 ms in
+// three, each scanning the window's rows).
+const SHORT_WINDOW_MS = 31 * 86_400_000;
 
 /**
  * SQL: the authors of the window's rows that `authors` (a condition on those rows) keeps, ranked,
@@ -287,6 +291,7 @@ function leadersSql(limit: number, authors: string, complete: string): string {
  * grouping every author of a long window: an author's impact in any window is at most their bound
  * (rollup_author_bounds), so once the limit-th impact among some authors is known, only authors
  * whose bound reaches it can be shown.
+ * Windows up to a month are grouped whole at once (SHORT_WINDOW_MS); longer ones in passes:
  * 1. The topic's authors with the highest bounds (at or above its floor, rollup_author_floors) are
  *    grouped first; they are the answer when both thresholds found are at or above the floor:
  *    every author who can be shown is among them (usually so for long windows).
@@ -304,21 +309,23 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   const bounded = (min: string) =>
     `author_key IN (SELECT author_key FROM rollup_author_bounds WHERE topic_id = $topic AND ub >= ${min})`;
   const enough = (row: Row | undefined, count: string) => num(row?.[count]) >= q.limit;
-  // A value, not a subquery: the bounds are kept in descending order, and only a value lets the
-  // scan skip every row group below it.
-  const [stored] = await store.queryPrepared(
-    'SELECT floor FROM rollup_author_floors WHERE topic_id = $topic',
-    {
-      topic: q.topic,
-    },
-  );
   let rows: Row[] = [];
-  if (stored !== undefined) {
-    rows = await run(
-      bounded('$floor'),
-      `authors >= ${q.limit} AND new_authors >= ${q.limit} AND least(lead, new) - ${MARGIN} >= $floor`,
-      { floor: num(stored.floor) },
+  if (q.to.getTime() - q.from.getTime() > SHORT_WINDOW_MS) {
+    // A value, not a subquery: the bounds are kept in descending order, and only a value lets the
+    // scan skip every row group below it.
+    const [stored] = await store.queryPrepared(
+      'SELECT floor FROM rollup_author_floors WHERE topic_id = $topic',
+      {
+        topic: q.topic,
+      },
     );
+    if (stored !== undefined) {
+      rows = await run(
+        bounded('$floor'),
+        `authors >= ${q.limit} AND new_authors >= ${q.limit} AND least(lead, new) - ${MARGIN} >= $floor`,
+        { floor: num(stored.floor) },
+      );
+    }
   }
   const head = rows[0];
   if (head?.complete !== true) {
