@@ -14,7 +14,8 @@
 CREATE TABLE rollup_author_bounds (
   topic_id VARCHAR NOT NULL,
   author_key UBIGINT NOT NULL,
-  -- as in rollup_author_days: the new voices' candidates are the highest bounds among those
+  -- the author's first day of the topic, as on their rollup_author_days rows: the new voices'
+  -- candidates are the highest bounds among the authors first seen in the window
   first_day DATE NOT NULL,
   ub DOUBLE NOT NULL
 );

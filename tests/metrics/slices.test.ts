@@ -1,6 +1,6 @@
 /**
  * A refresh cut into many transactions (RefreshLimits) writes exactly what one transaction writes:
- * every rollup, the authors' first days and keys, and the refresh's bookkeeping.
+ * every rollup, the authors' first days, bounds and keys, and the refresh's bookkeeping.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { refreshRollups } from '../../pipeline/scoring/rollups.js';
@@ -22,6 +22,8 @@ const TABLES = [
   'rollup_terms_daily',
   'rollup_authors_daily',
   'rollup_author_days',
+  'rollup_author_bounds',
+  'rollup_author_floors',
   'author_keys',
   'rollup_dirty',
   'pipeline_state',
