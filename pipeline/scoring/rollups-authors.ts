@@ -1,6 +1,7 @@
 /**
  * rollup_author_days (migration 015): rollup_authors_daily with each author as a 64-bit key and
- * their first day of the topic on every row, what the opinion-leaders chart reads. Copied, not
+ * their first day of the topic on every row, what the opinion-leaders chart reads, with each
+ * author's bound of impact and each topic's floor (migration 016). Copied, not
  * computed from mentions: the refresh calls this for the local days or the topics it has just
  * rewritten in rollup_authors_daily (a topic's deletion included), inside its transaction, and
  * whatever changed those rows (new mentions, new counts, a re-score, a correction, an erasure,
@@ -15,6 +16,13 @@ const keyOf = (attempt: number) =>
   attempt === 0
     ? "md5_number_lower(source || ':' || author_id)"
     : `md5_number_lower(source || ':' || author_id || ':${attempt}')`;
+
+/**
+ * How many authors per topic the opinion-leaders chart groups first (rollup_author_floors): four
+ * times its largest limit, so that the limit-th impact among them is usually high enough to rule
+ * out every other author in one pass. Migration 016 used the same number.
+ */
+const LEADER_CANDIDATES = 800;
 
 /** A list of strings as a SQL literal (topic ids: lowercase letters, digits, '-' and '_'). */
 const sqlList = (items: readonly string[]) =>
@@ -83,15 +91,18 @@ export async function syncAuthorDays(conn: DuckDBConnection, scope: AuthorDaysSc
   await conn.run(`DELETE FROM rollup_author_days WHERE ${inScope}`);
   // Each touched author's first day from their rows left and their new ones; `moved` when it is
   // not the one their rows left carry (rare: an earlier day arrived late, or the first one went).
+  // With it their bound over all those rows (migration 016), recomputed rather than only raised:
+  // an erasure, retention or a correction can lower it.
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE author_firsts AS
      SELECT topic_id, author_key, min(day) AS first_day,
-       coalesce(min(old_first) <> min(day) OR max(old_first) <> min(day), false) AS moved
+       coalesce(min(old_first) <> min(day) OR max(old_first) <> min(day), false) AS moved,
+       ln(1 + coalesce(max(followers), 0)) + ln(1 + sum(engagement)) AS ub
      FROM (
-       SELECT topic_id, author_key, day, first_day AS old_first
+       SELECT topic_id, author_key, day, first_day AS old_first, engagement, followers
        FROM rollup_author_days SEMI JOIN author_touched USING (topic_id, author_key)
-       UNION ALL SELECT topic_id, author_key, day, NULL FROM author_new)
-     GROUP BY ALL`,
+       UNION ALL SELECT topic_id, author_key, day, NULL, engagement, followers FROM author_new)
+     GROUP BY topic_id, author_key`,
   );
   // Both steps below read the whole table: only when there is something to do.
   if ((await count(conn, 'author_firsts WHERE moved')) > 0) {
@@ -104,6 +115,20 @@ export async function syncAuthorDays(conn: DuckDBConnection, scope: AuthorDaysSc
     `INSERT INTO rollup_author_days
      SELECT n.*, f.first_day FROM author_new n JOIN author_firsts f USING (topic_id, author_key)
      ORDER BY n.topic_id, n.day`,
+  );
+  await conn.run(
+    `DELETE FROM rollup_author_bounds b USING author_touched t
+     WHERE b.topic_id = t.topic_id AND b.author_key = t.author_key`,
+  );
+  await conn.run(
+    `INSERT INTO rollup_author_bounds
+     SELECT topic_id, author_key, first_day, ub FROM author_firsts ORDER BY topic_id, ub DESC`,
+  );
+  await conn.run(`DELETE FROM rollup_author_floors WHERE topic_id IN (SELECT topic_id FROM author_touched)`);
+  await conn.run(
+    `INSERT INTO rollup_author_floors
+     SELECT topic_id, list_min(max(ub, ${LEADER_CANDIDATES})) FROM rollup_author_bounds
+     WHERE topic_id IN (SELECT topic_id FROM author_touched) GROUP BY topic_id`,
   );
   // Keys of authors left without a row in any topic go (an erased author's among them).
   await conn.run(

@@ -132,6 +132,8 @@ const HOURLY: Array<[string, string]> = [
 ];
 const DAILY = ['rollup_daily', 'rollup_terms_daily', 'rollup_authors_daily'];
 const ALL_ROLLUPS = [...HOURLY.map(([table]) => table), ...DAILY];
+// Copied from rollup_authors_daily by syncAuthorDays.
+const AUTHOR_TABLES = ['rollup_author_days', 'rollup_author_bounds', 'rollup_author_floors', 'author_keys'];
 
 /** The order each table is kept in: the columns its readers filter on, most selective first. */
 const LAYOUT: Array<[string, string]> = [
@@ -141,6 +143,8 @@ const LAYOUT: Array<[string, string]> = [
   ['rollup_terms_daily', 'topic_id, day'],
   ['rollup_authors_daily', 'topic_id, day'],
   ['rollup_author_days', 'topic_id, day'],
+  // The chart reads a topic's highest bounds only (ub >= its floor): those row groups alone.
+  ['rollup_author_bounds', 'topic_id, ub DESC'],
   ['rollup_mentions', 'topic_id, created_at'],
   ['mention_terms', 'term, created_at'],
 ];
@@ -322,8 +326,7 @@ export async function refreshRollups(
   const plan = await store.write(async (conn) => {
     const rebuilt = (await storedTimezone(conn)) !== tz;
     if (rebuilt) {
-      for (const table of [...ALL_ROLLUPS, 'rollup_author_days', 'author_keys'])
-        await conn.run(`DELETE FROM ${table}`);
+      for (const table of [...ALL_ROLLUPS, ...AUTHOR_TABLES]) await conn.run(`DELETE FROM ${table}`);
       await conn.run("DELETE FROM pipeline_state WHERE stage IN ('rollups', 'rollup-topic')");
       await conn.run('DELETE FROM rollup_dirty');
       await conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [TZ_KEY, tz]);

@@ -147,11 +147,11 @@ const WINDOWS: Array<[string, string]> = [
 ];
 
 /** Every topic, window and a few limits: the chart equals the direct figures. */
-async function expectDirect(): Promise<void> {
+async function expectDirect(windows = WINDOWS, limits = [1, 3, 20]): Promise<void> {
   let newVoices = 0;
   for (const topic of ['*', 'acme', 'globex']) {
-    for (const [from, to] of WINDOWS) {
-      for (const limit of [1, 3, 20]) {
+    for (const [from, to] of windows) {
+      for (const limit of limits) {
         const q = parseMetricQuery({ topic, from, to, limit: String(limit) }, NOW);
         const got = await opinionLeaders(store, TZ, q);
         const want = await direct(topic, q.from, q.to, limit);
@@ -191,6 +191,19 @@ async function expectInSync(): Promise<void> {
     authors: diff?.authors,
     distinct_keys: diff?.authors,
   });
+  // Bounds, first days and floors (migration 016) as recomputed from the rows, the floor with 800 candidates.
+  const [bounds] = await store.query(
+    `WITH want AS (
+       SELECT topic_id, author_key, min(first_day) AS first_day,
+         ln(1 + coalesce(max(followers), 0)) + ln(1 + sum(engagement)) AS ub
+       FROM rollup_author_days GROUP BY topic_id, author_key),
+     floors AS (SELECT topic_id, list_min(max(ub, 800)) AS floor FROM want GROUP BY ALL)
+     SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM rollup_author_bounds)) AS lost,
+       (SELECT count(*) FROM (SELECT * FROM rollup_author_bounds EXCEPT ALL SELECT * FROM want)) AS extra,
+       (SELECT count(*) FROM (SELECT * FROM floors EXCEPT ALL SELECT * FROM rollup_author_floors)) AS floors_lost,
+       (SELECT count(*) FROM (SELECT * FROM rollup_author_floors EXCEPT ALL SELECT * FROM floors)) AS floors_extra`,
+  );
+  expect(bounds).toEqual({ lost: 0, extra: 0, floors_lost: 0, floors_extra: 0 });
 }
 
 describe('opinion leaders from rollup_author_days', () => {
@@ -299,4 +312,90 @@ describe('opinion leaders from rollup_author_days', () => {
     ]);
     await expectDirect();
   });
+
+  it('are the same whatever the floors, on random authors whose followers drop, before and after an erasure', async () => {
+    // 90 authors of a third source over the 70 days before: random followers (falling for some,
+    // unknown for others) and few distinct likes, so bounds exceed window impacts and impacts tie.
+    // Windows beyond a month are read in passes over the bounds (shorter ones in one).
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const records = Array.from({ length: 600 }, (_, k) => {
+      const author = rand(90);
+      const day = rand(70);
+      const base = [0, 50, 300, 2500, 40_000][author % 5] ?? 0;
+      return mentionRecord({
+        nativeId: `bsky-${k}`,
+        text: `${['acme', 'globex', 'acme and globex'][rand(3)]} note ${k}`,
+        lang: 'en',
+        authorId: `bsky-a${author}`,
+        authorHandle: `bsky_user${author}`,
+        authorFollowers: author % 7 === 0 ? null : author % 2 === 0 ? Math.max(0, base - day * 200) : base,
+        likes: rand(3) * 5,
+        replies: rand(2),
+        createdAt: new Date(NOW.getTime() - (day + 1) * DAY + rand(24) * 3_600_000),
+      });
+    });
+    const later = new Date(NOW.getTime() + 3_600_000);
+    await collect(store, 'bluesky', records, later);
+    await scoreNew(scoringDeps(store, TZ, { now: () => later }));
+    await expectInSync();
+    const windows: Array<[string, string]> = [
+      ['2026-09-10T15:00:00Z', '2026-11-21T15:00:00Z'],
+      ['2026-10-01T15:00:00Z', '2026-11-21T15:00:00Z'],
+      // Edges inside local days, and a window ending before the data does.
+      ['2026-10-05T03:30:00Z', '2026-11-18T20:10:00Z'],
+      ['2026-09-20T15:00:00Z', '2026-10-31T15:00:00Z'],
+      ['2026-11-14T15:00:00Z', '2026-11-21T15:00:00Z'],
+    ];
+    // Floors at the bound of the 1st, 3rd, 10th and 40th author of each topic, above every bound
+    // (no candidate) and below every one (all candidates): each makes the first pass complete for
+    // some windows and limits and not for others.
+    const floorsAt = async (floor: string) =>
+      store.write((conn) =>
+        conn.run(
+          `UPDATE rollup_author_floors f SET floor = (${floor}) FROM (
+             SELECT topic_id, list_sort(list(ub), 'DESC') AS ubs, max(ub) AS top FROM rollup_author_bounds GROUP BY ALL) b
+           WHERE f.topic_id = b.topic_id`,
+        ),
+      );
+    const check = async () => {
+      const cases = [];
+      for (const topic of ['*', 'acme', 'globex']) {
+        for (const [from, to] of windows) {
+          for (const limit of [1, 3, 20]) {
+            const q = parseMetricQuery({ topic, from, to, limit: String(limit) }, NOW);
+            const want = await direct(topic, q.from, q.to, limit);
+            cases.push({ q, want: { leaders: want.leaders, newVoices: want.newVoices } });
+          }
+        }
+      }
+      for (const floor of ['ubs[1]', 'ubs[3]', 'ubs[10]', 'ubs[40]', 'top + 1', '-1']) {
+        await floorsAt(floor);
+        for (const { q, want } of cases) {
+          const got = await opinionLeaders(store, TZ, q);
+          expect(
+            { leaders: got.leaders, newVoices: got.newVoices },
+            `${floor} ${q.topic} ${q.from.toISOString()} ${q.limit}`,
+          ).toEqual(want);
+        }
+      }
+    };
+    await check();
+    const [ties] = await store.query(
+      "SELECT count(*) - count(DISTINCT ub) AS n FROM rollup_author_bounds WHERE topic_id = 'acme'",
+    );
+    expect(Number(ties?.n)).toBeGreaterThan(0);
+    // The erased author led, so their removal lowers bounds and changes the leaders.
+    const top = await direct('*', new Date(windows[0]?.[0] ?? ''), new Date(windows[0]?.[1] ?? ''), 1);
+    const gone = top.leaders[0] as Leader;
+    await eraseAuthor(
+      { store, timezone: TZ, now: () => later, actor: 'cli:tester' },
+      `${gone.source}:${gone.handle}`,
+    );
+    await expectInSync();
+    await check();
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 /**
  * A refresh cut into many transactions (RefreshLimits) writes exactly what one transaction writes:
- * every rollup, the authors' first days and keys, and the refresh's bookkeeping; and a process
- * killed between two of those transactions leaves the rest to the next refresh.
+ * every rollup, the authors' first days, bounds and keys, and the refresh's bookkeeping; and a
+ * process killed between two of those transactions leaves the rest to the next refresh.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ const TABLES = [
   'rollup_terms_daily',
   'rollup_authors_daily',
   'rollup_author_days',
+  'rollup_author_bounds',
+  'rollup_author_floors',
   'author_keys',
   'rollup_dirty',
   'pipeline_state',
