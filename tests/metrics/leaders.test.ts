@@ -139,6 +139,17 @@ async function direct(topic: string, from: Date, to: Date, limit: number) {
   };
 }
 
+/** Erases the first of the leaders over every topic in `window` (as `limit` ranks them), at `now`. */
+async function eraseLeader(window: [string, string] | undefined, now: Date, limit: number): Promise<Leader> {
+  const top = await direct('*', new Date(window?.[0] ?? ''), new Date(window?.[1] ?? ''), limit);
+  const gone = top.leaders[0] as Leader;
+  await eraseAuthor(
+    { store, timezone: TZ, now: () => now, actor: 'cli:tester' },
+    `${gone.source}:${gone.handle}`,
+  );
+  return gone;
+}
+
 const WINDOWS: Array<[string, string]> = [
   ['2026-11-09T15:00:00Z', '2026-11-21T15:00:00Z'],
   ['2026-11-14T15:00:00Z', '2026-11-17T15:00:00Z'],
@@ -278,12 +289,7 @@ describe('opinion leaders from rollup_author_days', () => {
   });
 
   it('forget an erased author everywhere, leaders included', async () => {
-    const before = await direct('*', new Date(WINDOWS[0]?.[0] ?? ''), new Date(WINDOWS[0]?.[1] ?? ''), 20);
-    const gone = before.leaders[0] as Leader;
-    await eraseAuthor(
-      { store, timezone: TZ, now: () => NOW, actor: 'cli:tester' },
-      `${gone.source}:${gone.handle}`,
-    );
+    const gone = await eraseLeader(WINDOWS[0], NOW, 20);
     await expectInSync();
     await expectDirect();
     const left = await store.query('SELECT * FROM author_keys WHERE author_id = $1', [gone.authorId]);
@@ -389,12 +395,7 @@ describe('opinion leaders from rollup_author_days', () => {
     );
     expect(Number(ties?.n)).toBeGreaterThan(0);
     // The erased author led, so their removal lowers bounds and changes the leaders.
-    const top = await direct('*', new Date(windows[0]?.[0] ?? ''), new Date(windows[0]?.[1] ?? ''), 1);
-    const gone = top.leaders[0] as Leader;
-    await eraseAuthor(
-      { store, timezone: TZ, now: () => later, actor: 'cli:tester' },
-      `${gone.source}:${gone.handle}`,
-    );
+    await eraseLeader(windows[0], later, 1);
     await expectInSync();
     await check();
   }, 120_000);
