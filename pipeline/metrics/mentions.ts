@@ -298,12 +298,8 @@ export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   if (q.to.getTime() - q.from.getTime() > SHORT_WINDOW_MS) {
     // A value, not a subquery: the bounds are kept in descending order, and only a value lets the
     // scan skip every row group below it.
-    const [stored] = await store.queryPrepared(
-      'SELECT floor FROM rollup_author_floors WHERE topic_id = $topic',
-      {
-        topic: q.topic,
-      },
-    );
+    const floor = 'SELECT floor FROM rollup_author_floors WHERE topic_id = $topic';
+    const [stored] = await store.queryPrepared(floor, { topic: q.topic });
     if (stored !== undefined) {
       rows = await run(
         bounded('$floor'),

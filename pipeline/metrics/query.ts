@@ -137,10 +137,11 @@ export async function topicExists(store: Store, topic: string): Promise<void> {
 
 /**
  * The local-day bounds of [from, to) in `tz`: the whole local days d0 <= day < d1, and the ragged
- * edges' bounds [from, ahi) and [blo, to) (the first edge in the local day `first`, the last in d1). When the window holds no whole day, d0 >= d1 and the
- * hourly part covers it all. DuckDB works them out with its time-zone data in a query of their
- * own: as expressions inside a chart's SQL they were planned again in every branch that used them
- * (trending has twelve), which cost more than reading the rows.
+ * edges' bounds [from, ahi) and [blo, to), the first edge inside the local day `first` and the last
+ * inside d1. When the window holds no whole day, d0 >= d1 and the hourly part covers it all. DuckDB
+ * works them out with its time-zone data in a query of their own: as expressions inside a chart's
+ * SQL they were planned again in every branch that used them (trending has twelve), which cost more
+ * than reading the rows.
  */
 const BOUNDS = `SELECT first, d0, d1, least(lo, $to) AS ahi, greatest(timezone($tz, d1::TIMESTAMP), lo) AS blo
   FROM (SELECT first, d0, d1, timezone($tz, d0::TIMESTAMP) AS lo

@@ -151,7 +151,7 @@ const LAYOUT: Array<[string, string]> = [
 // A table of one row group (DuckDB's default size) gains nothing from order. Above that it does: a
 // year of rollup_daily at ten million mentions is four row groups, each holding every topic, and a
 // chart's query read all four (13 ms of CPU) instead of one (6 ms) until it was kept in order too.
-// (Migration 013 wrote 500,000 here; its tables are compacted again once they double.)
+// (Migration 013 used 500,000 and recorded no compaction below it: the next refresh sorts those.)
 const COMPACT_FLOOR = 122_880;
 
 /**
