@@ -5,7 +5,7 @@
  * where midnight does not exist). Windows are drawn from a seeded generator, not picked by hand.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sentimentTrend, shareOfVoice, volume } from '../../pipeline/metrics/mentions.js';
+import { sentimentTrend, shareOfVoice, trendingTerms, volume } from '../../pipeline/metrics/mentions.js';
 import { type MetricQuery, parseMetricQuery } from '../../pipeline/metrics/query.js';
 import { seededRandom } from '../../pipeline/random.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
@@ -49,6 +49,19 @@ beforeAll(async () => {
       n++;
     }
   }
+  // A word that rises at the end of each span, for trending terms to find.
+  for (const [, hi] of SPANS) {
+    for (let t = hi - 3 * 24 * HOUR; t < hi; t += 90 * 60_000) {
+      records.push(
+        mentionRecord({
+          nativeId: String(n++),
+          text: 'acme recall notice',
+          authorId: 'r1',
+          createdAt: new Date(t),
+        }),
+      );
+    }
+  }
   await collect(store, 'x', records, new Date('2026-11-22T00:00:00Z'));
 }, 60_000);
 afterAll(() => cleanup());
@@ -73,6 +86,21 @@ async function reference(tz: string, q: MetricQuery, topic: string) {
     { tz, topic, from: timestamptz(q.from), to: timestamptz(q.to) },
   );
   return rows.map((r) => ({ label: r.label, sentiment: r.sentiment, n: r.n }));
+}
+
+/** Mentions of the topic, and of each term, over [from, to) from the hourly rollups alone. */
+async function hourlySums(from: Date, to: Date) {
+  const window = { topic: 'acme', from: timestamptz(from), to: timestamptz(to) };
+  const where = 'topic_id = $topic AND hour_start >= $from AND hour_start < $to';
+  const [total] = await store.query(
+    `SELECT sum(mentions)::INTEGER AS n FROM rollup_hourly WHERE ${where}`,
+    window,
+  );
+  const terms = await store.query(
+    `SELECT term, sum(mentions)::INTEGER AS n FROM rollup_terms_hourly WHERE ${where} GROUP BY term`,
+    window,
+  );
+  return { total: Number(total?.n ?? 0), terms: new Map(terms.map((r) => [String(r.term), Number(r.n)])) };
 }
 
 describe('chart buckets', () => {
@@ -128,4 +156,36 @@ describe('chart buckets', () => {
       }
     }, 60_000);
   }
+
+  it('trending terms count the window and its baseline as the hourly rollups do, in any zone', async () => {
+    let checked = 0;
+    for (const tz of ['America/Santiago', 'Asia/Kolkata']) {
+      await scoreNew(scoringDeps(store, tz));
+      const random = seededRandom(7 * tz.length);
+      for (let k = 0; k < 16; k++) {
+        const [lo, hi] = SPANS[k % SPANS.length] as readonly [number, number];
+        // Windows ending in the span's last four days, where "recall" rises.
+        const to = Math.max(lo, hi - 4 * 24 * HOUR) + Math.floor(random() * 4 * 24 * HOUR);
+        const from = to - Math.floor((0.2 + random() * 12) * 24 * HOUR);
+        const q = parseMetricQuery(
+          { topic: 'acme', from: new Date(from).toISOString(), to: new Date(to).toISOString(), limit: '200' },
+          new Date(hi),
+        );
+        const t = await trendingTerms(store, tz, q);
+        const recent = await hourlySums(q.from, q.to);
+        const baseline = await hourlySums(new Date(t.baselineFrom), q.from);
+        const at = `${tz} ${q.from.toISOString()} ${q.to.toISOString()}`;
+        expect(t.mentions, at).toEqual({ recent: recent.total, baseline: baseline.total });
+        for (const term of t.terms) {
+          expect([term.term, term.recent, term.baseline], at).toEqual([
+            term.term,
+            recent.terms.get(term.term) ?? 0,
+            baseline.terms.get(term.term) ?? 0,
+          ]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  }, 60_000);
 });
