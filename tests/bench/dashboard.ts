@@ -254,7 +254,10 @@ function config(path: string) {
 async function main(): Promise<void> {
   const mentions = Number(arg('mentions') ?? 10_000_000);
   const seconds = Number(arg('seconds') ?? 10);
-  const only = arg('only')?.split(',');
+  // Whole words of a route's name: "leaders" picks the comms chart, not the leadership routes.
+  const only = arg('only')
+    ?.split(',')
+    .map((o) => new RegExp(`\\b${o.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`));
   const { store, path } = await benchStore(mentions);
   const [count] = await store.query('SELECT count(*) AS n FROM mentions');
   const services: Services = {
@@ -296,7 +299,7 @@ async function main(): Promise<void> {
     if (next) cursors.push(next);
   }
   const results: Measured[] = [];
-  for (const route of routes(cursors).filter((r) => !only || only.some((o) => r.name.includes(o)))) {
+  for (const route of routes(cursors).filter((r) => !only || only.some((o) => o.test(r.name)))) {
     const m = await drive(base, token, route, seconds, idle);
     results.push(m);
     process.stderr.write(
