@@ -156,11 +156,12 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
-  const params = {
-    ...(await rollupParams(store, tz, q.from, q.to)),
-    ...(await rollupParams(store, tz, baseFrom, q.from, 'b')),
-    topic: q.topic,
-  };
+  // The two windows' bounds, asked at once rather than one after the other.
+  const [recent, baseline] = await Promise.all([
+    rollupParams(store, tz, q.from, q.to),
+    rollupParams(store, tz, baseFrom, q.from, 'b'),
+  ]);
+  const params = { ...recent, ...baseline, topic: q.topic };
   // The recent window and the baseline, each read as whole days plus ragged hours.
   const both = (table: 'rollup_hourly' | 'rollup_terms_hourly') =>
     `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic')})

@@ -194,15 +194,13 @@ export async function bucketParams(
  */
 export function rollupRows(hourly: 'rollup_hourly' | 'rollup_terms_hourly', where: string, p = ''): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
-  const [from, to, first, d0, d1, ahi, blo] = ['from', 'to', 'first', 'd0', 'd1', 'ahi', 'blo'].map(
-    (k) => `$${p}${k}`,
-  ) as [string, string, string, string, string, string, string];
+  const v = (name: string) => `$${p}${name}`;
   const hours = (day: string, lo: string, hi: string) =>
     `SELECT ${day} AS day, * EXCLUDE (hour_start) FROM ${hourly}
       WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
-  return `${hours(first, from, ahi)}
-    UNION ALL BY NAME ${hours(d1, blo, to)}
-    UNION ALL BY NAME SELECT * FROM ${daily} WHERE ${where} AND day >= ${d0} AND day < ${d1}`;
+  return `${hours(v('first'), v('from'), v('ahi'))}
+    UNION ALL BY NAME ${hours(v('d1'), v('blo'), v('to'))}
+    UNION ALL BY NAME SELECT * FROM ${daily} WHERE ${where} AND day >= ${v('d0')} AND day < ${v('d1')}`;
 }
 
 /**
