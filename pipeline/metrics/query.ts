@@ -135,24 +135,58 @@ export async function topicExists(store: Store, topic: string): Promise<void> {
     throw new UserError(`topic: no topic "${topic}"`, 404);
 }
 
+// Local midnights are fetched in blocks of this many days, and a zone keeps at most this many
+// blocks (about 90 years) before it starts again: a window far in the past costs one query.
+const BLOCK_DAYS = 512;
+const MAX_BLOCKS = 64;
+const midnightBlocks = new Map<string, Map<number, Promise<Float64Array>>>();
+
 /**
- * The local-day bounds of [from, to) in `tz`: the whole local days d0 <= day < d1, and the ragged
- * edges' bounds [from, ahi) and [blo, to), the first edge inside the local day `first` and the last
- * inside d1. When the window holds no whole day, d0 >= d1 and the hourly part covers it all. DuckDB
- * works them out with its time-zone data in a query of their own: as expressions inside a chart's
- * SQL they were planned again in every branch that used them (trending has twelve), which cost more
- * than reading the rows.
+ * The instant local day `day` (days since 1970-01-01) starts in `tz`, in epoch ms, from DuckDB's
+ * own time-zone data, which the rollups' local days come from too. Where midnight does not exist
+ * it is the day's first instant (01:00 in Santiago on 6 September); a day a zone skipped entirely
+ * starts where the next one does. Fetched once per block of days and zone: as a query per chart
+ * request these bounds cost more than half the planning of the chart itself.
  */
-const BOUNDS = `SELECT first, d0, d1, least(lo, $to) AS ahi, greatest(timezone($tz, d1::TIMESTAMP), lo) AS blo
-  FROM (SELECT first, d0, d1, timezone($tz, d0::TIMESTAMP) AS lo
-    FROM (SELECT timezone($tz, $from)::DATE AS first,
-      first + CASE WHEN timezone($tz, date_trunc('day', timezone($tz, $from))) = $from THEN 0 ELSE 1 END AS d0,
-      timezone($tz, $to)::DATE AS d1))`;
+async function midnight(store: Store, tz: string, day: number): Promise<number> {
+  let blocks = midnightBlocks.get(tz);
+  if (blocks === undefined || blocks.size >= MAX_BLOCKS) {
+    blocks = new Map();
+    midnightBlocks.set(tz, blocks);
+  }
+  const block = Math.floor(day / BLOCK_DAYS);
+  let starts = blocks.get(block);
+  if (starts === undefined) {
+    const zone = blocks;
+    starts = store
+      .queryPrepared(
+        `SELECT timezone($tz, (DATE '1970-01-01' + d::INTEGER)::TIMESTAMP) AS at
+         FROM range($lo::BIGINT, $lo::BIGINT + ${BLOCK_DAYS}) t(d) ORDER BY d`,
+        { tz, lo: block * BLOCK_DAYS },
+      )
+      .then((rows) => Float64Array.from(rows, (r) => (r.at as Date).getTime()));
+    starts.catch(() => {
+      if (zone.get(block) === starts) zone.delete(block);
+    });
+    blocks.set(block, starts);
+  }
+  return (await starts)[day - block * BLOCK_DAYS] as number;
+}
 
-/** A DATE as read from DuckDB (midnight UTC) back into a DATE parameter. */
-const date = (d: Date) => new DuckDBDateValue(Math.round(d.getTime() / DAY_MS));
+/** The local day (days since 1970-01-01) of instant `t` in `tz`: the last day starting at or before it. */
+async function localDay(store: Store, tz: string, t: number): Promise<number> {
+  // Zone offsets lie within a day of UTC, so the local day is the UTC day or one beside it.
+  const utc = Math.floor(t / DAY_MS);
+  for (let day = utc + 1; day > utc - 1; day--) if ((await midnight(store, tz, day)) <= t) return day;
+  return utc - 1;
+}
 
-/** The parameters rollupRows reads for [from, to): its bounds named with prefix `p`. */
+/**
+ * The parameters rollupRows reads for [from, to), named with prefix `p`: the whole local days
+ * d0 <= day < d1 in `tz`, and the ragged edges' bounds [from, ahi) and [blo, to), the first edge
+ * inside the local day `first` and the last inside d1. When the window holds no whole day,
+ * d0 >= d1 and the hourly part covers it all.
+ */
 export async function rollupParams(
   store: Store,
   tz: string,
@@ -160,16 +194,18 @@ export async function rollupParams(
   to: Date,
   p = '',
 ): Promise<Record<string, DuckDBValue>> {
-  const window = { tz, from: timestamptz(from), to: timestamptz(to) };
-  const [b] = await store.queryPrepared(BOUNDS, window);
+  const first = await localDay(store, tz, from.getTime());
+  const d0 = (await midnight(store, tz, first)) === from.getTime() ? first : first + 1;
+  const d1 = await localDay(store, tz, to.getTime());
+  const lo = await midnight(store, tz, d0);
   return {
-    [`${p}from`]: window.from,
-    [`${p}to`]: window.to,
-    [`${p}first`]: date(b?.first as Date),
-    [`${p}d0`]: date(b?.d0 as Date),
-    [`${p}d1`]: date(b?.d1 as Date),
-    [`${p}ahi`]: timestamptz(b?.ahi as Date),
-    [`${p}blo`]: timestamptz(b?.blo as Date),
+    [`${p}from`]: timestamptz(from),
+    [`${p}to`]: timestamptz(to),
+    [`${p}first`]: new DuckDBDateValue(first),
+    [`${p}d0`]: new DuckDBDateValue(d0),
+    [`${p}d1`]: new DuckDBDateValue(d1),
+    [`${p}ahi`]: timestamptz(new Date(Math.min(lo, to.getTime()))),
+    [`${p}blo`]: timestamptz(new Date(Math.max(await midnight(store, tz, d1), lo))),
   };
 }
 
