@@ -10,7 +10,8 @@
  * same thing and a cache cannot carry the figures. Prints p50/p95 per route against the targets
  * (p95 < 100 ms; text search < 500 ms), the process CPU per request (the machine may be shared:
  * CPU is steadier than wall time), and the gzipped first page load when web assets exist.
- * Auth: the Bearer local token (admin).
+ * Auth: a browser's session cookie, of an admin signed in with a password (user "bench", given a new
+ * random password each run), as the dashboard's pages send it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -21,7 +22,10 @@ import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { sleep } from '../../collectors/runner.js';
 import { createApp } from '../../dashboard/app.js';
+import { SESSION_COOKIE } from '../../dashboard/auth.js';
 import { SECTIONS } from '../../pipeline/adoption/render.js';
+import { signIn } from '../../pipeline/auth/sessions.js';
+import { addUser, listUsers, updateUser } from '../../pipeline/auth/users.js';
 import { loadConfig } from '../../pipeline/config.js';
 import { silentLogger } from '../../pipeline/logger.js';
 import { projectRoot } from '../../pipeline/paths.js';
@@ -160,7 +164,7 @@ function percentile(sorted: number[], p: number): number {
 
 async function drive(
   base: string,
-  token: string,
+  cookie: string,
   route: Route,
   seconds: number,
   idle: () => Promise<void>,
@@ -175,7 +179,7 @@ async function drive(
         url: base,
         connections: CONNECTIONS,
         duration: seconds,
-        headers: { authorization: `Bearer ${token}` },
+        headers: { cookie },
         requests: [{ setupRequest: (req) => ({ ...req, path: route.path(k++) }) }],
       },
       (err) => (err ? reject(err) : resolve()),
@@ -204,8 +208,8 @@ async function drive(
 }
 
 /** HTML + same-origin JS and CSS of the comms view, gzipped; null when the app serves no page. */
-async function firstLoad(base: string, token: string): Promise<string | null> {
-  const auth = { authorization: `Bearer ${token}` };
+async function firstLoad(base: string, cookie: string): Promise<string | null> {
+  const auth = { cookie };
   const page = await fetch(`${base}/comms`, { headers: auth });
   if (!page.ok || !(page.headers.get('content-type') ?? '').includes('html')) return null;
   const html = await page.text();
@@ -247,6 +251,20 @@ async function benchStore(mentions: number): Promise<{ store: Store; path: strin
   return { store: await openBenchStore(path), path };
 }
 
+/** The session cookie of user "bench", an admin (added, or given a new password), signed in at END. */
+async function adminCookie(store: Store): Promise<string> {
+  const name = 'bench';
+  const password = randomBytes(18).toString('base64url');
+  if ((await listUsers(store)).some((u) => u.name === name)) {
+    await updateUser(store, name, { password }, name, END);
+  } else {
+    await addUser(store, { name, role: 'admin', password }, name, END);
+  }
+  const session = await signIn(store, { name, password }, END);
+  if (session === null) throw new Error('bench: could not sign in');
+  return `${SESSION_COOKIE}=${session.token}`;
+}
+
 function config(path: string) {
   return { ...loadConfig({ EARSHOT_DB: path, EARSHOT_CONFIG: '' }), timezone: TIMEZONE };
 }
@@ -270,8 +288,8 @@ async function main(): Promise<void> {
     signal: new AbortController().signal,
     locks: new SourceLocks(),
   };
-  const token = randomBytes(24).toString('hex');
-  const app = createApp({ services, logger: silentLogger, getLocalToken: () => token });
+  const app = createApp({ services, logger: silentLogger, getLocalToken: () => '' });
+  const cookie = await adminCookie(store);
   // Counts requests until their handler answers (even a client autocannon has abandoned), to wait
   // for a route's backlog to drain before the next one.
   let busy = 0;
@@ -293,20 +311,20 @@ async function main(): Promise<void> {
   const cursors: string[] = [];
   for (let k = 0; k < 12; k++) {
     const res = await fetch(`${base}/api/mentions/stream?topic=${variant(k).topic}&${variant(k).window}`, {
-      headers: { authorization: `Bearer ${token}` },
+      headers: { cookie },
     });
     const next = ((await res.json()) as { next?: string | null }).next;
     if (next) cursors.push(next);
   }
   const results: Measured[] = [];
   for (const route of routes(cursors).filter((r) => !only || only.some((o) => o.test(r.name)))) {
-    const m = await drive(base, token, route, seconds, idle);
+    const m = await drive(base, cookie, route, seconds, idle);
     results.push(m);
     process.stderr.write(
       `${m.name}: p50 ${m.p50} ms, p95 ${m.p95} ms, CPU ${m.cpuMs.toFixed(1)} ms/request (${m.requests} requests, ${m.errors} errors)\n`,
     );
   }
-  const load = await firstLoad(base, token);
+  const load = await firstLoad(base, cookie);
   server.close();
   store.close();
   const met = (m: Measured) =>
