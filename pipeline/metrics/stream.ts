@@ -74,10 +74,12 @@ const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Numb
 
 /**
  * The newest `want` rows (source, native_id, created_at) of the topic's per-mention rollup in
- * [from, end) passing `where`, in `order`. Newest first: when the most recent slice of the window
- * already holds them, nothing older can be among them, so slices grow until it does or the whole
- * window has been read: a busy topic reads an hour of rows, not a year. The rollup is ordered by
- * (topic, created_at), so a slice is a few row groups; the mentions table is read for the page only.
+ * [from, end) passing `where`, in `order`. Newest first, slice by slice: each slice reads the span
+ * just older than the one before, until `want` rows are found or the whole window has been read,
+ * so a busy topic reads an hour of rows, not a year, and a rare word reads each row group once.
+ * Slices are disjoint in time and `order` starts with created_at, so the rows of a slice all come
+ * after those of the newer slices. The rollup is ordered by (topic, created_at), so a slice is a
+ * few row groups; the mentions table is read for the page only.
  */
 async function newest(
   store: Store,
@@ -92,12 +94,21 @@ async function newest(
     WHERE r.topic_id = $topic AND r.created_at >= $lo AND r.created_at < $to
       AND ${[...filter.where, ...hits.where].join(' AND ')}
     ORDER BY ${order} LIMIT ${want}`;
-  const params = { ...filter.params, ...hits.params, topic: q.topic, to: timestamptz(end) };
-  let rows: Row[] = [];
+  const params = { ...filter.params, ...hits.params, topic: q.topic };
+  const rows: Row[] = [];
+  let hi = end.getTime();
   for (const span of SLICES) {
     const lo = Math.max(q.from.getTime(), end.getTime() - span);
-    rows = await store.queryPrepared(sql, { ...params, lo: timestamptz(new Date(lo)) });
+    if (lo < hi) {
+      const slice = await store.queryPrepared(sql, {
+        ...params,
+        lo: timestamptz(new Date(lo)),
+        to: timestamptz(new Date(hi)),
+      });
+      rows.push(...slice.slice(0, want - rows.length));
+    }
     if (rows.length >= want || lo === q.from.getTime()) break;
+    hi = lo;
   }
   return rows;
 }
