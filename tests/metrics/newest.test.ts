@@ -94,6 +94,22 @@ async function searchOracle(from: number, to: number, words: string[], limit: nu
   return rows.map((r) => String(r.k));
 }
 
+/** A request of topic acme over [from, to) with page size `limit` and `extra` fields. */
+const query = (from: number, to: number, limit: number, extra: Record<string, string>) =>
+  parseMetricQuery(
+    {
+      topic: 'acme',
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      limit: String(limit),
+      ...extra,
+    },
+    new Date(END),
+  );
+
+const keys = (results: Array<{ source: string; nativeId: string }>) =>
+  results.map((r) => `${r.source}/${r.nativeId}`);
+
 const WINDOWS = [
   [END - 200 * DAY, END],
   [END - 90 * DAY, END],
@@ -107,22 +123,9 @@ describe('pages read slice by slice', () => {
     for (const [from, to] of WINDOWS as Array<[number, number]>) {
       for (const limit of [1, 3, 7, 20, 60, 200]) {
         for (const lang of [null, 'ko']) {
-          const q = parseMetricQuery(
-            {
-              topic: 'acme',
-              from: new Date(from).toISOString(),
-              to: new Date(to).toISOString(),
-              limit: String(limit),
-              ...(lang ? { lang } : {}),
-            },
-            new Date(END),
-          );
-          const page = await stream(store, 'UTC', q);
+          const page = await stream(store, 'UTC', query(from, to, limit, lang ? { lang } : {}));
           const want = await oracle(from, to, lang, limit);
-          expect(
-            page.results.map((r) => `${r.source}/${r.nativeId}`),
-            `${limit} ${lang} ${from}`,
-          ).toEqual(want);
+          expect(keys(page.results), `${limit} ${lang} ${from}`).toEqual(want);
           compared += want.length;
         }
       }
@@ -135,22 +138,9 @@ describe('pages read slice by slice', () => {
     for (const [from, to] of WINDOWS as Array<[number, number]>) {
       for (const words of [['battery'], ['recall', 'refund'], ['battery', 'screen', 'recall']]) {
         for (const limit of [2, 20, 200]) {
-          const q = parseMetricQuery(
-            {
-              topic: 'acme',
-              q: words.join(' '),
-              from: new Date(from).toISOString(),
-              to: new Date(to).toISOString(),
-              limit: String(limit),
-            },
-            new Date(END),
-          );
-          const page = await searchMentions(store, q);
+          const page = await searchMentions(store, query(from, to, limit, { q: words.join(' ') }));
           const want = await searchOracle(from, to, words, limit);
-          expect(
-            page.results.map((r) => `${r.source}/${r.nativeId}`),
-            `${words} ${limit} ${from}`,
-          ).toEqual(want);
+          expect(keys(page.results), `${words} ${limit} ${from}`).toEqual(want);
           compared += want.length;
         }
       }
