@@ -145,8 +145,8 @@ const midnightBlocks = new Map<string, Map<number, Promise<Float64Array>>>();
  * The instant local day `day` (days since 1970-01-01) starts in `tz`, in epoch ms, from DuckDB's
  * own time-zone data, which the rollups' local days come from too. Where midnight does not exist
  * it is the day's first instant (01:00 in Santiago on 6 September); a day a zone skipped entirely
- * starts where the next one does. Fetched once per block of days and zone: as a query per chart
- * request these bounds cost more than half the planning of the chart itself.
+ * starts where the next one does. Fetched once per block of days and zone: asked of DuckDB on every
+ * chart request they cost about 1.1 ms of CPU, nearly all of it planning, as much as some charts.
  */
 async function midnight(store: Store, tz: string, day: number): Promise<number> {
   let blocks = midnightBlocks.get(tz);
