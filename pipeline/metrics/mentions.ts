@@ -5,7 +5,7 @@
  * index and returns the matching mentions themselves.
  */
 import { UserError } from '../errors.js';
-import { type Row, type Store, timestamptz } from '../store.js';
+import type { Row, Store } from '../store.js';
 import {
   bucketed,
   bucketParams,
@@ -16,6 +16,7 @@ import {
   rollupRows,
   topicExists,
   topicList,
+  windowDays,
 } from './query.js';
 import { mentionItem, searchPage, searchTerms, sources, stream } from './stream.js';
 
@@ -156,7 +157,7 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
-  // The two windows' bounds, asked at once rather than one after the other.
+  // The recent window's bounds and its baseline's (which ends where the recent window starts).
   const [recent, baseline] = await Promise.all([
     rollupParams(store, tz, q.from, q.to),
     rollupParams(store, tz, baseFrom, q.from, 'b'),
@@ -228,9 +229,10 @@ function leader(r: Row) {
 // A bound and a window's impact are the same expression of totals, the bound's at least as large;
 // ln and + round monotonically, so the bound is never below, and this margin does not rely on it.
 const MARGIN = 1e-9;
-// The window's local days; an author whose first day of the topic is on or after the first is new.
-const WINDOW_START = 'timezone($tz, $from)::DATE';
-const WINDOW_END = 'timezone($tz, $to - INTERVAL 1 MICROSECOND)::DATE';
+// The window's first and last local days (windowDays); an author whose first day of the topic is
+// on or after the first is new.
+const WINDOW_START = '$first';
+const WINDOW_END = '$last';
 const IS_NEW = `first_day >= ${WINDOW_START}`;
 // Up to a month, grouping every author of the window costs less than the passes that avoid it
 // (at 10 M mentions, 7 days of the largest topic: 13 k authors, ~25 ms CPU in one pass; 60 ms in
@@ -289,7 +291,7 @@ function leadersSql(limit: number, authors: string, complete: string): string {
  */
 export async function opinionLeaders(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
-  const params = { tz, from: timestamptz(q.from), to: timestamptz(q.to), topic: q.topic };
+  const params = { ...(await windowDays(store, tz, q.from, q.to)), topic: q.topic };
   const run = (authors: string, complete: string, values: Record<string, number> = {}) =>
     store.queryPrepared(leadersSql(q.limit, authors, complete), { ...params, ...values });
   const bounded = (min: string) =>

@@ -181,6 +181,22 @@ async function localDay(store: Store, tz: string, t: number): Promise<number> {
   return utc - 1;
 }
 
+/** The first and the last local day of [from, to) in `tz`, as DATE parameters. */
+export async function windowDays(
+  store: Store,
+  tz: string,
+  from: Date,
+  to: Date,
+): Promise<{ first: DuckDBValue; last: DuckDBValue }> {
+  // Instants are whole milliseconds and days start on whole minutes: the day of the last
+  // millisecond of the window is the day of its last instant.
+  const [first, last] = await Promise.all([
+    localDay(store, tz, from.getTime()),
+    localDay(store, tz, to.getTime() - 1),
+  ]);
+  return { first: new DuckDBDateValue(first), last: new DuckDBDateValue(last) };
+}
+
 /**
  * The parameters rollupRows reads for [from, to), named with prefix `p`: the whole local days
  * d0 <= day < d1 in `tz`, and the ragged edges' bounds [from, ahi) and [blo, to), the first edge
