@@ -8,8 +8,9 @@ import { UserError } from '../errors.js';
 import type { Row, Store } from '../store.js';
 import {
   bucketed,
+  bucketLabel,
   bucketParams,
-  iso,
+  bucketStart,
   type MetricQuery,
   num,
   rollupParams,
@@ -41,9 +42,10 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
     from: q.from.toISOString(),
     to: q.to.toISOString(),
     points: rows.map((r) => ({
-      start: iso(r.start),
-      label: String(r.label),
-      ...(q.by === null ? {} : { key: String(r.key) }),
+      start: bucketStart(r),
+      label: bucketLabel(r, q.grain),
+      // Left out of the JSON when undefined (a spread here cost more than the rest of the point).
+      key: q.by === null ? undefined : String(r.key),
       mentions: num(r.mentions),
       reposts: num(r.reposts),
       copies: num(r.copies),
@@ -74,10 +76,10 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
-  const perBucket = new Map<string, number>();
+  const perBucket = new Map<number, number>();
   for (const r of rows) {
     totals.set(String(r.topic_id), (totals.get(String(r.topic_id)) ?? 0) + num(r.mentions));
-    perBucket.set(iso(r.start), (perBucket.get(iso(r.start)) ?? 0) + num(r.mentions));
+    perBucket.set(num(r.start), (perBucket.get(num(r.start)) ?? 0) + num(r.mentions));
   }
   const total = [...totals.values()].reduce((a, b) => a + b, 0);
   return {
@@ -92,11 +94,11 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
       return { topic: String(t.id), name: String(t.name), mentions: n, share: share(n, total) };
     }),
     points: rows.map((r) => ({
-      start: iso(r.start),
-      label: String(r.label),
+      start: bucketStart(r),
+      label: bucketLabel(r, q.grain),
       topic: String(r.topic_id),
       mentions: num(r.mentions),
-      share: share(num(r.mentions), perBucket.get(iso(r.start)) ?? 0),
+      share: share(num(r.mentions), perBucket.get(num(r.start)) ?? 0),
     })),
   };
 }
@@ -114,8 +116,8 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
     { ...(await bucketParams(store, tz, q)), topic: q.topic },
   );
   const points = rows.map((r) => ({
-    start: iso(r.start),
-    label: String(r.label),
+    start: bucketStart(r),
+    label: bucketLabel(r, q.grain),
     positive: num(r.positive),
     negative: num(r.negative),
     neutral: num(r.neutral),
@@ -172,11 +174,11 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.queryPrepared(
     `WITH totals AS (
-       SELECT sum(mentions) FILTER (WHERE recent) AS c, sum(mentions) FILTER (WHERE NOT recent) AS d
+       SELECT sum(mentions) FILTER (WHERE recent)::DOUBLE AS c, sum(mentions) FILTER (WHERE NOT recent)::DOUBLE AS d
        FROM (${both('rollup_hourly')})),
      terms AS (
-       SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0) AS recent,
-         coalesce(sum(mentions) FILTER (WHERE NOT recent), 0) AS baseline
+       SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0)::DOUBLE AS recent,
+         coalesce(sum(mentions) FILTER (WHERE NOT recent), 0)::DOUBLE AS baseline
        FROM (${both('rollup_terms_hourly')})
        GROUP BY term HAVING recent >= ${MIN_RECENT})
      SELECT totals.c, totals.d, terms.* FROM totals LEFT JOIN terms ON true`,

@@ -255,8 +255,8 @@ export async function stream(store: Store, _tz: string, q: MetricQuery) {
 export async function sources(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const rows = await store.queryPrepared(
-    `SELECT source, sum(mentions) AS mentions, sum(reposts) AS reposts, sum(copies) AS copies,
-       sum(engagement) AS engagement, sum(reach) AS reach
+    `SELECT source, sum(mentions)::DOUBLE AS mentions, sum(reposts)::DOUBLE AS reposts,
+       sum(copies)::DOUBLE AS copies, sum(engagement)::DOUBLE AS engagement, sum(reach)::DOUBLE AS reach
      FROM (${rollupRows('rollup_hourly', 'topic_id = $topic')})
      GROUP BY source ORDER BY mentions DESC, source`,
     { ...(await rollupParams(store, tz, q.from, q.to)), topic: q.topic },
