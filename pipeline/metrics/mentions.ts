@@ -61,8 +61,10 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
   if (q.set === null) throw new UserError('set: name the comparison set, e.g. ?set=phones', 400);
   const topics = (await topicList(store)).filter((t) => t.comparison_set === q.set);
   if (topics.length === 0) throw new UserError(`set: no topic belongs to the comparison set "${q.set}"`, 404);
-  // One query over the whole set: DuckDB tests the IN list against each row group's min/max, so
-  // the rollups (ordered by topic, time) are read only for the set's topics.
+  // One query over the whole set. On the hourly rows DuckDB tests the IN list against each row
+  // group's min/max, so the rollups (ordered by topic, time) are read only for the set's topics. The
+  // daily table is a few row groups each holding many topics: there a list look-up per row costs
+  // less than the IN list's join (at 10 M mentions, a year of daily rows: 4.7 ms of CPU, not 7.5).
   const ids: Record<string, string> = {};
   topics.forEach((t, i) => {
     ids[`t${i}`] = String(t.id);
@@ -71,7 +73,7 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     .map((k) => `$${k}`)
     .join(', ');
   const rows = await store.queryPrepared(
-    `${bucketed(`topic_id IN (${list})`, ['topic_id'], { mentions: 'mentions' }, q.grain)} ORDER BY start, topic_id`,
+    `${bucketed(`topic_id IN (${list})`, ['topic_id'], { mentions: 'mentions' }, q.grain, `list_contains([${list}], topic_id)`)} ORDER BY start, topic_id`,
     { ...(await bucketParams(store, tz, q)), ...ids },
   );
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);

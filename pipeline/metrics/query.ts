@@ -272,10 +272,15 @@ export async function bucketParams(
  * them. The first edge lies inside the local day `first` and the last inside d1, so no row is
  * converted to its day. The edges are two tight ranges, so DuckDB skips the row groups between
  * them by their min/max (one "outside [lo, hi)" test would read the whole window's hours). `where`
- * filters both tables.
+ * filters both tables, unless `dailyWhere` is given for the daily one.
  * Parameters (named with prefix `p`): $from, $to and the bounds of rollupParams.
  */
-export function rollupRows(hourly: 'rollup_hourly' | 'rollup_terms_hourly', where: string, p = ''): string {
+export function rollupRows(
+  hourly: 'rollup_hourly' | 'rollup_terms_hourly',
+  where: string,
+  p = '',
+  dailyWhere = where,
+): string {
   const daily = hourly === 'rollup_hourly' ? 'rollup_daily' : 'rollup_terms_daily';
   const v = (name: string) => `$${p}${name}`;
   const hours = (day: string, lo: string, hi: string) =>
@@ -283,14 +288,15 @@ export function rollupRows(hourly: 'rollup_hourly' | 'rollup_terms_hourly', wher
       WHERE ${where} AND hour_start >= ${lo} AND hour_start < ${hi}`;
   return `${hours(v('first'), v('from'), v('ahi'))}
     UNION ALL BY NAME ${hours(v('d1'), v('blo'), v('to'))}
-    UNION ALL BY NAME SELECT * FROM ${daily} WHERE ${where} AND day >= ${v('d0')} AND day < ${v('d1')}`;
+    UNION ALL BY NAME SELECT * FROM ${daily} WHERE ${dailyWhere} AND day >= ${v('d0')} AND day < ${v('d1')}`;
 }
 
 /**
  * SQL: rollup_hourly over [$from, $to) summed per bucket (a local hour or day) and `dims`, one row
  * each with columns start (the bucket's instant) and local (its local wall-clock time), both in
  * epoch milliseconds (bucketStart and bucketLabel give their text), the dims' aliases and `sums` (alias: expression
- * summed, as DOUBLE). `dims` are expressions with aliases ("sentiment AS key"). Days come from
+ * summed, as DOUBLE). `dims` are expressions with aliases ("sentiment AS key"); `dailyWhere`, when
+ * given, filters the daily rows instead of `where`. Days come from
  * rollupRows: no input row needs a time-zone conversion, only the output rows do. One aggregate in
  * all: an extra grouping or join cost a chart about as much as its scans (a CTE of hours joined to
  * their buckets took twice the CPU). Numbers, not timestamps, strings or 128-bit sums, come out:
@@ -301,6 +307,7 @@ export function bucketed(
   dims: string[],
   sums: Record<string, string>,
   grain: 'hour' | 'day',
+  dailyWhere = where,
 ): string {
   const columns = (day: string) =>
     [day, ...dims, ...Object.entries(sums).map(([alias, expr]) => `${expr} AS ${alias}`)].join(', ');
@@ -315,7 +322,7 @@ export function bucketed(
         * EXCLUDE (hour_start)
       FROM (${grouped(rows, 'hour_start')})`;
   }
-  const rows = `SELECT ${columns('day')} FROM (${rollupRows('rollup_hourly', where)})`;
+  const rows = `SELECT ${columns('day')} FROM (${rollupRows('rollup_hourly', where, '', dailyWhere)})`;
   return `SELECT epoch_ms(timezone($tz, day::TIMESTAMP))::DOUBLE AS start, epoch_ms(day::TIMESTAMP)::DOUBLE AS local,
       * EXCLUDE (day)
     FROM (${grouped(rows, 'day')})`;
