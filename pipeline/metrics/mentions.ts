@@ -13,8 +13,8 @@ import {
   bucketStart,
   type MetricQuery,
   num,
-  rollupParams,
-  rollupRows,
+  splitParams,
+  splitRows,
   topicExists,
   topicList,
   windowDays,
@@ -161,27 +161,17 @@ export async function trendingTerms(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const span = q.to.getTime() - q.from.getTime();
   const baseFrom = new Date(q.from.getTime() - BASELINE_WINDOWS * span);
-  // The recent window's bounds and its baseline's (which ends where the recent window starts).
-  const [recent, baseline] = await Promise.all([
-    rollupParams(store, tz, q.from, q.to),
-    rollupParams(store, tz, baseFrom, q.from, 'b'),
-  ]);
-  const params = { ...recent, ...baseline, topic: q.topic };
-  // The recent window and the baseline, each read as whole days plus ragged hours.
-  const both = (table: 'rollup_hourly' | 'rollup_terms_hourly') =>
-    `SELECT *, true AS recent FROM (${rollupRows(table, 'topic_id = $topic')})
-     UNION ALL
-     SELECT *, false AS recent FROM (${rollupRows(table, 'topic_id = $topic', 'b')})`;
+  const params = { ...(await splitParams(store, tz, baseFrom, q.from, q.to)), topic: q.topic };
   // The topic's totals and the terms' counts in one query: one row per term, each carrying the
   // totals (a single row with a NULL term when no term qualifies).
   const rows = await store.queryPrepared(
     `WITH totals AS (
        SELECT sum(mentions) FILTER (WHERE recent)::DOUBLE AS c, sum(mentions) FILTER (WHERE NOT recent)::DOUBLE AS d
-       FROM (${both('rollup_hourly')})),
+       FROM (${splitRows('rollup_hourly', 'topic_id = $topic')})),
      terms AS (
        SELECT term, coalesce(sum(mentions) FILTER (WHERE recent), 0)::DOUBLE AS recent,
          coalesce(sum(mentions) FILTER (WHERE NOT recent), 0)::DOUBLE AS baseline
-       FROM (${both('rollup_terms_hourly')})
+       FROM (${splitRows('rollup_terms_hourly', 'topic_id = $topic')})
        GROUP BY term HAVING recent >= ${MIN_RECENT})
      SELECT totals.c, totals.d, terms.* FROM totals LEFT JOIN terms ON true`,
     params,

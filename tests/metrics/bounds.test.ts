@@ -105,17 +105,4 @@ describe('rollupParams', () => {
       expect(fromMidnight).toBeGreaterThan(3);
     });
   }
-
-  it('names the bounds with a prefix, for a chart that reads two windows', async () => {
-    const from = new Date('2026-11-01T00:00:00Z');
-    const to = new Date('2026-11-08T00:00:00Z');
-    const plain = await rollupParams(store, 'Asia/Seoul', from, to);
-    const named = await rollupParams(store, 'Asia/Seoul', from, to, 'b');
-    expect(Object.keys(named).sort()).toEqual(
-      Object.keys(plain)
-        .map((k) => `b${k}`)
-        .sort(),
-    );
-    expect(Object.values(named).map(value)).toEqual(Object.values(plain).map(value));
-  });
 });

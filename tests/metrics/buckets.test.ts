@@ -76,6 +76,15 @@ function localDate(tz: string, at: number): string {
   }).format(new Date(at));
 }
 
+/** The first instant (a whole minute) of the local day holding `at`. */
+function localMidnight(tz: string, at: number): number {
+  const day = localDate(tz, at);
+  let t = Math.floor(at / 60_000) * 60_000;
+  while (localDate(tz, t - HOUR) === day) t -= HOUR;
+  while (localDate(tz, t - 60_000) === day) t -= 60_000;
+  return t;
+}
+
 /** Mentions per local day (or hour) and sentiment, from the hourly rollup alone. */
 async function reference(tz: string, q: MetricQuery, topic: string) {
   const rows = await store.query(
@@ -162,11 +171,14 @@ describe('chart buckets', () => {
     for (const tz of ['America/Santiago', 'Asia/Kolkata']) {
       await scoreNew(scoringDeps(store, tz));
       const random = seededRandom(7 * tz.length);
-      for (let k = 0; k < 16; k++) {
+      for (let k = 0; k < 24; k++) {
         const [lo, hi] = SPANS[k % SPANS.length] as readonly [number, number];
-        // Windows ending in the span's last four days, where "recall" rises.
+        // Windows ending in the span's last four days, where "recall" rises: some start at a
+        // local midnight, some are a few hours long (their baseline inside a day or two).
         const to = Math.max(lo, hi - 4 * 24 * HOUR) + Math.floor(random() * 4 * 24 * HOUR);
-        const from = to - Math.floor((0.2 + random() * 12) * 24 * HOUR);
+        const span = k % 4 === 2 ? (1 + random() * 5) * HOUR : (0.2 + random() * 12) * 24 * HOUR;
+        let from = to - Math.floor(span);
+        if (k % 4 === 1) from = localMidnight(tz, from);
         const q = parseMetricQuery(
           { topic: 'acme', from: new Date(from).toISOString(), to: new Date(to).toISOString(), limit: '200' },
           new Date(hi),
