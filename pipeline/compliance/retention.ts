@@ -1,8 +1,8 @@
 /**
  * Retention (issue 7, part 4): per-kind policies from the config's `retention:` section, applied
  * daily by the scheduler and by `earshot retention run`. Aggregates (rollups, scores, tags, counts)
- * are kept: old mentions lose their text and raw payload but stay as rows, so every figure for an
- * old day reads the same before and after a run.
+ * are kept: old mentions lose their text, raw payload and search words but stay as rows, so every
+ * figure for an old day reads the same before and after a run.
  */
 import cron from 'node-cron';
 import { z } from 'zod';
@@ -13,7 +13,10 @@ const days = z.number().int().min(1, 'must be 1 day or more, or null to keep for
 
 /** The `retention:` section; days per kind, null keeps that kind forever. */
 export const retentionSchema = z.strictObject({
-  /** Mention text, title and raw JSON, by the mention's time; the mention row and its counts stay. */
+  /**
+   * Mention text, title, raw JSON and the words indexed for search, by the mention's time; the
+   * mention row and its counts stay.
+   */
   mentionText: days.default(365),
   /** Unparseable payloads kept for inspection, by the time they arrived. */
   quarantine: days.default(30),
@@ -55,6 +58,9 @@ const RULES: Record<Kind, { count: string; apply: string[] }> = {
     apply: [
       `UPDATE mentions SET text = '', title = NULL, raw = NULL
        WHERE created_at < $1 AND (text <> '' OR title IS NOT NULL OR raw IS NOT NULL)`,
+      // The words indexed for search are the text too: a search must not find what was removed.
+      // (Each row carries its mention's created_at.)
+      'DELETE FROM mention_terms WHERE created_at < $1',
     ],
   },
   quarantine: {

@@ -67,7 +67,13 @@ describe('retention', () => {
   it('counts in a dry run without changing anything, then removes per kind and keeps every aggregate', async () => {
     h = await seeded();
     const before = await databaseText(h.store);
-    const rollups = await rollupSnapshot(h.store);
+    // The rollups, without the term index (per mention, not an aggregate: checked below).
+    const aggregates = async (x: SourceHarness) => {
+      const all = await rollupSnapshot(x.store);
+      return all.slice(0, all.indexOf('mention_terms'));
+    };
+    const rollups = await aggregates(h);
+    expect(rollups).toContain('rollup_terms_hourly');
     const oldRuns = Number(
       (
         await h.store.query('SELECT count(*) AS n FROM collection_runs WHERE started_at < $1::TIMESTAMPTZ', [
@@ -76,6 +82,19 @@ describe('retention', () => {
       )[0]?.n,
     );
     expect(oldRuns).toBeGreaterThan(0);
+
+    // The term index holds the words of old and new mentions alike before a run.
+    const terms = async () =>
+      (
+        await h?.store.query(
+          `SELECT count(*) FILTER (WHERE created_at < $1::TIMESTAMPTZ)::INTEGER AS old,
+             count(*) FILTER (WHERE created_at >= $1::TIMESTAMPTZ)::INTEGER AS new FROM mention_terms`,
+          ['2025-11-21T00:00:00Z'],
+        )
+      )?.[0];
+    expect(Number((await terms())?.old)).toBeGreaterThan(0);
+    const newTerms = Number((await terms())?.new);
+    expect(newTerms).toBeGreaterThan(0);
 
     const dry = await runRetention(deps(h), defaultRetention, { dryRun: true });
     const expected = [
@@ -97,7 +116,9 @@ describe('retention', () => {
       [false],
       [false],
     ]);
-    expect(await rollupSnapshot(h.store)).toEqual(rollups);
+    expect(await aggregates(h)).toEqual(rollups);
+    // A search finds no word of a removed text; the recent mentions' words stay.
+    expect(await terms()).toEqual({ old: 0, new: newTerms });
     expect(await h.store.query('SELECT raw FROM quarantine')).toEqual([{ raw: '{"hits": [also truncated' }]);
     expect(
       Number(
