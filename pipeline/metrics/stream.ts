@@ -90,11 +90,16 @@ async function newest(
   order: string,
 ): Promise<Row[]> {
   const hits = filter.terms === null ? { where: [], params: {} } : termHits(filter.terms);
-  const sql = `SELECT r.source, r.native_id, r.created_at FROM rollup_mentions r
-    WHERE r.topic_id = $topic AND r.created_at >= $lo AND r.created_at < $to
-      AND ${[...filter.where, ...hits.where].join(' AND ')}
+  // Topic '*' holds every scored mention: a search there with no other filter reads the term index
+  // alone, the first word's rows standing for the mentions (a mention holds a word once). Joined
+  // to the topic's rollup instead, a word of a year was matched against every mention of the year.
+  const byTerms = q.topic === '*' && filter.terms !== null && filter.where.length === 0;
+  const sql = `SELECT r.source, r.native_id, r.created_at
+    FROM ${byTerms ? 'mention_terms' : 'rollup_mentions'} r
+    WHERE r.created_at >= $lo AND r.created_at < $to
+      AND ${(byTerms ? ['r.term = $term0', ...hits.where.slice(1)] : ['r.topic_id = $topic', ...filter.where, ...hits.where]).join(' AND ')}
     ORDER BY ${order} LIMIT ${want}`;
-  const params = { ...filter.params, ...hits.params, topic: q.topic };
+  const params = { ...filter.params, ...hits.params, ...(byTerms ? {} : { topic: q.topic }) };
   const rows: Row[] = [];
   let hi = end.getTime();
   for (const span of SLICES) {
@@ -191,7 +196,7 @@ async function items(
  */
 export async function searchPage(store: Store, q: MetricQuery, terms: string[]): Promise<Row[]> {
   const order = 'created_at DESC, source, native_id';
-  const keys = await newest(store, q, q.to, { where: ['true'], params: {}, terms }, q.limit, `r.${order}`);
+  const keys = await newest(store, q, q.to, { where: [], params: {}, terms }, q.limit, `r.${order}`);
   return items(store, keys, ', s.copy_of_source, s.copy_of_id', `m.${order}`);
 }
 
