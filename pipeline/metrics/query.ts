@@ -238,10 +238,10 @@ async function windowBounds(store: Store, tz: string, from: number, to: number) 
 }
 
 /**
- * The parameters rollupRows reads for [from, to): the whole local days
- * d0 <= day < d1 in `tz`, and the ragged edges' bounds [from, ahi) and [blo, to), the first edge
- * inside the local day `first` and the last inside d1. When the window holds no whole day,
- * d0 >= d1 and the hourly part covers it all.
+ * The parameters rollupRows reads for [from, to): the whole local days d0 <= day < d1 in `tz`, and
+ * the ragged edges' bounds [from, ahi) and [blo, to), the first edge inside the local day `first`
+ * and the last inside d1. When the window holds no whole day, d0 >= d1 and the hourly part covers
+ * it all.
  */
 export async function rollupParams(
   store: Store,
@@ -353,13 +353,13 @@ export function splitRows(hourly: Hourly, where: string): string {
 /**
  * SQL: rollup_hourly over [$from, $to) summed per bucket (a local hour or day) and `dims`, one row
  * each with columns start (the bucket's instant) and local (its local wall-clock time), both in
- * epoch milliseconds (bucketStart and bucketLabel give their text), the dims' aliases and `sums` (alias: expression
- * summed, as DOUBLE). `dims` are expressions with aliases ("sentiment AS key"); `dailyWhere`, when
- * given, filters the daily rows instead of `where`. Days come from
- * rollupRows: no input row needs a time-zone conversion, only the output rows do. One aggregate in
- * all: an extra grouping or join cost a chart about as much as its scans (a CTE of hours joined to
- * their buckets took twice the CPU). Numbers, not timestamps, strings or 128-bit sums, come out:
- * turning those into JavaScript values cost more of a chart's CPU than its scans.
+ * epoch milliseconds (bucketStart and bucketLabel give their text), the dims' aliases and `sums`
+ * (alias: expression summed, as DOUBLE). `dims` are expressions with aliases ("sentiment AS key");
+ * `dailyWhere`, when given, filters the daily rows instead of `where`. Days come from rollupRows:
+ * no input row needs a time-zone conversion, only the output rows do. One aggregate in all: an
+ * extra grouping or join cost a chart about as much as its scans (a CTE of hours joined to their
+ * buckets took twice the CPU). Numbers, not timestamps, strings or 128-bit sums, come out: turning
+ * those into JavaScript values cost more of a chart's CPU than its scans.
  */
 export function bucketed(
   where: string,
