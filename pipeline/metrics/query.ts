@@ -7,6 +7,7 @@ import { DuckDBDateValue, type DuckDBValue } from '@duckdb/node-api';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { LANGS } from '../language/detect.js';
+import { boundedMemo } from '../memo.js';
 import { perWrite, type Row, type Store, timestamptz } from '../store.js';
 
 /** Where a stream page ended: the last mention shown (newest first). */
@@ -124,29 +125,16 @@ export function parseMetricQuery(raw: Record<string, unknown>, now: Date): Metri
 export const num = (v: unknown) => Number(v ?? 0);
 export const iso = (v: unknown) => (v as Date).toISOString();
 
-/**
- * Memoized text of instants (epoch ms): a chart answers with hundreds of buckets, the same hours
- * and days request after request, and formatting a date costs about a microsecond each time.
- */
-function memoized(make: (ms: number) => string): (ms: number) => string {
-  let memo = new Map<number, string>();
-  return (ms) => {
-    let text = memo.get(ms);
-    if (text === undefined) {
-      text = make(ms);
-      // Bounded: a year of hours is under 9,000 entries per zone.
-      if (memo.size >= 100_000) memo = new Map();
-      memo.set(ms, text);
-    }
-    return text;
-  };
-}
-const isoText = memoized((ms) => new Date(ms).toISOString());
-const hourLabel = memoized((ms) => {
+// Text of instants (epoch ms), remembered: a chart answers with hundreds of buckets, the same hours
+// and days request after request, and formatting a date costs about a microsecond each time. A
+// year of hours is under 9,000 instants per zone.
+const INSTANTS = 100_000;
+const isoText = boundedMemo((ms: number) => new Date(ms).toISOString(), INSTANTS);
+const hourLabel = boundedMemo((ms: number) => {
   const t = new Date(ms).toISOString();
   return `${t.slice(0, 10)} ${t.slice(11, 13)}:00`;
-});
-const dayLabel = memoized((ms) => new Date(ms).toISOString().slice(0, 10));
+}, INSTANTS);
+const dayLabel = boundedMemo((ms: number) => new Date(ms).toISOString().slice(0, 10), INSTANTS);
 
 /** A `bucketed` row's start, as an ISO instant. */
 export const bucketStart = (r: Row) => isoText(r.start as number);

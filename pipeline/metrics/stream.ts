@@ -73,8 +73,8 @@ const SKEW = "INTERVAL '1 day'";
 const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Number.POSITIVE_INFINITY];
 
 /**
- * The newest `want` rows (source, native_id, created_at) of the topic's per-mention rollup in
- * [from, end) passing `where`, in `order`. Newest first, slice by slice: each slice reads the span
+ * The newest `want` rows (source, native_id, created_at) of the topic's per-mention rollup (or, for
+ * a plain search of topic '*', of the term index) in [from, end) passing `where`, in `order`. Newest first, slice by slice: each slice reads the span
  * just older than the one before, until `want` rows are found or the whole window has been read,
  * so a busy topic reads an hour of rows, not a year, and a rare word reads each row group once.
  * Slices are disjoint in time and `order` starts with created_at, so the rows of a slice all come
@@ -94,10 +94,12 @@ async function newest(
   // alone, the first word's rows standing for the mentions (a mention holds a word once). Joined
   // to the topic's rollup instead, a word of a year was matched against every mention of the year.
   const byTerms = q.topic === '*' && filter.terms !== null && filter.where.length === 0;
+  const where = byTerms
+    ? ['r.term = $term0', ...hits.where.slice(1)]
+    : ['r.topic_id = $topic', ...filter.where, ...hits.where];
   const sql = `SELECT r.source, r.native_id, r.created_at
     FROM ${byTerms ? 'mention_terms' : 'rollup_mentions'} r
-    WHERE r.created_at >= $lo AND r.created_at < $to
-      AND ${(byTerms ? ['r.term = $term0', ...hits.where.slice(1)] : ['r.topic_id = $topic', ...filter.where, ...hits.where]).join(' AND ')}
+    WHERE r.created_at >= $lo AND r.created_at < $to AND ${where.join(' AND ')}
     ORDER BY ${order} LIMIT ${want}`;
   const params = { ...filter.params, ...hits.params, ...(byTerms ? {} : { topic: q.topic }) };
   const rows: Row[] = [];

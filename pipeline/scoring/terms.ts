@@ -3,6 +3,7 @@
  * (pipeline/topics/text.ts), Korean particles taken off, stop words of both languages dropped.
  * The text search cuts its query with the same function, so a query word and the index agree.
  */
+import { boundedMemo } from '../memo.js';
 import { fold, KOREAN_PARTICLES, stems, tokenize } from '../topics/text.js';
 
 const STOP_EN = new Set(
@@ -67,19 +68,8 @@ function termOf(token: string): string | null {
 }
 
 // Words repeat across mentions (Zipf), and stemming a Hangul word slices it several times: the
-// index form of recent tokens is remembered, up to a bound so an odd text cannot grow it for ever.
-const MEMO_SIZE = 50_000;
-let memo = new Map<string, string | null>();
-
-function memoTermOf(token: string): string | null {
-  let term = memo.get(token);
-  if (term === undefined) {
-    term = termOf(token);
-    if (memo.size >= MEMO_SIZE) memo = new Map();
-    memo.set(token, term);
-  }
-  return term;
-}
+// index form of recent tokens is remembered.
+const memoTermOf = boundedMemo(termOf, 50_000);
 
 /** Distinct index terms of folded, split text (tokenize(fold(text))). */
 export function termsOf(tokens: readonly string[]): string[] {
