@@ -3,7 +3,7 @@
  *
  * The dashboard under load: a database of N mentions (default 10,000,000) over one year, built
  * once and cached under data/bench/ (git-ignored; rebuilt when GENERATOR_VERSION or N changes, see
- * dashboard-data.ts), served by the real app (createApp on 127.0.0.1) and driven by autocannon with
+ * dashboard-data.ts), served by the real app (createApp on 127.0.0.1) and driven by autocannon (in a child process, load.ts) with
  * 20 concurrent connections, route by route, S seconds each (default 10). Every request varies
  * topic, range (24 h, 7 d, 90 d, 1 y; hourly buckets for the short ranges, daily for the long ones
  * as the comms view asks), filters and the window's end minute, so no two requests in a row ask the
@@ -19,7 +19,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import autocannon from 'autocannon';
 import { sleep } from '../../collectors/runner.js';
 import { createApp } from '../../dashboard/app.js';
 import { SESSION_COOKIE } from '../../dashboard/auth.js';
@@ -32,6 +31,7 @@ import { projectRoot } from '../../pipeline/paths.js';
 import type { Store } from '../../pipeline/store.js';
 import { type Services, SourceLocks } from '../../pipeline/verbs.js';
 import { buildDashboardData, END, GENERATOR_VERSION, SETS, TIMEZONE, TOPICS } from './dashboard-data.js';
+import { runLoad } from './load.js';
 import { openBenchStore } from './store.js';
 
 const CONNECTIONS = 20;
@@ -154,7 +154,7 @@ interface Measured {
   errors: number;
   p50: number;
   p95: number;
-  /** Process CPU (server, DuckDB threads and the autocannon client) per answered request. */
+  /** The server's process CPU (its JavaScript and DuckDB's threads) per answered request. */
   cpuMs: number;
 }
 
@@ -169,28 +169,10 @@ async function drive(
   seconds: number,
   idle: () => Promise<void>,
 ): Promise<Measured> {
-  let k = 0;
-  const times: number[] = [];
-  let errors = 0;
+  // More paths than any run sends at these rates; each distinct from the one before.
+  const paths = Array.from({ length: seconds * 2000 }, (_, k) => route.path(k));
   const cpu = process.cpuUsage();
-  await new Promise<void>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: base,
-        connections: CONNECTIONS,
-        duration: seconds,
-        headers: { cookie },
-        requests: [{ setupRequest: (req) => ({ ...req, path: route.path(k++) }) }],
-      },
-      (err) => (err ? reject(err) : resolve()),
-    );
-    instance.on('response', (_client, status, _bytes, ms) => {
-      if (status >= 400) errors++;
-      times.push(ms);
-    });
-    // A request that fails or is still unanswered after autocannon's 10 s timeout is an error.
-    instance.on('reqError', () => errors++);
-  });
+  const { times, errors } = await runLoad({ base, cookie, paths, connections: CONNECTIONS, seconds });
   // Requests cut off at the end are still queued in the server: let them finish before the next
   // route, so one route's backlog is never measured against another.
   await idle();
