@@ -30,10 +30,11 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const key = q.by === null ? 'NULL' : q.by;
   const sums = Object.fromEntries(VOLUME.map((c) => [c, c]));
-  const rows = await store.queryPrepared(
+  const c = await store.queryColumns(
     `${bucketed('topic_id = $topic', [`${key} AS key`], sums, q.grain)} ORDER BY start, key`,
     { ...(await bucketParams(store, tz, q)), topic: q.topic },
   );
+  const mentions = c.mentions as number[];
   return {
     topic: q.topic,
     grain: q.grain,
@@ -41,18 +42,18 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
     timezone: tz,
     from: q.from.toISOString(),
     to: q.to.toISOString(),
-    points: rows.map((r) => ({
-      start: bucketStart(r),
-      label: bucketLabel(r, q.grain),
+    points: mentions.map((n, i) => ({
+      start: bucketStart(c.start?.[i] ?? null),
+      label: bucketLabel(c.local?.[i] ?? null, q.grain),
       // Left out of the JSON when undefined (a spread here cost more than the rest of the point).
-      key: q.by === null ? undefined : String(r.key),
-      mentions: num(r.mentions),
-      reposts: num(r.reposts),
-      copies: num(r.copies),
-      engagement: num(r.engagement),
-      reach: num(r.reach),
+      key: q.by === null ? undefined : String(c.key?.[i]),
+      mentions: n,
+      reposts: num(c.reposts?.[i]),
+      copies: num(c.copies?.[i]),
+      engagement: num(c.engagement?.[i]),
+      reach: num(c.reach?.[i]),
     })),
-    total: rows.reduce((s, r) => s + num(r.mentions), 0),
+    total: mentions.reduce((s, n) => s + n, 0),
   };
 }
 
@@ -72,17 +73,22 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
   const list = Object.keys(ids)
     .map((k) => `$${k}`)
     .join(', ');
-  const rows = await store.queryPrepared(
+  const c = await store.queryColumns(
     `${bucketed(`topic_id IN (${list})`, ['topic_id'], { mentions: 'mentions' }, q.grain, `list_contains([${list}], topic_id)`)} ORDER BY start, topic_id`,
     { ...(await bucketParams(store, tz, q)), ...ids },
   );
+  const starts = c.start as number[];
+  const topicIds = c.topic_id as string[];
+  const mentions = c.mentions as number[];
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
   const perBucket = new Map<number, number>();
-  for (const r of rows) {
-    totals.set(String(r.topic_id), (totals.get(String(r.topic_id)) ?? 0) + num(r.mentions));
-    perBucket.set(num(r.start), (perBucket.get(num(r.start)) ?? 0) + num(r.mentions));
-  }
+  mentions.forEach((n, i) => {
+    const topic = topicIds[i] as string;
+    const start = starts[i] as number;
+    totals.set(topic, (totals.get(topic) ?? 0) + n);
+    perBucket.set(start, (perBucket.get(start) ?? 0) + n);
+  });
   const total = [...totals.values()].reduce((a, b) => a + b, 0);
   return {
     set: q.set,
@@ -95,12 +101,12 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
       const n = totals.get(String(t.id)) ?? 0;
       return { topic: String(t.id), name: String(t.name), mentions: n, share: share(n, total) };
     }),
-    points: rows.map((r) => ({
-      start: bucketStart(r),
-      label: bucketLabel(r, q.grain),
-      topic: String(r.topic_id),
-      mentions: num(r.mentions),
-      share: share(num(r.mentions), perBucket.get(num(r.start)) ?? 0),
+    points: mentions.map((n, i) => ({
+      start: bucketStart(starts[i] ?? null),
+      label: bucketLabel(c.local?.[i] ?? null, q.grain),
+      topic: topicIds[i] as string,
+      mentions: n,
+      share: share(n, perBucket.get(starts[i] as number) ?? 0),
     })),
   };
 }
@@ -113,18 +119,22 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
   const labels = ['positive', 'negative', 'neutral'];
   const sums = Object.fromEntries(labels.map((l) => [l, `if(sentiment = '${l}', mentions, 0)`]));
-  const rows = await store.queryPrepared(
-    `${bucketed('topic_id = $topic', [], sums, q.grain)} ORDER BY start`,
-    { ...(await bucketParams(store, tz, q)), topic: q.topic },
-  );
-  const points = rows.map((r) => ({
-    start: bucketStart(r),
-    label: bucketLabel(r, q.grain),
-    positive: num(r.positive),
-    negative: num(r.negative),
-    neutral: num(r.neutral),
-    net: net(num(r.positive), num(r.negative)),
-  }));
+  const c = await store.queryColumns(`${bucketed('topic_id = $topic', [], sums, q.grain)} ORDER BY start`, {
+    ...(await bucketParams(store, tz, q)),
+    topic: q.topic,
+  });
+  const points = (c.start as number[]).map((start, i) => {
+    const positive = num(c.positive?.[i]);
+    const negative = num(c.negative?.[i]);
+    return {
+      start: bucketStart(start),
+      label: bucketLabel(c.local?.[i] ?? null, q.grain),
+      positive,
+      negative,
+      neutral: num(c.neutral?.[i]),
+      net: net(positive, negative),
+    };
+  });
   const pos = points.reduce((s, p) => s + p.positive, 0);
   const neg = points.reduce((s, p) => s + p.negative, 0);
   return {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { LANGS } from '../language/detect.js';
 import { boundedMemo } from '../memo.js';
-import { perWrite, type Row, type Store, timestamptz } from '../store.js';
+import { perWrite, type Store, timestamptz } from '../store.js';
 
 /** Where a stream page ended: the last mention shown (newest first). */
 export interface StreamCursor {
@@ -136,12 +136,12 @@ const hourLabel = boundedMemo((ms: number) => {
 }, INSTANTS);
 const dayLabel = boundedMemo((ms: number) => new Date(ms).toISOString().slice(0, 10), INSTANTS);
 
-/** A `bucketed` row's start, as an ISO instant. */
-export const bucketStart = (r: Row) => isoText(r.start as number);
+/** A `bucketed` bucket's start (its column start), as an ISO instant. */
+export const bucketStart = (start: DuckDBValue) => isoText(start as number);
 
-/** A `bucketed` row's label: its local hour "2026-11-21 09:00" or day "2026-11-21". */
-export const bucketLabel = (r: Row, grain: 'hour' | 'day') =>
-  grain === 'hour' ? hourLabel(r.local as number) : dayLabel(r.local as number);
+/** A `bucketed` bucket's label (from its column local): its local hour "2026-11-21 09:00" or day "2026-11-21". */
+export const bucketLabel = (local: DuckDBValue, grain: 'hour' | 'day') =>
+  grain === 'hour' ? hourLabel(local as number) : dayLabel(local as number);
 
 /** Every topic (id, name, comparison_set) by id; a chart request reads no table for it. */
 export const topicList = perWrite((store) =>
@@ -347,7 +347,8 @@ export function splitRows(hourly: Hourly, where: string): string {
  * no input row needs a time-zone conversion, only the output rows do. One aggregate in all: an
  * extra grouping or join cost a chart about as much as its scans (a CTE of hours joined to their
  * buckets took twice the CPU). Numbers, not timestamps, strings or 128-bit sums, come out: turning
- * those into JavaScript values cost more of a chart's CPU than its scans.
+ * those into JavaScript values cost more of a chart's CPU than its scans (read them with
+ * store.queryColumns).
  */
 export function bucketed(
   where: string,

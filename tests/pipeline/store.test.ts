@@ -81,6 +81,18 @@ describe('store', () => {
       }
       expect(await store.queryPrepared(sql, { lo: 0, hi: 3 })).toEqual([{ s: 9, n: 3 }]);
 
+      // Columns: the same answers by column, every column there (empty) when no row matches.
+      const bySql =
+        'SELECT i::INTEGER AS i, v::DOUBLE AS v, i::VARCHAR AS t FROM t WHERE i >= $lo AND i < $hi ORDER BY i';
+      const rows = await store.queryPrepared(bySql, { lo: 2, hi: 5 });
+      expect(await store.queryColumns(bySql, { lo: 2, hi: 5 })).toEqual({
+        i: rows.map((r) => r.i),
+        v: rows.map((r) => r.v),
+        t: rows.map((r) => r.t),
+      });
+      expect(rows.map((r) => r.t)).toEqual(['2', '3', '4']);
+      expect(await store.queryColumns(bySql, { lo: 9, hi: 2 })).toEqual({ i: [], v: [], t: [] });
+
       // A statement that cannot be prepared fails every time, and is not kept.
       for (let k = 0; k < 2; k++)
         await expect(
