@@ -50,6 +50,13 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders);
+  // API answers carry mention texts and people's data: no browser or proxy may keep them. Nothing
+  // then revalidates, so no ETag is computed either (Express hashes every answer for one).
+  app.set('etag', false);
+  app.use('/api', (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   const auth = createAuth(services, deps.getLocalToken);
   app.use(auth.session);
   // Imports carry whole export files (base64) in the body; every other route, and anyone not signed

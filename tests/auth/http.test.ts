@@ -396,6 +396,15 @@ describe('security headers and binding', () => {
     expect(r.headers['x-powered-by']).toBeUndefined();
   });
 
+  it('lets no browser or proxy keep an API answer', async () => {
+    const b = new Browser(app.base);
+    for (const path of ['/api/health', '/api/session', '/api/no-such-route']) {
+      const r = await b.get(path);
+      expect(r.headers['cache-control'], path).toBe('no-store');
+      expect(r.headers.etag, path).toBeUndefined();
+    }
+  });
+
   it('binds to 127.0.0.1 unless EARSHOT_HOST says otherwise', () => {
     expect(loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '' }).host).toBe('127.0.0.1');
     expect(loadConfig({ EARSHOT_DB: ':memory:', EARSHOT_CONFIG: '', EARSHOT_HOST: '0.0.0.0' }).host).toBe(
