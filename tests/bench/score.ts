@@ -9,22 +9,54 @@
  *   score-1  scoreNew on the main thread only
  *   score-2  scoreNew with one worker thread computing while the main thread reads and writes
  *   score-3  scoreNew with two worker threads (both cores compute; DuckDB work in between)
+ *   ceiling  DuckDB's share alone: score-3's outputs (score rows, term index rows, tags, dirty
+ *            hours) written into a copy of the ingested file batch by batch, as the scoring
+ *            batches write them, then the real rollup refresh; no language, sentiment, topic or
+ *            copy is computed, so no scoring run on this machine can be faster
  * The scoring phases start from copies of the same ingested file. `--phases score-3` runs only
- * the phases named (ingest always runs).
+ * the phases named (ingest always runs; ceiling brings score-3 with it).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import type { MentionRecord } from '../../collectors/contract.js';
 import { storeBatch } from '../../pipeline/ingest.js';
+import { localHour, refreshRollups } from '../../pipeline/scoring/rollups.js';
 import { scoreNew } from '../../pipeline/scoring/score.js';
 import { openBenchStore } from './store.js';
 
 const THREADS = { 'score-1': 0, 'score-2': 1, 'score-3': 2 } as const;
-type Phase = 'ingest' | keyof typeof THREADS;
+type Phase = 'ingest' | keyof typeof THREADS | 'ceiling';
+/** Mentions per scoring batch, as scoreNew's default. */
+const SCORE_BATCH = 20_000;
+
+/**
+ * Copies the outputs of the scored file `from` into `path` (an ingested copy, not scored) as
+ * tables numbered by scoring batch, in the order scoring wrote them. Not timed: its own process.
+ */
+async function stageOutputs(path: string, from: string): Promise<void> {
+  const instance = await DuckDBInstance.create(path);
+  const conn = await instance.connect();
+  await conn.run(`ATTACH '${from.replaceAll("'", "''")}' AS scored (READ_ONLY)`);
+  await conn.run(
+    `CREATE TABLE stage_scores AS SELECT *, (row_number() OVER () - 1) // ${SCORE_BATCH} AS b
+     FROM (SELECT * FROM scored.mention_scores ORDER BY scored_at, rowid)`,
+  );
+  await conn.run(`CREATE TABLE stage_terms AS SELECT t.*, k.b FROM scored.mention_terms t
+    JOIN stage_scores k USING (source, native_id) ORDER BY k.b`);
+  await conn.run(`CREATE TABLE stage_topics AS SELECT t.*, k.b FROM scored.mention_topics t
+    JOIN stage_scores k USING (source, native_id) ORDER BY k.b`);
+  await conn.run(`CREATE TABLE stage_dirty AS SELECT DISTINCT k.b, m.created_at FROM stage_scores k
+    JOIN mentions m USING (source, native_id) ORDER BY k.b`);
+  await conn.run('DETACH scored');
+  await conn.run('CHECKPOINT');
+  conn.closeSync();
+  instance.closeSync();
+}
 const T0 = Date.parse('2026-10-01T00:00:00Z');
 const BATCH = 1000;
 const ORDERED = [
@@ -139,6 +171,27 @@ async function runPhase(phase: Phase, path: string, rows: number): Promise<void>
         now: new Date(),
       });
     }
+  } else if (phase === 'ceiling') {
+    const [last] = await store.query('SELECT max(b) AS b FROM stage_scores');
+    for (let b = 0; b <= Number(last?.b); b++) {
+      await store.write(async (conn) => {
+        for (const [table, staged] of [
+          ['mention_scores', 'stage_scores'],
+          ['mention_terms', 'stage_terms'],
+          ['mention_topics', 'stage_topics'],
+        ])
+          await conn.run(`INSERT INTO ${table} SELECT * EXCLUDE (b) FROM ${staged} WHERE b = $1`, [b]);
+        await conn.run(
+          `INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT ${localHour('created_at')} FROM stage_dirty WHERE b = $b`,
+          { b, tz: 'Asia/Seoul' },
+        );
+      });
+    }
+    const written = (performance.now() - started) / 1000;
+    await refreshRollups(store, 'Asia/Seoul');
+    store.close();
+    measure();
+    detail = { writesSeconds: written, rollupSeconds: measured.seconds - written };
   } else {
     // The stage's own timing line (scores, tags, rollups) goes into the report.
     let stages: unknown = null;
@@ -210,8 +263,13 @@ function main(): void {
   const rowsArg = args.indexOf('--rows');
   const rows = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 1_000_000;
   const phaseArg = args.indexOf('--phase');
+  const db = args[args.indexOf('--db') + 1] as string;
+  if (phaseArg >= 0 && args[phaseArg + 1] === 'stage') {
+    void stageOutputs(db, args[args.indexOf('--from') + 1] as string);
+    return;
+  }
   if (phaseArg >= 0) {
-    void runPhase(args[phaseArg + 1] as Phase, args[args.indexOf('--db') + 1] as string, rows);
+    void runPhase(args[phaseArg + 1] as Phase, db, rows);
     return;
   }
   const self = fileURLToPath(import.meta.url);
@@ -223,16 +281,20 @@ function main(): void {
     { rows: number; rate: number; peakRssMb: number; seconds: number; cpuSeconds: number; detail: unknown }
   > = {};
   const phasesArg = args.indexOf('--phases');
-  const wanted = phasesArg >= 0 ? String(args[phasesArg + 1]).split(',') : Object.keys(THREADS);
-  for (const phase of ['ingest', ...(Object.keys(THREADS) as Phase[]).filter((p) => wanted.includes(p))]) {
-    const db = phase === 'ingest' ? ingested : join(dir, `${phase}.duckdb`);
-    if (phase !== 'ingest') copyFileSync(ingested, db);
-    process.stderr.write(`${phase}: ${rows.toLocaleString('en')} mentions...\n`);
-    const out = execFileSync(process.execPath, [self, '--phase', phase, '--db', db, '--rows', String(rows)], {
+  const wanted = phasesArg >= 0 ? String(args[phasesArg + 1]).split(',') : [...Object.keys(THREADS), 'ceiling'];
+  if (wanted.includes('ceiling') && !wanted.includes('score-3')) wanted.push('score-3');
+  const run = (phase: string, db: string, extra: string[] = []) =>
+    execFileSync(process.execPath, [self, '--phase', phase, '--db', db, '--rows', String(rows), ...extra], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    results[phase] = JSON.parse(out);
+  const phases: Phase[] = ['ingest', 'score-1', 'score-2', 'score-3', 'ceiling'];
+  for (const phase of phases.filter((p) => p === 'ingest' || wanted.includes(p))) {
+    const db = phase === 'ingest' ? ingested : join(dir, `${phase}.duckdb`);
+    if (phase !== 'ingest') copyFileSync(ingested, db);
+    if (phase === 'ceiling') run('stage', db, ['--from', join(dir, 'score-3.duckdb')]);
+    process.stderr.write(`${phase}: ${rows.toLocaleString('en')} mentions...\n`);
+    results[phase] = JSON.parse(run(phase, db));
   }
   rmSync(dir, { recursive: true, force: true });
   const line = (label: string, phase: string) => {
@@ -251,9 +313,13 @@ function main(): void {
         line('score: language + sentiment + copies + terms + tags + rollups, main thread only', 'score-1'),
         line('score: the same, one worker thread computing, the main thread reading and writing', 'score-2'),
         line('score: the same, two worker threads computing', 'score-3'),
+        line(
+          `ceiling: score-3's outputs written and rolled up with nothing computed (DuckDB's share)`,
+          'ceiling',
+        ),
       ].filter((l) => l !== ''),
       '',
-      ...Object.keys(THREADS)
+      ...[...Object.keys(THREADS), 'ceiling']
         .filter((p) => results[p])
         .map((p) => `${p}: ${JSON.stringify(results[p]?.detail)}`),
       'target: score >= 50,000 mentions/s, peak RSS < 1.5 GB',
