@@ -5,7 +5,7 @@
  * index and returns the matching mentions themselves.
  */
 import { UserError } from '../errors.js';
-import type { Row, Store } from '../store.js';
+import type { Columns, Row, Store } from '../store.js';
 import {
   bucketed,
   bucketLabel,
@@ -25,6 +25,11 @@ export { parseMetricQuery } from './query.js';
 
 const VOLUME = ['mentions', 'reposts', 'copies', 'engagement', 'reach'];
 
+/** Columns of a `bucketed` result that hold numbers (start, local and the sums: DOUBLE, never NULL). */
+function numbers<N extends string[]>(c: Columns, ...names: N): { [K in keyof N]: number[] } {
+  return names.map((name) => (c[name] ?? []) as number[]) as { [K in keyof N]: number[] };
+}
+
 /** Volume per hour or day (originals, reposts, copies, engagement, reach), optionally per dimension. */
 export async function volume(store: Store, tz: string, q: MetricQuery) {
   await topicExists(store, q.topic);
@@ -34,7 +39,16 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
     `${bucketed('topic_id = $topic', [`${key} AS key`], sums, q.grain)} ORDER BY start, key`,
     { ...(await bucketParams(store, tz, q)), topic: q.topic },
   );
-  const mentions = c.mentions as number[];
+  const [starts, locals, mentions, reposts, copies, engagement, reach] = numbers(
+    c,
+    'start',
+    'local',
+    'mentions',
+    'reposts',
+    'copies',
+    'engagement',
+    'reach',
+  );
   return {
     topic: q.topic,
     grain: q.grain,
@@ -43,15 +57,15 @@ export async function volume(store: Store, tz: string, q: MetricQuery) {
     from: q.from.toISOString(),
     to: q.to.toISOString(),
     points: mentions.map((n, i) => ({
-      start: bucketStart(c.start?.[i] ?? null),
-      label: bucketLabel(c.local?.[i] ?? null, q.grain),
+      start: bucketStart(starts[i] as number),
+      label: bucketLabel(locals[i] as number, q.grain),
       // Left out of the JSON when undefined (a spread here cost more than the rest of the point).
       key: q.by === null ? undefined : String(c.key?.[i]),
       mentions: n,
-      reposts: num(c.reposts?.[i]),
-      copies: num(c.copies?.[i]),
-      engagement: num(c.engagement?.[i]),
-      reach: num(c.reach?.[i]),
+      reposts: reposts[i] as number,
+      copies: copies[i] as number,
+      engagement: engagement[i] as number,
+      reach: reach[i] as number,
     })),
     total: mentions.reduce((s, n) => s + n, 0),
   };
@@ -77,9 +91,8 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
     `${bucketed(`topic_id IN (${list})`, ['topic_id'], { mentions: 'mentions' }, q.grain, `list_contains([${list}], topic_id)`)} ORDER BY start, topic_id`,
     { ...(await bucketParams(store, tz, q)), ...ids },
   );
-  const starts = c.start as number[];
+  const [starts, locals, mentions] = numbers(c, 'start', 'local', 'mentions');
   const topicIds = c.topic_id as string[];
-  const mentions = c.mentions as number[];
   const share = (n: number, of: number) => (of === 0 ? null : Math.round((n / of) * 10_000) / 10_000);
   const totals = new Map<string, number>();
   const perBucket = new Map<number, number>();
@@ -102,8 +115,8 @@ export async function shareOfVoice(store: Store, tz: string, q: MetricQuery) {
       return { topic: String(t.id), name: String(t.name), mentions: n, share: share(n, total) };
     }),
     points: mentions.map((n, i) => ({
-      start: bucketStart(starts[i] ?? null),
-      label: bucketLabel(c.local?.[i] ?? null, q.grain),
+      start: bucketStart(starts[i] as number),
+      label: bucketLabel(locals[i] as number, q.grain),
       topic: topicIds[i] as string,
       mentions: n,
       share: share(n, perBucket.get(starts[i] as number) ?? 0),
@@ -123,18 +136,22 @@ export async function sentimentTrend(store: Store, tz: string, q: MetricQuery) {
     ...(await bucketParams(store, tz, q)),
     topic: q.topic,
   });
-  const points = (c.start as number[]).map((start, i) => {
-    const positive = num(c.positive?.[i]);
-    const negative = num(c.negative?.[i]);
-    return {
-      start: bucketStart(start),
-      label: bucketLabel(c.local?.[i] ?? null, q.grain),
-      positive,
-      negative,
-      neutral: num(c.neutral?.[i]),
-      net: net(positive, negative),
-    };
-  });
+  const [starts, locals, positive, negative, neutral] = numbers(
+    c,
+    'start',
+    'local',
+    'positive',
+    'negative',
+    'neutral',
+  );
+  const points = starts.map((start, i) => ({
+    start: bucketStart(start),
+    label: bucketLabel(locals[i] as number, q.grain),
+    positive: positive[i] as number,
+    negative: negative[i] as number,
+    neutral: neutral[i] as number,
+    net: net(positive[i] as number, negative[i] as number),
+  }));
   const pos = points.reduce((s, p) => s + p.positive, 0);
   const neg = points.reduce((s, p) => s + p.negative, 0);
   return {

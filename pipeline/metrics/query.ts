@@ -137,11 +137,11 @@ const hourLabel = boundedMemo((ms: number) => {
 const dayLabel = boundedMemo((ms: number) => new Date(ms).toISOString().slice(0, 10), INSTANTS);
 
 /** A `bucketed` bucket's start (its column start), as an ISO instant. */
-export const bucketStart = (start: DuckDBValue) => isoText(start as number);
+export const bucketStart = (start: number) => isoText(start);
 
-/** A `bucketed` bucket's label (from its column local): its local hour "2026-11-21 09:00" or day "2026-11-21". */
-export const bucketLabel = (local: DuckDBValue, grain: 'hour' | 'day') =>
-  grain === 'hour' ? hourLabel(local as number) : dayLabel(local as number);
+/** A `bucketed` bucket's label, from its column local: its local hour "2026-11-21 09:00" or day "2026-11-21". */
+export const bucketLabel = (local: number, grain: 'hour' | 'day') =>
+  grain === 'hour' ? hourLabel(local) : dayLabel(local);
 
 /** Every topic (id, name, comparison_set) by id; a chart request reads no table for it. */
 export const topicList = perWrite((store) =>

@@ -281,7 +281,8 @@ function main(): void {
     { rows: number; rate: number; peakRssMb: number; seconds: number; cpuSeconds: number; detail: unknown }
   > = {};
   const phasesArg = args.indexOf('--phases');
-  const wanted = phasesArg >= 0 ? String(args[phasesArg + 1]).split(',') : [...Object.keys(THREADS), 'ceiling'];
+  const wanted =
+    phasesArg >= 0 ? String(args[phasesArg + 1]).split(',') : [...Object.keys(THREADS), 'ceiling'];
   if (wanted.includes('ceiling') && !wanted.includes('score-3')) wanted.push('score-3');
   const run = (phase: string, db: string, extra: string[] = []) =>
     execFileSync(process.execPath, [self, '--phase', phase, '--db', db, '--rows', String(rows), ...extra], {
