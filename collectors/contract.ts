@@ -43,7 +43,10 @@ export interface MentionRecord {
   authorName: string | null;
   authorFollowers: number | null;
   createdAt: Date;
-  /** True when the source gives no time and createdAt is the first-seen time (Naver cafe posts). */
+  /**
+   * True when createdAt is the first-seen time: the source gives no time (Naver cafe posts), or one
+   * more than an hour past the collection, which storing replaces (pipeline/ingest.ts AHEAD_MS).
+   */
   createdAtEstimated: boolean;
   likes: number | null;
   reposts: number | null;

@@ -216,6 +216,21 @@ export async function storeBatch(
   }
 }
 
+/** How far past its collection a mention's time may lie: platforms' clocks run a little ahead. */
+export const AHEAD_MS = 3_600_000;
+
+/**
+ * The record with a time no later than AHEAD_MS past `now`, its collection: a post is not written
+ * after it was seen, so a time further ahead (a feed's wrong zone or year, a post scheduled ahead)
+ * becomes the collection time, marked as estimated. Every later stage may rely on it (the stream's
+ * score look-up does: pipeline/metrics/stream.ts).
+ */
+function notAhead(r: MentionRecord, now: Date): MentionRecord {
+  return r.createdAt.getTime() > now.getTime() + AHEAD_MS
+    ? { ...r, createdAt: now, createdAtEstimated: true }
+    : r;
+}
+
 /**
  * Writes one batch inside the caller's transaction. Exactly-once in effect: the batch's keys are
  * joined against the table once, new mentions go in through the Appender in whole data chunks,
@@ -231,7 +246,7 @@ export async function writeBatch(
 ): Promise<BatchResult> {
   await prepareScratch(conn);
   const byId = new Map<string, MentionRecord>();
-  for (const r of w.records) byId.set(r.nativeId, r);
+  for (const r of w.records) byId.set(r.nativeId, notAhead(r, w.now));
   const records = [...byId.values()];
   const now = timestamptz(w.now);
 

@@ -66,10 +66,11 @@ function termHits(terms: string[]): { where: string[]; params: Record<string, Du
 }
 
 const HOUR_MS = 3_600_000;
-// A mention is scored after it is collected, and collected after it was written; allowing for a
-// platform's clock running this far ahead, scored_at >= created_at - SKEW. The bound lets DuckDB
-// skip the score rows of older mentions (stored in scoring order) instead of joining them all.
-const SKEW = "INTERVAL '1 day'";
+// A mention is scored after it is collected, and its time is at most an hour past its collection
+// (storing replaces one further ahead: AHEAD_MS in pipeline/ingest.ts), so scored_at >= created_at
+// - SKEW, with an hour to spare. The bound lets DuckDB skip the score rows of older mentions
+// (stored in scoring order) instead of joining them all.
+const SKEW = "INTERVAL '2 hours'";
 const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Number.POSITIVE_INFINITY];
 
 /**

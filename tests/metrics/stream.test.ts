@@ -140,6 +140,32 @@ describe('mention stream', () => {
     }
   });
 
+  it('lists a mention dated days after it was collected (a feed with the wrong year) at its collection time', async () => {
+    const own = await openTestStore();
+    try {
+      await addTopic(own.store, 'acme', 'acme');
+      const seen = new Date(NOW.getTime() - 4 * 86_400_000);
+      const ahead = new Date(seen.getTime() + 3 * 86_400_000);
+      await collect(
+        own.store,
+        'rss',
+        [mentionRecord({ nativeId: 'f1', text: 'Acme far ahead', lang: 'en', createdAt: ahead })],
+        seen,
+      );
+      const scored = new Date(seen.getTime() + 300_000);
+      await scoreNew(scoringDeps(own.store, 'Asia/Seoul', { models: markerModels(), now: () => scored }));
+      const from = new Date(seen.getTime() - 3_600_000).toISOString();
+      const page = await stream(
+        own.store,
+        'Asia/Seoul',
+        parseMetricQuery({ topic: 'acme', from, to: NOW.toISOString() }, NOW),
+      );
+      expect(page.results.map((i) => [i.nativeId, i.createdAt])).toEqual([['f1', seen.toISOString()]]);
+    } finally {
+      own.cleanup();
+    }
+  });
+
   it('names the bad field', async () => {
     expect((await get('/api/mentions/stream?sentiment=happy')).body.error).toMatch(/^sentiment:/);
     expect((await get('/api/mentions/stream?lang=klingon')).body.error).toMatch(/^lang:/);

@@ -197,6 +197,26 @@ describe('writeBatch', () => {
     expect((rows[2]?.created_at as Date | undefined)?.toISOString()).toBe('2026-11-21T00:00:00.000Z');
   });
 
+  it('stores a time more than an hour past the collection as the collection time, estimated, and finds it when seen again', async () => {
+    const now = new Date('2026-11-21T00:00:00Z');
+    const ahead = (id: string, ms: number, likes = 1) =>
+      mention(id, { createdAt: new Date(now.getTime() + ms), likes });
+    // A feed's wrong zone (+9 h), a wrong year, and a platform clock a few minutes fast.
+    await batch([ahead('zone', 9 * 3_600_000), ahead('year', 365 * 86_400_000), ahead('fast', 300_000)], now);
+    const later = new Date('2026-11-21T06:00:00Z');
+    expect(await batch([ahead('zone', 9 * 3_600_000, 7)], later)).toEqual({ rows: 1, newRows: 0 });
+    const rows = await store.query(
+      'SELECT native_id, created_at, created_at_estimated, likes FROM mentions ORDER BY 1',
+    );
+    expect(
+      rows.map((r) => [r.native_id, (r.created_at as Date).toISOString(), r.created_at_estimated, r.likes]),
+    ).toEqual([
+      ['fast', '2026-11-21T00:05:00.000Z', false, 1],
+      ['year', '2026-11-21T00:00:00.000Z', true, 1],
+      ['zone', '2026-11-21T00:00:00.000Z', true, 7],
+    ]);
+  });
+
   it('keeps the last copy of an item repeated inside one batch', async () => {
     const result = await write([mention('1', { likes: 1 }), mention('1', { likes: 7 })]);
     expect(result).toEqual({ rows: 1, newRows: 1 });
