@@ -217,7 +217,7 @@ export async function storeBatch(
 }
 
 /** How far past its collection a mention's time may lie: platforms' clocks run a little ahead. */
-export const AHEAD_MS = 3_600_000;
+const AHEAD_MS = 3_600_000;
 
 /**
  * The record with a time no later than AHEAD_MS past `now`, its collection: a post is not written

@@ -137,7 +137,7 @@ const hourLabel = boundedMemo((ms: number) => {
 const dayLabel = boundedMemo((ms: number) => new Date(ms).toISOString().slice(0, 10), INSTANTS);
 
 /** A `bucketed` bucket's start (its column start), as an ISO instant. */
-export const bucketStart = (start: number) => isoText(start);
+export const bucketStart = isoText;
 
 /** A `bucketed` bucket's label, from its column local: its local hour "2026-11-21 09:00" or day "2026-11-21". */
 export const bucketLabel = (local: number, grain: 'hour' | 'day') =>

@@ -75,12 +75,13 @@ const SLICES = [HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 60 * 24 * HOUR_MS, Numb
 
 /**
  * The newest `want` rows (source, native_id, created_at) of the topic's per-mention rollup (or, for
- * a plain search of topic '*', of the term index) in [from, end) passing `where`, in `order`. Newest first, slice by slice: each slice reads the span
- * just older than the one before, until `want` rows are found or the whole window has been read,
- * so a busy topic reads an hour of rows, not a year, and a rare word reads each row group once.
- * Slices are disjoint in time and `order` starts with created_at, so the rows of a slice all come
- * after those of the newer slices. The rollup is ordered by (topic, created_at), so a slice is a
- * few row groups; the mentions table is read for the page only.
+ * a plain search of topic '*', of the term index) in [from, end) passing `where`, in `order`.
+ * Newest first, slice by slice: each slice reads the span just older than the one before, until
+ * `want` rows are found or the whole window has been read, so a busy topic reads an hour of rows,
+ * not a year, and a rare word reads each row group once. Slices are disjoint in time and `order`
+ * starts with created_at, so the rows of a slice all come after those of the newer slices. The
+ * rollup is ordered by (topic, created_at), so a slice is a few row groups; the mentions table is
+ * read for the page only.
  */
 async function newest(
   store: Store,
