@@ -3,6 +3,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../dashboard/app.js';
 import { startingHandler } from '../dashboard/starting.js';
+import { warmWeekFigures } from './adoption/week-cache.js';
 import { startDeliveryLoop } from './alerts/deliver.js';
 import type { Config } from './config.js';
 import { demoServeConfig } from './demo/build.js';
@@ -66,6 +67,9 @@ export async function serve(configured: Config, logger: Logger): Promise<void> {
   const scheduled = await scheduler.start();
   // Sends pending alert deliveries (the outbox), including any left by a previous process.
   const delivery = startDeliveryLoop(svc);
+  // The leadership report's weeks, kept ahead of the first report: none are kept after an upgrade
+  // (a new formula reads none of the old build's) or a first demo build. Only read when kept already.
+  const warming = warmWeekFigures(svc.store, config.timezone, logger);
 
   if (config.servesDemo) {
     logger.warn(
@@ -102,6 +106,7 @@ export async function serve(configured: Config, logger: Logger): Promise<void> {
       // it, and the process then hangs in exit (measured with @duckdb/node-api 1.5).
       await scheduler.idle();
       await delivery.stopped;
+      await warming;
       await svc.store.closeGracefully();
       removeServerInfo(config.databasePath);
       logger.info('stopped cleanly');

@@ -201,10 +201,11 @@ async function insertKept(
 const WARMED: readonly (readonly Dimension[])[] = [[], ['department']];
 
 /**
- * After an import or a collection that wrote adoption data has committed: computes and keeps the
- * trend weeks of the default report (28 days to the latest data), so the first report after it is
- * as quick as a repeat. A failure is logged, never the import's: the report computes what is
- * missing itself.
+ * After a write to the adoption data has committed (an import, a collection that brought some, an
+ * erasure) and when the server starts (a new build's formula reads none of the kept rows): computes
+ * and keeps the trend weeks of the default report (28 days to the latest data), so the first report
+ * after it is as quick as a repeat. Weeks kept already are only read. A failure is logged, never the
+ * writer's: the report computes what is missing itself.
  */
 export async function warmWeekFigures(store: Store, timeZone: string, logger?: Logger): Promise<void> {
   try {
@@ -219,6 +220,9 @@ export async function warmWeekFigures(store: Store, timeZone: string, logger?: L
       pop.close();
     }
   } catch (err) {
-    logger?.warn({ err: errorMessage(err) }, 'could not compute the adoption report weeks after the import');
+    logger?.warn(
+      { err: errorMessage(err) },
+      'could not keep the adoption report weeks ahead of the next report',
+    );
   }
 }

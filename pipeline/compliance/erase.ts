@@ -6,9 +6,10 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { collectors } from '../../collectors/registry.js';
-import { bumpAdoptionData } from '../adoption/week-cache.js';
+import { bumpAdoptionData, warmWeekFigures } from '../adoption/week-cache.js';
 import { appendAudit } from '../audit/log.js';
 import { UserError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { refreshRollups } from '../scoring/rollups.js';
 import { plainRows, type Store } from '../store.js';
 import { type PurgeCounts, purgeMentions, stagePurge } from './purge.js';
@@ -19,6 +20,8 @@ export interface EraseDeps {
   now: () => Date;
   /** Who asked, for the audit log. */
   actor: string;
+  /** Where a failure to keep the adoption report's weeks again is logged (it never fails the erasure). */
+  logger?: Logger | undefined;
 }
 
 export interface EraseResult {
@@ -206,5 +209,8 @@ export async function eraseEmployee(deps: EraseDeps, ref: string): Promise<Erase
     await appendAudit(conn, { actor: deps.actor, action: 'erase.employee', detail: c }, deps.now());
     return c;
   });
+  // The erasure dropped the report's kept weeks (they counted this person): kept again without them,
+  // as after an import, so the next leadership report is not the slow one.
+  await warmWeekFigures(deps.store, deps.timezone, deps.logger);
   return { kind: 'employee', counts };
 }

@@ -26,7 +26,13 @@ export const complianceVerbs = {
     run: async (svc: Services, args: z.infer<typeof eraseArgs>) => {
       if ((args.author === undefined) === (args.employee === undefined))
         throw new UserError('erase: give exactly one of --author <source>:<handle> or --employee <id|email>');
-      const deps = { store: svc.store, timezone: svc.config.timezone, now: svc.now, actor: args.actor };
+      const deps = {
+        store: svc.store,
+        timezone: svc.config.timezone,
+        now: svc.now,
+        actor: args.actor,
+        logger: svc.logger,
+      };
       return args.author !== undefined
         ? eraseAuthor(deps, args.author)
         : eraseEmployee(deps, args.employee ?? '');

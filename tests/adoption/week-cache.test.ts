@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADOPTION_TABLES, warmWeekFigures } from '../../pipeline/adoption/week-cache.js';
+import { eraseEmployee } from '../../pipeline/compliance/erase.js';
 import { loadConfig } from '../../pipeline/config.js';
 import { projectRoot } from '../../pipeline/paths.js';
 import { openServices } from '../../pipeline/services.js';
@@ -116,6 +117,28 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
     }
   });
 
+  it('an erasure drops the kept weeks and keeps them again without the person', async () => {
+    const copy = await openCanonical();
+    const twin = await openCanonical();
+    try {
+      await warmWeekFigures(copy.store, TZ);
+      const before = JSON.stringify(await report(copy.store, { by: ['department'] }));
+      await eraseEmployee({ store: copy.store, timezone: TZ, now: () => new Date(), actor: 'test' }, 'E004');
+      // company and by department, as after an import
+      expect(await kept(copy.store)).toBe(12 * 3);
+      const after = JSON.stringify(await report(copy.store, { by: ['department'] }));
+      expect(after).not.toBe(before);
+      // The kept weeks are those of the data without the person: the same report, computed from
+      // nothing kept, on a twin erased and then cleared by hand.
+      await eraseEmployee({ store: twin.store, timezone: TZ, now: () => new Date(), actor: 'test' }, 'E004');
+      await twin.store.write((conn) => conn.run('DELETE FROM adoption_week_figures'));
+      expect(JSON.stringify(await report(twin.store, { by: ['department'] }))).toBe(after);
+    } finally {
+      copy.cleanup();
+      twin.cleanup();
+    }
+  });
+
   it('warming never fails the import: it logs why instead', async () => {
     const { logger, lines } = memoryLogger();
     const copy = await openCanonical();
@@ -124,7 +147,7 @@ describe('adoption report weeks kept between reports (migration 014)', () => {
     copy.cleanup();
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({
-        msg: 'could not compute the adoption report weeks after the import',
+        msg: 'could not keep the adoption report weeks ahead of the next report',
         err: expect.stringMatching(/closed/),
       }),
     ]);

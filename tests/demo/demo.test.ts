@@ -308,6 +308,12 @@ describe('npm start with nothing configured', () => {
         expect(await exited).toBe(0);
       }
       expect(await withStore(path, isDemo)).toBe(true);
+      // The demo's import kept no report weeks (it does not warm); the server kept them as it started,
+      // though nothing asked it for an adoption report: 12 weeks x (people, company, by department).
+      const kept = await withStore(path, (store) =>
+        store.query('SELECT count(*) AS n FROM adoption_week_figures'),
+      );
+      expect(Number(kept[0]?.n)).toBe(12 * 3);
     },
     BUILD_MS,
   );
