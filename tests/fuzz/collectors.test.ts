@@ -201,7 +201,7 @@ afterAll(async () => {
 });
 
 describe.each(TARGETS)('collector $source payload parsing (fuzz)', (t) => {
-  const n = runs(30);
+  const n = runs(200);
   it(
     'yields valid records and quarantine rows, or fails with a source error; what it yields can be stored',
     async () => {
