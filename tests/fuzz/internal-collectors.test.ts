@@ -263,9 +263,9 @@ const path = (req: Request) => req.url.pathname + req.url.search;
 function damaged(reply: Reply, req: Request, d: Damage, previous: string, manual: boolean): Reply {
   const body = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body ?? '');
   const target = (to: string) => (to === 'self' ? path(req) : to === 'previous' ? previous : to);
-  const json = (edit: (value: unknown) => unknown): Reply => {
+  const json = (change: (value: unknown) => unknown): Reply => {
     try {
-      return { ...reply, body: JSON.stringify(edit(JSON.parse(body.toString('utf8')))) };
+      return { ...reply, body: JSON.stringify(change(JSON.parse(body.toString('utf8')))) };
     } catch {
       return reply;
     }
@@ -422,6 +422,20 @@ describe.each(TARGETS)('collector $source against a damaged API (fuzz)', (t) => 
 });
 
 const target = (source: string) => TARGETS.find((t) => t.source === source) as Target;
+
+it('follows a Graph download location off the loopback server only as far as the guard, which refuses it', async () => {
+  const c: Case = {
+    pick: 0,
+    at: 1,
+    sticky: false,
+    damage: { kind: 'redirect', status: 302, to: 'http://10.0.0.1/report.csv' },
+  };
+  refused.length = 0;
+  expect((await check(target('graph-reports'), c)).error).toBe(
+    'request to 10.0.0.1 failed: fetch failed (gave up after 6 tries)',
+  );
+  expect(refused).toEqual(Array(6).fill('http://10.0.0.1/report.csv'));
+});
 
 // Found by the property above: a report answer whose Location is no URL ("//") failed the run with a
 // bare TypeError "Invalid URL", naming neither Graph nor the report.

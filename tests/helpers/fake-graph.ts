@@ -59,6 +59,7 @@ export interface FakeGraph {
   faults: Reply[];
 }
 
+/** The fake on the test's clock; `baseUrl` is the server's own address, for the download Location. */
 export function graphHandler(state: FakeGraph, baseUrl: () => string) {
   return (clock: FakeClock) =>
     (req: Request): Reply => {

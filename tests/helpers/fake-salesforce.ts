@@ -108,6 +108,7 @@ function runSoql(data: Record<string, SObject[]>, soql: string): SObject[] {
   }));
 }
 
+/** The fake org's token endpoint and query API, paging PAGE records at a time by nextRecordsUrl. */
 export function salesforceHandler(state: FakeSalesforce) {
   const cursors = new Map<string, SObject[]>();
   let cursorId = 0;

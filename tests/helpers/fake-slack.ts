@@ -16,6 +16,7 @@ const FIXTURE = readFileSync(
   ),
   'utf8',
 );
+
 export interface FakeSlack {
   /** Days (YYYY-MM-DD) whose file Slack has written; others answer file_not_yet_available. */
   ready: (day: string, now: Date) => boolean;
@@ -24,6 +25,7 @@ export interface FakeSlack {
   faults: Reply[];
 }
 
+/** The fake on the test's clock: the fixture day, gzipped, for every day that is ready. */
 export function slackHandler(state: FakeSlack) {
   return (clock: FakeClock) =>
     (req: Request): Reply => {
