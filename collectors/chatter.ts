@@ -142,7 +142,10 @@ async function queryAll(
 ): Promise<Record<string, unknown>[]> {
   const records: Record<string, unknown>[] = [];
   let url = withQuery(`${ctx.baseUrl}/services/data/v${config.apiVersion}/query`, { q: soql });
+  // A next-records link back to a page already read would page forever, the records piling up.
+  const read = new Set<string>();
   for (;;) {
+    read.add(url);
     const res = await apiGet(config, ctx, url, policy);
     const json = parseJson(res);
     const page = json.ok ? pageSchema.safeParse(json.value) : null;
@@ -154,7 +157,14 @@ async function queryAll(
       );
     records.push(...page.data.records);
     if (page.data.done || !page.data.nextRecordsUrl) return records;
-    url = `${ctx.baseUrl}${page.data.nextRecordsUrl}`;
+    const next = `${ctx.baseUrl}${page.data.nextRecordsUrl}`;
+    if (read.has(next))
+      throw new SourceError(
+        `Salesforce query paged back to a page already read (${page.data.nextRecordsUrl}): its next-records links loop`,
+        res.status,
+        url,
+      );
+    url = next;
   }
 }
 

@@ -125,6 +125,13 @@ async function downloadReport(
       res.status,
       url,
     );
+  // A Location that is no URL would otherwise fail as a bare "Invalid URL" naming neither Graph nor the report.
+  if (!URL.canParse(location, url))
+    throw new SourceError(
+      `Microsoft Graph answered ${res.status} with a download location that is not a URL: ${location.slice(0, 200)}`,
+      res.status,
+      url,
+    );
   return request(ctx, new URL(location, url).href, { maxBytes: MAX_REPORT_BYTES, timeoutMs: 120_000 });
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
-import { redact, Secret } from '../pipeline/secrets.js';
+import { MIN_SECRET_LENGTH, redact, Secret } from '../pipeline/secrets.js';
 import type { CollectorContext } from './contract.js';
 import { type HttpResponse, parseJson, type RetryPolicy, request } from './http.js';
 
@@ -11,7 +11,8 @@ export interface BearerToken {
 }
 
 const tokenSchema = z.object({
-  access_token: z.string().min(1),
+  // Real tokens are long; a few characters registered as a secret would be redacted all over the logs.
+  access_token: z.string().min(MIN_SECRET_LENGTH),
   expires_in: z.coerce.number().positive().optional(),
 });
 

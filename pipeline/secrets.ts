@@ -30,6 +30,12 @@ export class Secret {
   }
 }
 
+/**
+ * Shortest value taken as a credential: a shorter one would be redacted inside ordinary words (and
+ * JSON punctuation) of every log line and stored error.
+ */
+export const MIN_SECRET_LENGTH = 6;
+
 const knownSecretValues = new Set<string>();
 const REDACTED = '[redacted]';
 
@@ -37,7 +43,7 @@ const REDACTED = '[redacted]';
 export function redact(text: string): string {
   let out = text;
   for (const value of knownSecretValues) {
-    // Very short values would redact ordinary words; such secrets are refused when loaded.
+    // Very short values would redact ordinary words; such secrets and tokens are refused (MIN_SECRET_LENGTH).
     if (out.includes(value)) out = out.split(value).join(REDACTED);
     const encoded = encodeURIComponent(value);
     if (encoded !== value && out.includes(encoded)) out = out.split(encoded).join(REDACTED);
@@ -76,7 +82,7 @@ export class SecretSource {
         field,
       );
     }
-    if (value.length < 6) {
+    if (value.length < MIN_SECRET_LENGTH) {
       throw new ConfigError(`${field}: secret ${name} is too short to be a real credential`, field);
     }
     return new Secret(name, value);

@@ -1,57 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectSource } from '../../collectors/runner.js';
 import { slackAnalytics } from '../../collectors/slack-analytics.js';
-import { Secret } from '../../pipeline/secrets.js';
-import type { FakeClock } from '../helpers/clock.js';
-import { json, type Reply, type Request } from '../helpers/loopback.js';
+import { type FakeSlack, slackHandler, TOKEN } from '../helpers/fake-slack.js';
+import { json } from '../helpers/loopback.js';
 import { databaseText, type SourceHarness, sourceHarness, testDeps } from '../helpers/runner.js';
 
-const TOKEN = new Secret('SLACK_ADMIN_TOKEN', 'xoxp-slack-admin-token-51Hq');
-// The fixture is one day (2026-04-16) of the member file; the fake serves it for every day.
-const FIXTURE = readFileSync(
-  new URL(
-    '../fixtures/adoption/exports/slack_admin.analytics.getFile_member_2026-04-16.ndjson',
-    import.meta.url,
-  ),
-  'utf8',
-);
 const START = new Date('2026-04-18T03:00:00Z');
-
-interface FakeSlack {
-  /** Days (YYYY-MM-DD) whose file Slack has written; others answer file_not_yet_available. */
-  ready: (day: string, now: Date) => boolean;
-  /** An error code every call answers with instead (invalid_auth, ...). */
-  error?: string;
-  faults: Reply[];
-}
 
 /** Slack writes a day's file by 06:00 UTC the next day in this fake. */
 const byMorning = (day: string, now: Date) =>
   Date.parse(`${day}T00:00:00Z`) + 30 * 3_600_000 <= now.getTime();
-
-function slackHandler(state: FakeSlack) {
-  return (clock: FakeClock) =>
-    (req: Request): Reply => {
-      if (req.headers.authorization !== `Bearer ${TOKEN.reveal()}`)
-        return json({ ok: false, error: 'not_authed' });
-      if (state.error) return json({ ok: false, error: state.error });
-      if (req.url.pathname === '/api/auth.test')
-        return json({ ok: true, team: 'Example Co', user_id: 'U0000000005' });
-      if (req.url.pathname !== '/api/admin.analytics.getFile') return { status: 404, body: 'no such method' };
-      const fault = state.faults.shift();
-      if (fault) return fault;
-      const day = req.url.searchParams.get('date') ?? '';
-      if (req.url.searchParams.get('type') !== 'member' || !/^\d{4}-\d{2}-\d{2}$/.test(day))
-        return json({ ok: false, error: 'invalid_arguments' });
-      if (!state.ready(day, clock.now())) return json({ ok: false, error: 'file_not_yet_available' });
-      return {
-        headers: { 'content-type': 'application/gzip' },
-        body: gzipSync(FIXTURE.replaceAll('"date":"2026-04-16"', `"date":"${day}"`)),
-      };
-    };
-}
 
 let h: SourceHarness;
 afterEach(async () => h?.close());

@@ -14,7 +14,7 @@ import { json, type Loopback, type Reply, startLoopback } from '../helpers/loopb
 import { mentionRecord } from '../helpers/mention.js';
 import { testContext } from '../helpers/runner.js';
 import { openTestStore } from '../helpers/store.js';
-import { weirdValue } from './arbitraries.js';
+import { jsonMutation, mutate } from './mutations.js';
 import { options, runs, settleAsync, timeoutFor } from './runs.js';
 
 const listening = (name: string) =>
@@ -76,12 +76,6 @@ const TARGETS: Target[] = [
   },
 ];
 
-type Step = string | number;
-type Mutation =
-  | { op: 'set'; path: Step[]; value: unknown }
-  | { op: 'delete'; path: Step[] }
-  | { op: 'duplicate'; path: Step[] };
-
 const KEYS = [
   'id',
   'data',
@@ -115,37 +109,7 @@ const KEYS = [
   'likeCount',
   'ups',
 ];
-const path = fc.array(fc.oneof(fc.constantFrom(...KEYS), fc.nat(5)), { minLength: 1, maxLength: 7 });
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), path, value: weirdValue }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('duplicate' as const), path }) },
-);
-
-/** Follows `path` through the payload (keys it lacks are taken as any key of the object) and changes the last step. */
-function mutate(root: unknown, m: Mutation): unknown {
-  const copy = structuredClone(root);
-  let node = copy as Record<Step, unknown>;
-  for (let i = 0; i < m.path.length; i++) {
-    const keys: Step[] = Array.isArray(node) ? node.map((_, j) => j) : Object.keys(node);
-    if (keys.length === 0) break;
-    const step = m.path[i] as Step;
-    const key = keys.includes(step)
-      ? step
-      : (keys[(typeof step === 'number' ? step : step.length) % keys.length] as Step);
-    const child = node[key];
-    if (i < m.path.length - 1 && child !== null && typeof child === 'object') {
-      node = child as Record<Step, unknown>;
-      continue;
-    }
-    if (m.op === 'set') node[key] = m.value;
-    else if (m.op === 'duplicate' && Array.isArray(node)) node.push(structuredClone(child));
-    else if (Array.isArray(node)) node.splice(key as number, 1);
-    else delete node[key];
-    break;
-  }
-  return copy;
-}
+const mutation = jsonMutation(KEYS);
 
 /** A payload: the fixture with JSON mutations, or its text cut or spliced (unparseable, truncated). */
 const payload = (t: Target) =>
@@ -237,7 +201,7 @@ afterAll(async () => {
 });
 
 describe.each(TARGETS)('collector $source payload parsing (fuzz)', (t) => {
-  const n = runs(30);
+  const n = runs(200);
   it(
     'yields valid records and quarantine rows, or fails with a source error; what it yields can be stored',
     async () => {

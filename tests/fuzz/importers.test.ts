@@ -1,13 +1,12 @@
-import { gzipSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
-import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ImportFile, readCsv } from '../../collectors/imports/csv.js';
 import { UserError } from '../../pipeline/errors.js';
 import type { Store } from '../../pipeline/store.js';
+import { baseTables, tablesFingerprint } from '../helpers/store.js';
 import { fixture, importAt, openWithDirectory } from '../imports/helpers.js';
-import { weirdString } from './arbitraries.js';
+import { apply, edit, type Wrap, wrap } from './mutations.js';
 import { options, runs, settleAsync, timeoutFor } from './runs.js';
 
 /** Each adoption fixture with the kind that reads it (chatter-feed takes its two files together). */
@@ -34,89 +33,6 @@ const FIXTURES: { kind: string; paths: string[] }[] = [
   { kind: 'chatter-activity', paths: ['exports/chatter_ChatterActivity.csv'] },
   { kind: 'chatter-feed', paths: ['exports/chatter_FeedItem.csv', 'exports/chatter_FeedComment.csv'] },
 ];
-
-type Edit =
-  | { kind: 'cell'; line: number; column: number; value: string; quote: boolean }
-  | { kind: 'line'; op: 'drop' | 'duplicate' | 'blank'; line: number }
-  | { kind: 'splice'; at: number; cut: number; insert: string };
-
-const edit: fc.Arbitrary<Edit> = fc.oneof(
-  {
-    weight: 5,
-    arbitrary: fc.record({
-      kind: fc.constant('cell' as const),
-      line: fc.nat(30),
-      column: fc.nat(30),
-      value: weirdString,
-      quote: fc.boolean(),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('line' as const),
-      op: fc.constantFrom('drop' as const, 'duplicate' as const, 'blank' as const),
-      line: fc.nat(30),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant('splice' as const),
-      at: fc.nat(),
-      cut: fc.oneof(fc.constant(0), fc.nat(20), fc.nat(100_000)),
-      insert: fc.oneof(weirdString, fc.constantFrom('"', '""', ',', '\n', '\r', '{', '}', '\t', ';')),
-    }),
-  },
-);
-
-/** Applies an edit to CSV or NDJSON text, line 0 being the header (or the first object). */
-function apply(text: string, e: Edit): string {
-  if (e.kind === 'splice') {
-    const at = e.at % (text.length + 1);
-    return text.slice(0, at) + e.insert + text.slice(at + e.cut);
-  }
-  const lines = text.split('\n');
-  const i = e.line % lines.length;
-  if (e.kind === 'line') {
-    if (e.op === 'drop') lines.splice(i, 1);
-    else if (e.op === 'duplicate') lines.splice(i, 0, lines[i] ?? '');
-    else lines[i] = '';
-    return lines.join('\n');
-  }
-  const line = lines[i] ?? '';
-  if (line.trimStart().startsWith('{')) {
-    // NDJSON: replace one field's value.
-    try {
-      const obj = JSON.parse(line) as Record<string, unknown>;
-      const keys = Object.keys(obj);
-      const key = keys[e.column % Math.max(1, keys.length)];
-      if (key !== undefined) obj[key] = e.quote ? e.value : Number(e.value);
-      lines[i] = JSON.stringify(obj);
-    } catch {
-      lines[i] = e.value;
-    }
-    return lines.join('\n');
-  }
-  const cells = line.split(',');
-  const value = e.quote ? `"${e.value.replaceAll('"', '""')}"` : e.value;
-  cells[e.column % cells.length] = value;
-  lines[i] = cells.join(',');
-  return lines.join('\n');
-}
-
-type Wrap = 'plain' | 'bom' | 'gzip' | 'broken-gzip' | 'euc-kr' | 'utf16le';
-function wrap(text: string, how: Wrap): Buffer {
-  if (how === 'bom') return Buffer.from(`\uFEFF${text}`);
-  if (how === 'gzip') return gzipSync(Buffer.from(text));
-  if (how === 'broken-gzip') {
-    const z = gzipSync(Buffer.from(text));
-    return z.subarray(0, Math.max(2, Math.floor(z.length / 2)));
-  }
-  if (how === 'euc-kr') return iconv.encode(text, 'euc-kr');
-  if (how === 'utf16le') return iconv.encode(text, 'utf16le');
-  return Buffer.from(text);
-}
 
 const textCase = fc
   .tuple(
@@ -165,12 +81,7 @@ let tables: string[];
 
 beforeAll(async () => {
   ({ store, cleanup } = await openWithDirectory());
-  tables = (
-    await store.query(
-      `SELECT table_name FROM information_schema.tables
-       WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1`,
-    )
-  ).map((r) => String(r.table_name));
+  tables = await baseTables(store);
   // An XLSX of the canonical daily activity, built here (no XLSX fixture ships).
   const table = readCsv(fixture('canonical/activity_daily.csv'));
   const book = new ExcelJS.Workbook();
@@ -181,17 +92,7 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-/**
- * A fingerprint of every table, in one query: row count and the sum of the rows' hashes (a sum, not
- * a hash of the sorted rows: strings with NUL characters do not sort the same way every time).
- */
-async function fingerprint(): Promise<string> {
-  const parts = tables.map(
-    (t) =>
-      `SELECT '${t}' AS t, count(*) AS n, coalesce(sum(hash(x::VARCHAR)::HUGEINT), 0)::VARCHAR AS h FROM "${t}" x`,
-  );
-  return JSON.stringify(await store.query(parts.join(' UNION ALL ')));
-}
+const fingerprint = () => tablesFingerprint(store, tables);
 
 /** The fingerprint after the last case; each case is compared with it, so one fingerprint per case. */
 let last: string | undefined;

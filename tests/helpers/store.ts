@@ -43,3 +43,24 @@ export function memoryLogger(level = 'debug'): { logger: Logger; lines: string[]
   });
   return { logger: createLogger(level, sink), lines };
 }
+
+/** The base tables of schema main, by name. */
+export async function baseTables(store: Store): Promise<string[]> {
+  const rows = await store.query(
+    `SELECT table_name FROM information_schema.tables
+     WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY 1`,
+  );
+  return rows.map((r) => String(r.table_name));
+}
+
+/**
+ * A fingerprint of `tables`, in one query: row count and the sum of the rows' hashes (a sum, not
+ * a hash of the sorted rows: strings with NUL characters do not sort the same way every time).
+ */
+export async function tablesFingerprint(store: Store, tables: readonly string[]): Promise<string> {
+  const parts = tables.map(
+    (t) =>
+      `SELECT '${t}' AS t, count(*) AS n, coalesce(sum(hash(x::VARCHAR)::HUGEINT), 0)::VARCHAR AS h FROM "${t}" x`,
+  );
+  return JSON.stringify(await store.query(parts.join(' UNION ALL ')));
+}
