@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
-import { Secret, secretRef } from '../pipeline/secrets.js';
+import { MIN_SECRET_LENGTH, Secret, secretRef } from '../pipeline/secrets.js';
 import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import { type HttpResponse, parseJson, type RequestOptions, request, withQuery } from './http.js';
 import { failedBatch, issuePathAndMessage, mapItems, parsePage } from './payload.js';
@@ -146,8 +146,9 @@ function xrpcError(res: HttpResponse): { error: string; message: string } {
 }
 
 const sessionSchema = z.object({
-  accessJwt: z.string().min(1),
-  refreshJwt: z.string().min(1),
+  // Registered as secrets: a few characters would be redacted all over the logs (see oauth.ts).
+  accessJwt: z.string().min(MIN_SECRET_LENGTH),
+  refreshJwt: z.string().min(MIN_SECRET_LENGTH),
   did: z.string(),
 });
 

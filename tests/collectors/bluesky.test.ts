@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bluesky } from '../../collectors/bluesky.js';
-import { Secret } from '../../pipeline/secrets.js';
+import { redact, Secret } from '../../pipeline/secrets.js';
 import type { Store } from '../../pipeline/store.js';
 import { type Handler, json, type Reply, type Request, startLoopback } from '../helpers/loopback.js';
 import { databaseText, sourceHarness } from '../helpers/runner.js';
@@ -59,6 +59,8 @@ interface FakeBluesky {
   refresh: Set<string>;
   /** Access tokens expire after this many searches each. */
   expireAfter?: number;
+  /** Mints one-character tokens, as no real server does. */
+  shortTokens?: boolean;
   uses: Map<string, number>;
 }
 
@@ -78,8 +80,8 @@ const xrpcError = (status: number, error: string, message: string): Reply => ({
 });
 
 function mint(f: FakeBluesky) {
-  const accessJwt = `eyJ.access.${randomBytes(12).toString('hex')}`;
-  const refreshJwt = `eyJ.refresh.${randomBytes(12).toString('hex')}`;
+  const accessJwt = f.shortTokens ? 'l' : `eyJ.access.${randomBytes(12).toString('hex')}`;
+  const refreshJwt = f.shortTokens ? 'r' : `eyJ.refresh.${randomBytes(12).toString('hex')}`;
   f.minted.push(accessJwt, refreshJwt);
   f.access.add(accessJwt);
   f.refresh.add(refreshJwt);
@@ -309,6 +311,19 @@ describe('bluesky specifics', () => {
     const [again] = await h.run();
     expect(again?.status).toBe('ok');
     expect(fake.created).toBe(2);
+  });
+
+  // As the fuzzing found for the OAuth sources: a one-character token registered as a secret was
+  // redacted inside every later log line and stored error ("co[redacted][redacted]ection").
+  it('refuses session tokens too short to be real, and the logs stay readable', async () => {
+    const fake = newFake(suitePosts());
+    fake.shortTokens = true;
+    const h = await setUp(fake);
+    close = h.close;
+    const [result] = await h.run();
+    expect(result?.status).toBe('error');
+    expect(result?.error).toMatch(/createSession at .+ answered no tokens/);
+    expect(redact('collection failed')).toBe('collection failed');
   });
 
   it('never writes the app password or the session tokens to logs or the database', async () => {

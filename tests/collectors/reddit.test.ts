@@ -4,7 +4,7 @@ import type { CollectorContext } from '../../collectors/contract.js';
 import { reddit } from '../../collectors/reddit.js';
 import { collectSource, type RunnerDeps } from '../../collectors/runner.js';
 import type { SourceConfig } from '../../pipeline/config.js';
-import { Secret } from '../../pipeline/secrets.js';
+import { redact, Secret } from '../../pipeline/secrets.js';
 import type { Store } from '../../pipeline/store.js';
 import { FakeClock } from '../helpers/clock.js';
 import {
@@ -304,6 +304,22 @@ describe('reddit specifics', () => {
     expect(results[0]).toMatchObject({ status: 'ok', error: null });
     expect(fake.tokenRequests).toHaveLength(2);
     expect(await ids()).toEqual([...allIds].sort());
+  });
+
+  // As the fuzzing found for the OAuth sources: a one-character token registered as a secret was
+  // redacted inside every later log line and stored error ("co[redacted][redacted]ection").
+  it('refuses an access token too short to be real, and the logs stay readable', async () => {
+    const fake = fakeReddit();
+    const handler = fake.handler;
+    fake.handler = (req) =>
+      req.url.pathname === '/api/v1/access_token'
+        ? json({ access_token: 'l', token_type: 'bearer', expires_in: 86400, scope: '*' })
+        : handler(req);
+    const url = await start(fake);
+    const [result] = await collectSource(source(url), deps());
+    expect(result?.status).toBe('error');
+    expect(result?.error).toMatch(/^Reddit token request failed \(HTTP 200\)/);
+    expect(redact('collection failed')).toBe('collection failed');
   });
 
   it('gives up after a second 401 instead of looping on the token endpoint', async () => {
