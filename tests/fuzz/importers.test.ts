@@ -9,6 +9,9 @@ import { fixture, importAt, openWithDirectory } from '../imports/helpers.js';
 import { apply, edit, type Wrap, wrap } from './mutations.js';
 import { options, runs, settleAsync, timeoutFor } from './runs.js';
 
+/** Cases per importer in npm test (ten times as many with npm run fuzz). */
+const PER_IMPORTER = 200;
+
 /** Each adoption fixture with the kind that reads it (chatter-feed takes its two files together). */
 const FIXTURES: { kind: string; paths: string[] }[] = [
   { kind: 'employees', paths: ['canonical/employees.csv'] },
@@ -34,32 +37,33 @@ const FIXTURES: { kind: string; paths: string[] }[] = [
   { kind: 'chatter-feed', paths: ['exports/chatter_FeedItem.csv', 'exports/chatter_FeedComment.csv'] },
 ];
 
-const textCase = fc
-  .tuple(
-    fc.constantFrom(...FIXTURES),
-    fc.array(edit, { minLength: 1, maxLength: 4 }),
-    fc.constantFrom<Wrap>(
-      'plain',
-      'plain',
-      'plain',
-      'plain',
-      'bom',
-      'gzip',
-      'broken-gzip',
-      'euc-kr',
-      'utf16le',
-    ),
-    fc.boolean(),
-  )
-  .map(([f, edits, how, auto]) => {
-    // Only the first file of a set is mutated; a repeat of bytes seen before is skipped, a result too.
-    const files: ImportFile[] = f.paths.map((p, i) => {
-      const file = fixture(p);
-      const text = file.content.toString('utf8');
-      return { name: file.name, content: wrap(i === 0 ? edits.reduce(apply, text) : text, how) };
+/** A mutated copy of fixture `f`, read as its own kind or by `auto`. */
+const textCase = (f: (typeof FIXTURES)[number]) =>
+  fc
+    .tuple(
+      fc.array(edit, { minLength: 1, maxLength: 4 }),
+      fc.constantFrom<Wrap>(
+        'plain',
+        'plain',
+        'plain',
+        'plain',
+        'bom',
+        'gzip',
+        'broken-gzip',
+        'euc-kr',
+        'utf16le',
+      ),
+      fc.boolean(),
+    )
+    .map(([edits, how, auto]) => {
+      // Only the first file of a set is mutated; a repeat of bytes seen before is skipped, a result too.
+      const files: ImportFile[] = f.paths.map((p, i) => {
+        const file = fixture(p);
+        const text = file.content.toString('utf8');
+        return { name: file.name, content: wrap(i === 0 ? edits.reduce(apply, text) : text, how) };
+      });
+      return { kind: auto ? 'auto' : f.kind, files };
     });
-    return { kind: auto ? 'auto' : f.kind, files };
-  });
 
 let xlsx: Buffer;
 const xlsxCase = fc
@@ -112,22 +116,25 @@ async function check({ kind, files }: { kind: string; files: ImportFile[] }): Pr
   expect(await fingerprint(), `after: ${err.message}`).toBe(last);
 }
 
-describe('adoption importers (fuzz)', () => {
-  const n = runs(120);
+describe.each(FIXTURES)('adoption importer $kind (fuzz)', (f) => {
+  const n = runs(PER_IMPORTER);
   it(
-    'import mutated CSV and NDJSON, or refuse them naming the file and line, writing nothing',
+    'imports its mutated file, or refuses it naming the file and line, writing nothing',
     async () => {
-      await fc.assert(fc.asyncProperty(textCase, check), options(n, 300));
+      await fc.assert(fc.asyncProperty(textCase(f), check), options(n, 300));
     },
     timeoutFor(n, 300),
   );
+});
 
+describe('adoption importer of XLSX (fuzz)', () => {
+  const n = runs(PER_IMPORTER);
   it(
-    'import a mutated XLSX, or refuse it naming the file, writing nothing',
+    'imports a mutated XLSX, or refuses it naming the file, writing nothing',
     async () => {
-      await fc.assert(fc.asyncProperty(xlsxCase, check), options(runs(30), 300));
+      await fc.assert(fc.asyncProperty(xlsxCase, check), options(n, 300));
     },
-    timeoutFor(runs(30), 300),
+    timeoutFor(n, 300),
   );
 });
 
