@@ -49,6 +49,8 @@ export interface MemoryMinute {
   load: number;
   rss: number;
   heapUsed: number;
+  /** The JS heap V8 holds (median): it keeps what a busy minute grew it to, in use or not. */
+  heapTotal: number;
   external: number;
   duckdb: number;
 }
@@ -410,6 +412,7 @@ sources:
           load: round1(within(load, from, to).at(-1)?.avg ?? 0),
           rss: Math.round(median(within(rss, from, to).map((r) => r.mb))),
           heapUsed: round1(Math.min(...p.map((m) => m.heapUsed), Number.POSITIVE_INFINITY)),
+          heapTotal: round1(median(p.map((m) => m.heapTotal))),
           external: round1(median(p.map((m) => m.external))),
           duckdb: round1(median(within(duck, from, to).map((d) => d.mb))),
         };
@@ -489,10 +492,10 @@ export function formatSoak(r: SoakResult, minutes: number): string {
       .join(', ')}`,
     `  server RSS: ${r.rssWarm} MB after warm-up, ${r.rssEnd} MB at the end (${pct(r.rssWarm, r.rssEnd)}, target < 10%); ` +
       `of which JS heap in use ${r.heapWarm} -> ${r.heapEnd} MB (${pct(r.heapWarm, r.heapEnd)}), DuckDB buffers ${r.duckMemWarm} -> ${r.duckMemEnd} MB`,
-    '  per window: calls, p95 ms, load average; server MB: RSS / JS heap min / external / DuckDB buffers',
+    '  per window: calls, p95 ms, load average; server MB: RSS / JS heap min / JS heap held / external / DuckDB buffers',
     ...r.memory.map(
       (m) =>
-        `    ${m.minute}: ${m.calls} calls, p95 ${m.p95} ms, load ${m.load}; ${m.rss} / ${m.heapUsed} / ${m.external} / ${m.duckdb}`,
+        `    ${m.minute}: ${m.calls} calls, p95 ${m.p95} ms, load ${m.load}; ${m.rss} / ${m.heapUsed} / ${m.heapTotal} / ${m.external} / ${m.duckdb}`,
     ),
     `  DuckDB memory by tag at the end (MB): ${JSON.stringify(r.duckTags)}`,
     `  collection runs: ${JSON.stringify(r.runs)}; failure alerts: ${r.failureAlerts.map((a) => a.title).join('; ') || 'NONE'}`,
