@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
-import { MIN_SECRET_LENGTH, Secret, secretRef } from '../pipeline/secrets.js';
+import { issuedToken, Secret, secretRef } from '../pipeline/secrets.js';
 import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import { type HttpResponse, parseJson, type RequestOptions, request, withQuery } from './http.js';
 import { failedBatch, issuePathAndMessage, mapItems, parsePage } from './payload.js';
@@ -146,9 +146,8 @@ function xrpcError(res: HttpResponse): { error: string; message: string } {
 }
 
 const sessionSchema = z.object({
-  // Registered as secrets: a few characters would be redacted all over the logs (see oauth.ts).
-  accessJwt: z.string().min(MIN_SECRET_LENGTH),
-  refreshJwt: z.string().min(MIN_SECRET_LENGTH),
+  accessJwt: issuedToken,
+  refreshJwt: issuedToken,
   did: z.string(),
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SourceError } from '../pipeline/errors.js';
-import { MIN_SECRET_LENGTH, redact, Secret } from '../pipeline/secrets.js';
+import { issuedToken, redact, Secret } from '../pipeline/secrets.js';
 import type { CollectorContext } from './contract.js';
 import { type HttpResponse, parseJson, type RetryPolicy, request } from './http.js';
 
@@ -11,8 +11,7 @@ export interface BearerToken {
 }
 
 const tokenSchema = z.object({
-  // Real tokens are long; a few characters registered as a secret would be redacted all over the logs.
-  access_token: z.string().min(MIN_SECRET_LENGTH),
+  access_token: issuedToken,
   expires_in: z.coerce.number().positive().optional(),
 });
 

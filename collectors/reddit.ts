@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RateLimitedError, SourceError } from '../pipeline/errors.js';
-import { MIN_SECRET_LENGTH, Secret, secretRef } from '../pipeline/secrets.js';
+import { issuedToken, Secret, secretRef } from '../pipeline/secrets.js';
 import type { Batch, Collector, CollectorContext, MentionRecord } from './contract.js';
 import { type HttpResponse, parseJson, type RetryPolicy, request, withQuery } from './http.js';
 import { failedBatch, type ItemSchema, issuePathAndMessage, mapItems, parsePage } from './payload.js';
@@ -105,8 +105,7 @@ const postInChild: ItemSchema<Post> = {
 };
 
 const tokenSchema = z.object({
-  // Registered as a secret: a few characters would be redacted all over the logs (see oauth.ts).
-  access_token: z.string().min(MIN_SECRET_LENGTH),
+  access_token: issuedToken,
   expires_in: z.number().positive().optional(),
 });
 

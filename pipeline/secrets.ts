@@ -36,6 +36,12 @@ export class Secret {
  */
 export const MIN_SECRET_LENGTH = 6;
 
+/**
+ * A token a server issues (OAuth access token, session JWT), as its answer is validated: it becomes
+ * a Secret, so a value too short to be real is refused rather than redacted all over the logs.
+ */
+export const issuedToken = z.string().min(MIN_SECRET_LENGTH);
+
 const knownSecretValues = new Set<string>();
 const REDACTED = '[redacted]';
 
