@@ -103,6 +103,27 @@ describe('store', () => {
     }
   });
 
+  it('reads results of many chunks whole while other reads wait for the same connection', async () => {
+    const store = await Store.open(join(dir, 'chunks.duckdb'));
+    try {
+      // Streamed results of several 2,048-row chunks, 24 at once on four connections: a query
+      // started on a connection mid-stream would end the other's stream early with no error.
+      const sizes = Array.from({ length: 24 }, (_, k) => 5000 + k * 997);
+      const sql = 'SELECT range AS i FROM range($n::BIGINT)';
+      const [plain, prepared, columns] = await Promise.all([
+        Promise.all(sizes.map((n) => store.query(sql, { n }))),
+        Promise.all(sizes.map((n) => store.queryPrepared(sql, { n }))),
+        Promise.all(sizes.map((n) => store.queryColumns(sql, { n }))),
+      ]);
+      expect(plain.map((r) => r.length)).toEqual(sizes);
+      expect(prepared.map((r) => r.length)).toEqual(sizes);
+      expect(columns.map((c) => (c.i as unknown[]).length)).toEqual(sizes);
+      expect(plain.map((r) => r.at(-1)?.i)).toEqual(sizes.map((n) => n - 1));
+    } finally {
+      store.close();
+    }
+  });
+
   it('closes gracefully only after the reads and writes under way, refusing new ones meanwhile', async () => {
     const store = await Store.open(join(dir, 'c.duckdb'));
     // Long enough to be running when the close begins (DuckDB closed under it never settled it).
