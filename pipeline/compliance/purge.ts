@@ -135,6 +135,7 @@ export async function purgeMentions(conn: DuckDBConnection, tz: string): Promise
   );
   for (const table of [
     'mention_topics',
+    'topic_tagged',
     'mention_terms',
     'mention_scores',
     'sentiment_corrections',

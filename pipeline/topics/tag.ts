@@ -170,7 +170,8 @@ const REREAD_SLACK = "INTERVAL '10 minutes'";
 /**
  * Tags, for every topic, the mentions collected since the last call (a watermark kept in
  * pipeline_state, advanced in the same transaction, so a crash never loses or half-applies a
- * round). Running it again adds nothing. A topic whose query does not parse is skipped and its
+ * round). Running it again adds nothing and reads no mention again: those of the re-read window
+ * already matched are recorded in topic_tagged. A topic whose query does not parse is skipped and its
  * error returned; its missed mentions come back when the fixed query is re-tagged with
  * `tagMentions`, which any edit of a topic triggers. `skip` names a table of (source, native_id)
  * on the writer connection whose mentions were already tagged with the current topics in the
@@ -206,6 +207,7 @@ export async function tagNewMentions(
       const found = await matchMentions(
         conn,
         `SELECT source, native_id, title, text, lang, author_handle FROM mentions
+         ANTI JOIN topic_tagged USING (source, native_id)
          ${opts.skip ? `ANTI JOIN ${opts.skip} USING (source, native_id)` : ''} WHERE ${since}`,
         matchers,
       );
@@ -237,12 +239,21 @@ export async function tagNewMentions(
         await conn.run('DROP TABLE topic_new');
       }
     }
+    // Every mention of the window is matched now: read above, tagged while scored (skip), or before.
+    await conn.run(
+      `INSERT INTO topic_tagged SELECT source, native_id, collected_at FROM mentions
+       ANTI JOIN topic_tagged USING (source, native_id) WHERE ${since}`,
+    );
     // Only forward: with the slack the scan also covers mentions older than the stored watermark.
     await conn.run(
       `INSERT OR REPLACE INTO pipeline_state
        SELECT 'topics', '*', greatest(max(collected_at),
          coalesce((SELECT through FROM pipeline_state WHERE stage = 'topics' AND key = '*'), max(collected_at)))
        FROM mentions WHERE ${since} HAVING max(collected_at) IS NOT NULL`,
+    );
+    await conn.run(
+      `DELETE FROM topic_tagged WHERE collected_at <
+         (SELECT through FROM pipeline_state WHERE stage = 'topics' AND key = '*') - ${REREAD_SLACK}`,
     );
     return { scanned, tagged, topics: [...results.values()] };
   });

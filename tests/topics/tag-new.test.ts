@@ -95,8 +95,8 @@ describe('tagNewMentions', () => {
       ['4', 'LG전자는 올레드 TV를 공개했다.'],
     ]);
     const second = await tagNewMentions(store);
-    // The two new mentions plus the one at the watermark's instant (>=); mention 1 is behind it.
-    expect(second.scanned).toBe(3);
+    // The two new mentions only: mention 2, at the watermark's instant (>=), was matched last round.
+    expect(second.scanned).toBe(2);
     expect(second.tagged).toBe(2);
     expect(await tags()).toEqual(['hynix:naver/2', 'hynix:naver/3', 'samsung:naver/1', 'samsung:naver/3']);
     expect(await watermark()).toEqual(hours(1));
@@ -108,12 +108,14 @@ describe('tagNewMentions', () => {
     await tagNewMentions(store);
     const again = await tagNewMentions(store);
     expect(again.tagged).toBe(0);
+    expect(again.scanned).toBe(0);
     expect(await tags()).toEqual(['samsung:naver/1']);
 
     // Another source's batch committing later with the same collected_at must still be tagged.
     await collectBatch(hours(0), [['2', '삼성전자 주가']], 'reddit');
     const late = await tagNewMentions(store);
     expect(late.tagged).toBe(1);
+    expect(late.scanned).toBe(1);
     expect(await tags()).toEqual(['samsung:naver/1', 'samsung:reddit/2']);
     expect(await watermark()).toEqual(hours(0));
   });
@@ -126,7 +128,31 @@ describe('tagNewMentions', () => {
     await collectBatch(new Date(hours(1).getTime() - 60_000), [['2', '삼성전자 주가']], 'reddit');
     const late = await tagNewMentions(store);
     expect(late.tagged).toBe(1);
+    expect(late.scanned).toBe(1);
     expect(await watermark()).toEqual(hours(1));
+  });
+
+  it('reads each mention of its re-read window once, and keeps its record of them to that window', async () => {
+    await addTopic('samsung', ['삼성전자']);
+    // A backfill: 500 mentions in one collect. The rounds after it read only what is new.
+    await collectBatch(
+      hours(0),
+      Array.from({ length: 500 }, (_, k): [string, string] => [`b${k}`, k % 2 ? '삼성전자 실적' : '날씨']),
+    );
+    expect((await tagNewMentions(store)).scanned).toBe(500);
+    const minute = (m: number) => new Date(hours(0).getTime() + m * 60_000);
+    await collectBatch(minute(1), [['n1', '삼성전자 주가']]);
+    expect(await tagNewMentions(store)).toMatchObject({ scanned: 1, tagged: 1 });
+    await collectBatch(minute(5), [['n2', '삼성전자 공장']]);
+    expect(await tagNewMentions(store)).toMatchObject({ scanned: 1, tagged: 1 });
+    const recorded = async () =>
+      Number((await store.query('SELECT count(*) AS n FROM topic_tagged'))[0]?.n);
+    expect(await recorded()).toBe(502);
+    // Twelve minutes on, the backfill and n1 are behind the window: only n2 and n3 stay recorded.
+    await collectBatch(minute(12), [['n3', '삼성전자 노조']]);
+    expect(await tagNewMentions(store)).toMatchObject({ scanned: 1, tagged: 1 });
+    expect(await recorded()).toBe(2);
+    expect(await tags()).toHaveLength(253);
   });
 
   it('skips a topic whose query does not parse and still tags the others', async () => {
