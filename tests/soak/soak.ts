@@ -208,18 +208,34 @@ async function duckMemoryByTag(info: ServerInfo): Promise<Record<string, number>
 }
 
 /**
- * Collects `n` stories dated over the `days` before now with `earshot collect` (collector, ingest,
- * tagging and scoring, as the server would) from a well-behaved loopback source, before the soak.
+ * How long before the soak the history was collected (its clock is set back so): the past, as on a
+ * server that has run a while. Collected just before, it would lie for the run's first ten minutes
+ * inside the windows the scoring, tag and rollup stages re-read behind their bookmarks (REREAD_SLACK
+ * in pipeline/topics/tag.ts), which a steady state never has: the first run after a backfill reads
+ * it once; these stages then read only what is new.
+ */
+const HISTORY_AGO_MS = 3_600_000;
+
+/**
+ * Collects `n` stories dated over the `days` before the history's collection (HISTORY_AGO_MS before
+ * now) with `earshot collect` (collector, ingest, tagging and scoring, as the server would) from a
+ * well-behaved loopback source, before the soak.
  */
 async function preload(dir: string, db: string, n: number, days: number): Promise<number> {
-  const hits = historyHits(n, days, Math.floor(Date.now() / 1000));
+  const collectedAt = Date.now() - HISTORY_AGO_MS;
+  const hits = historyHits(n, days, Math.floor(collectedAt / 1000));
   const calm = await startLoopback(hnSearch(hits));
   try {
     const config = join(dir, 'history.yaml');
     writeFileSync(config, `${TOPICS}sources:\n  hackernews: {baseUrl: "${calm.url}", hitsPerPage: 1000}\n`);
     const r = await runCli(
       ['collect', 'hackernews'],
-      { EARSHOT_CONFIG: config, EARSHOT_DB: db, LOG_LEVEL: 'warn' },
+      {
+        EARSHOT_CONFIG: config,
+        EARSHOT_DB: db,
+        LOG_LEVEL: 'warn',
+        EARSHOT_NOW: new Date(collectedAt).toISOString(),
+      },
       60 * 60_000,
     );
     if (r.code !== 0) throw new Error(`collecting the history failed: ${r.stderr}`);
