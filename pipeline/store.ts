@@ -127,10 +127,10 @@ export class Store {
   /** Per lent connection, what its release settles in #reading. */
   readonly #lent = new Map<DuckDBConnection, () => void>();
   #version = 0;
-  /** Queries in flight or waiting per reader connection: a query goes to the least busy one. */
-  readonly #busy: number[];
-  /** Per reader connection, its last read: the next one starts when it has ended. */
-  readonly #turn: Promise<unknown>[];
+  /** Reader connections no read is using (indexes into readers), the last freed last. */
+  readonly #idle: number[];
+  /** Reads waiting for a reader connection, first come first served. */
+  readonly #waiting: Array<(i: number) => void> = [];
   /** Per reader connection, its prepared statements by SQL text, least recently used first. */
   readonly #prepared: Array<Map<string, Prepared>>;
 
@@ -140,8 +140,7 @@ export class Store {
     private readonly writer: DuckDBConnection,
     private readonly readers: DuckDBConnection[],
   ) {
-    this.#busy = readers.map(() => 0);
-    this.#turn = readers.map(() => Promise.resolve());
+    this.#idle = readers.map((_, i) => i);
     this.#prepared = readers.map(() => new Map());
   }
 
@@ -314,23 +313,32 @@ export class Store {
     statement.then((s) => s.destroySync()).catch(() => undefined);
   }
 
-  /** Runs `fn` on the least busy reader connection once its reads before have ended; its result as `convert` turns it. */
+  /**
+   * Runs `fn` on a reader connection of its own, its result as `convert` turns it. A read waits for
+   * the first connection to come free, not for a given one, so a slow query (a year of a busy
+   * topic) holds up no read that another connection can take meanwhile.
+   */
   async #onReader<T>(
     fn: (conn: DuckDBConnection, i: number) => Promise<DuckDBResultReader>,
     convert: (reader: DuckDBResultReader) => T,
   ): Promise<T> {
     if (this.#closed || this.#closing) throw new UserError('the database is closed', 503);
-    let i = 0;
-    for (let j = 1; j < this.#busy.length; j++) if ((this.#busy[j] ?? 0) < (this.#busy[i] ?? 0)) i = j;
-    this.#busy[i] = (this.#busy[i] ?? 0) + 1;
-    const read = (this.#turn[i] as Promise<unknown>).then(() => fn(this.readers[i] as DuckDBConnection, i));
-    this.#turn[i] = read.catch(() => undefined);
+    const read = (async () => {
+      // The most recently freed connection first: its prepared statements are the likeliest warm.
+      const i = this.#idle.pop() ?? (await new Promise<number>((resolve) => this.#waiting.push(resolve)));
+      try {
+        return await fn(this.readers[i] as DuckDBConnection, i);
+      } finally {
+        const next = this.#waiting.shift();
+        if (next) next(i);
+        else this.#idle.push(i);
+      }
+    })();
     this.#reading.add(read);
     try {
       return convert(await read);
     } finally {
       this.#reading.delete(read);
-      this.#busy[i] = (this.#busy[i] ?? 1) - 1;
     }
   }
 
