@@ -290,11 +290,11 @@ export class Store {
     const cache = this.#prepared[i] as Map<string, Prepared>;
     let statement = cache.get(sql);
     if (statement === undefined) {
-      statement = conn.prepare(sql);
-      const entry = statement;
-      entry.catch(() => {
-        if (cache.get(sql) === entry) cache.delete(sql);
+      const created = conn.prepare(sql);
+      created.catch(() => {
+        if (cache.get(sql) === created) cache.delete(sql);
       });
+      statement = created;
       this.#evict(cache);
     } else cache.delete(sql);
     // Most recently used last.
