@@ -145,8 +145,7 @@ describe('tagNewMentions', () => {
     expect(await tagNewMentions(store)).toMatchObject({ scanned: 1, tagged: 1 });
     await collectBatch(minute(5), [['n2', '삼성전자 공장']]);
     expect(await tagNewMentions(store)).toMatchObject({ scanned: 1, tagged: 1 });
-    const recorded = async () =>
-      Number((await store.query('SELECT count(*) AS n FROM topic_tagged'))[0]?.n);
+    const recorded = async () => Number((await store.query('SELECT count(*) AS n FROM topic_tagged'))[0]?.n);
     expect(await recorded()).toBe(502);
     // Twelve minutes on, the backfill and n1 are behind the window: only n2 and n3 stay recorded.
     await collectBatch(minute(12), [['n3', '삼성전자 노조']]);
