@@ -92,6 +92,15 @@ const READERS = 4;
  */
 const PREPARED_PER_READER = 512;
 
+export interface ReadOptions {
+  /**
+   * A later query of a request whose first one has already waited its turn (the stream's older
+   * slices and its page): it goes before reads still waiting for their first, so a request of
+   * several queries queues once, not once per query.
+   */
+  ahead?: boolean;
+}
+
 /** A prepared statement of one reader connection. */
 type Prepared = Promise<DuckDBPreparedStatement>;
 
@@ -129,8 +138,8 @@ export class Store {
   #version = 0;
   /** Reader connections no read is using (indexes into readers), the last freed last. */
   readonly #idle: number[];
-  /** Reads waiting for a reader connection, first come first served. */
-  readonly #waiting: Array<(i: number) => void> = [];
+  /** Reads waiting for a reader connection, first come first served: those `ahead` before the rest. */
+  readonly #waiting = { ahead: [] as Array<(i: number) => void>, rest: [] as Array<(i: number) => void> };
   /** Per reader connection, its prepared statements by SQL text, least recently used first. */
   readonly #prepared: Array<Map<string, Prepared>>;
 
@@ -265,8 +274,8 @@ export class Store {
    * parsing and preparing the SQL text again (the charts' texts are long: a window is three unions).
    * For the few SQL texts asked again and again (the charts); anything else would only fill the cache.
    */
-  queryPrepared(sql: string, params: Params): Promise<Row[]> {
-    return this.#onReader((conn, i) => this.#runPrepared(conn, i, sql, params), plainRows);
+  queryPrepared(sql: string, params: Params, opts: ReadOptions = {}): Promise<Row[]> {
+    return this.#onReader((conn, i) => this.#runPrepared(conn, i, sql, params), plainRows, opts);
   }
 
   /**
@@ -321,15 +330,17 @@ export class Store {
   async #onReader<T>(
     fn: (conn: DuckDBConnection, i: number) => Promise<DuckDBResultReader>,
     convert: (reader: DuckDBResultReader) => T,
+    opts: ReadOptions = {},
   ): Promise<T> {
     if (this.#closed || this.#closing) throw new UserError('the database is closed', 503);
+    const queue = opts.ahead ? this.#waiting.ahead : this.#waiting.rest;
     const read = (async () => {
       // The most recently freed connection first: its prepared statements are the likeliest warm.
-      const i = this.#idle.pop() ?? (await new Promise<number>((resolve) => this.#waiting.push(resolve)));
+      const i = this.#idle.pop() ?? (await new Promise<number>((resolve) => queue.push(resolve)));
       try {
         return await fn(this.readers[i] as DuckDBConnection, i);
       } finally {
-        const next = this.#waiting.shift();
+        const next = this.#waiting.ahead.shift() ?? this.#waiting.rest.shift();
         if (next) next(i);
         else this.#idle.push(i);
       }

@@ -109,11 +109,11 @@ async function newest(
   for (const span of SLICES) {
     const lo = Math.max(q.from.getTime(), end.getTime() - span);
     if (lo < hi) {
-      const slice = await store.queryPrepared(sql, {
-        ...params,
-        lo: timestamptz(new Date(lo)),
-        to: timestamptz(new Date(hi)),
-      });
+      const slice = await store.queryPrepared(
+        sql,
+        { ...params, lo: timestamptz(new Date(lo)), to: timestamptz(new Date(hi)) },
+        { ahead: hi < end.getTime() },
+      );
       rows.push(...slice.slice(0, want - rows.length));
     }
     if (rows.length >= want || lo === q.from.getTime()) break;
@@ -191,6 +191,7 @@ async function items(
       lo: timestamptz(new Date(Math.min(...times))),
       hi: timestamptz(new Date(Math.max(...times))),
     },
+    { ahead: true },
   );
 }
 

@@ -103,6 +103,25 @@ describe('store', () => {
     }
   });
 
+  it('gives the next free connection to a read marked ahead before reads that waited longer', async () => {
+    const store = await Store.open(join(dir, 'ahead.duckdb'));
+    try {
+      // Four reads hold the four connections, the first done well before the others.
+      const busy = [1, 4, 4, 4].map((k) =>
+        store.query('SELECT count(*) AS n FROM range($n::BIGINT)', { n: k * 60_000_000 }),
+      );
+      const done: string[] = [];
+      const read = (name: string, ahead: boolean) =>
+        store.queryPrepared('SELECT 1 AS x', {}, { ahead }).then(() => done.push(name));
+      // Queued in this order while every connection is busy: the first to come free takes `later`.
+      const waits = [read('first', false), read('later', true)];
+      await Promise.all([...busy, ...waits]);
+      expect(done).toEqual(['later', 'first']);
+    } finally {
+      store.close();
+    }
+  });
+
   it('reads results of many chunks whole while other reads wait for the same connection', async () => {
     const store = await Store.open(join(dir, 'chunks.duckdb'));
     try {
