@@ -1,10 +1,11 @@
 /**
- * npm run bench:dashboard [-- --mentions N] [--seconds S] [--only route,route]
+ * npm run bench:dashboard [-- --mentions N] [--seconds S] [--only route,route] [--connections C]
  *
  * The dashboard under load: a database of N mentions (default 10,000,000) over one year, built
  * once and cached under data/bench/ (git-ignored; rebuilt when GENERATOR_VERSION or N changes, see
  * dashboard-data.ts), served by the real app (createApp on 127.0.0.1) and driven by autocannon
- * (in a child process of its own, load.ts) with 20 concurrent connections, route by route, S seconds each (default 10). Every request varies
+ * (in a child process of its own, load.ts) with 20 concurrent connections (the issue's figure; C to
+ * see a route's latency with fewer clients, 1 for its time alone), route by route, S seconds each (default 10). Every request varies
  * topic, range (24 h, 7 d, 90 d, 1 y; hourly buckets for the short ranges, daily for the long ones
  * as the comms view asks), filters and the window's end minute, so no two requests in a row ask the
  * same thing and a cache cannot carry the figures. Prints p50/p95 per route against the targets
@@ -34,7 +35,6 @@ import { buildDashboardData, END, GENERATOR_VERSION, SETS, TIMEZONE, TOPICS } fr
 import { runLoad } from './load.js';
 import { openBenchStore } from './store.js';
 
-const CONNECTIONS = 20;
 const HOUR = 3_600_000;
 const RANGES = [
   { name: '24h', ms: 24 * HOUR, grain: 'hour' },
@@ -166,13 +166,13 @@ async function drive(
   base: string,
   cookie: string,
   route: Route,
-  seconds: number,
+  load: { seconds: number; connections: number },
   idle: () => Promise<void>,
 ): Promise<Measured> {
   // More paths than any run sends at these rates; each distinct from the one before.
-  const paths = Array.from({ length: seconds * 2000 }, (_, k) => route.path(k));
+  const paths = Array.from({ length: load.seconds * 2000 }, (_, k) => route.path(k));
   const cpu = process.cpuUsage();
-  const { times, errors } = await runLoad({ base, cookie, paths, connections: CONNECTIONS, seconds });
+  const { times, errors } = await runLoad({ base, cookie, paths, ...load });
   // Requests cut off at the end are still queued in the server: let them finish before the next
   // route, so one route's backlog is never measured against another.
   await idle();
@@ -254,6 +254,9 @@ function config(path: string) {
 async function main(): Promise<void> {
   const mentions = Number(arg('mentions') ?? 10_000_000);
   const seconds = Number(arg('seconds') ?? 10);
+  const connections = Number(arg('connections') ?? 20);
+  if (!Number.isInteger(connections) || connections < 1)
+    throw new Error('--connections: give a whole number >= 1');
   // Whole words of a route's name: "leaders" picks the comms chart, not the leadership routes.
   const only = arg('only')
     ?.split(',')
@@ -300,7 +303,7 @@ async function main(): Promise<void> {
   }
   const results: Measured[] = [];
   for (const route of routes(cursors).filter((r) => !only || only.some((o) => o.test(r.name)))) {
-    const m = await drive(base, cookie, route, seconds, idle);
+    const m = await drive(base, cookie, route, { seconds, connections }, idle);
     results.push(m);
     process.stderr.write(
       `${m.name}: p50 ${m.p50} ms, p95 ${m.p95} ms, CPU ${m.cpuMs.toFixed(1)} ms/request (${m.requests} requests, ${m.errors} errors)\n`,
@@ -320,7 +323,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `dashboard benchmark: ${Number(count?.n).toLocaleString('en')} mentions over a year, ${TOPICS.length} topics, ` +
-        `${CONNECTIONS} connections, ${seconds} s per route, reporting zone ${TIMEZONE}`,
+        `${connections} connections, ${seconds} s per route, reporting zone ${TIMEZONE}`,
       '',
       '| route | requests | errors | p50 ms | p95 ms | CPU ms/request | target p95 | met |',
       '|---|---|---|---|---|---|---|---|',
