@@ -139,7 +139,7 @@ export class Store {
   /** Reader connections no read is using (indexes into readers), the last freed last. */
   readonly #idle: number[];
   /** Reads waiting for a reader connection, first come first served: those `ahead` before the rest. */
-  readonly #waiting = { ahead: [] as Array<(i: number) => void>, rest: [] as Array<(i: number) => void> };
+  readonly #waiting: Record<'ahead' | 'rest', Array<(reader: number) => void>> = { ahead: [], rest: [] };
   /** Per reader connection, its prepared statements by SQL text, least recently used first. */
   readonly #prepared: Array<Map<string, Prepared>>;
 

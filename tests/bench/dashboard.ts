@@ -4,11 +4,11 @@
  * The dashboard under load: a database of N mentions (default 10,000,000) over one year, built
  * once and cached under data/bench/ (git-ignored; rebuilt when GENERATOR_VERSION or N changes, see
  * dashboard-data.ts), served by the real app (createApp on 127.0.0.1) and driven by autocannon
- * (in a child process of its own, load.ts) with 20 concurrent connections (the issue's figure; C to
- * see a route's latency with fewer clients, 1 for its time alone), route by route, S seconds each (default 10). Every request varies
- * topic, range (24 h, 7 d, 90 d, 1 y; hourly buckets for the short ranges, daily for the long ones
- * as the comms view asks), filters and the window's end minute, so no two requests in a row ask the
- * same thing and a cache cannot carry the figures. Prints p50/p95 per route against the targets
+ * (in a child process of its own, load.ts) with 20 concurrent connections (the issue's figure; C
+ * to see a route's latency with fewer clients, 1 for its time alone), route by route, S seconds
+ * each (default 10). Every request varies topic, range (24 h, 7 d, 90 d, 1 y; hourly buckets for
+ * the short ranges, daily for the long ones as the comms view asks), filters and the window's end
+ * minute, so no two requests in a row ask the same thing and a cache cannot carry the figures. Prints p50/p95 per route against the targets
  * (p95 < 100 ms; text search < 500 ms), the process CPU per request (the machine may be shared:
  * CPU is steadier than wall time), and the gzipped first page load when web assets exist.
  * Auth: a browser's session cookie, of an admin signed in with a password (user "bench", given a new
